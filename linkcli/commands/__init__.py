@@ -1,0 +1,1 @@
+"""One framework-free module per command; each returns a result for `output` to show."""

@@ -1,0 +1,231 @@
+"""`linkcli dispatch`: send what is due now, exactly once, from the latest snapshot."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from linkcli.channels import open_email, open_sms
+from linkcli.channels.base import ChannelError, EmailMessage, SmsMessage
+from linkcli.compose import ContactState, Outcome, calendar_file, compose
+from linkcli.context import Context
+from linkcli.core.emailbody import to_html
+from linkcli.core.phones import mask_email, mask_phone
+from linkcli.errors import ExitCode, LinkcliError
+from linkcli.store import Known, Store, parse_ts, ts
+
+MAX_BACKOFF = timedelta(minutes=15)
+
+
+@dataclass
+class DispatchResult:
+    """What one dispatch did, by outcome."""
+
+    sent: int = 0
+    failed: int = 0
+    retrying: int = 0
+    skipped: int = 0
+    canceled: int = 0
+    waiting: int = 0
+    stale: bool = False
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def exit_code(self) -> ExitCode:
+        """1 when any send failed this run (the operator should look), else 0."""
+        return ExitCode.SENDS_FAILED if self.failed or self.retrying else ExitCode.OK
+
+
+def contact_state(store: Store, address: str, channel: str) -> ContactState:
+    """What the store knows of an address, for `compose`."""
+    health = store.health(address) or {}
+    texted = True
+    if channel == "sms":
+        texted = bool(store.query(
+            "select 1 from sends where channel = 'sms' and recipient = ? "
+            "and state in ('sent', 'delivered', 'sending') limit 1", [address]))
+    return ContactState(
+        opted_out=bool(health.get("opted_out")),
+        bad=bool(health.get("bad")),
+        reason=health.get("reason"),
+        texted_before=texted,
+    )
+
+
+class Dispatcher:
+    """Sends due rows one by one: claim, record the attempt, call, record the outcome."""
+
+    def __init__(self, ctx: Context, store: Store) -> None:
+        self.ctx = ctx
+        self.store = store
+        self.config = ctx.config
+        self.now = ctx.now
+        self._sms: Any = None
+        self._email: Any = None
+        self._known: dict[str, Known | None] = {}
+
+    def run(self) -> DispatchResult:
+        """Dispatch every due send."""
+        result = DispatchResult()
+        due = self.store.due_sends(self.now)
+        if not due:
+            return result
+        good = self.store.last_good_sync()
+        result.stale = good is None or self.now - good > self.config.max_snapshot_age
+        try:
+            for row in due:
+                self._one(row, result)
+        finally:
+            close = getattr(self._email, "close", None)
+            if close:
+                close()
+        return result
+
+    def _known_for(self, appointment_id: str) -> Known | None:
+        if appointment_id not in self._known:
+            self._known[appointment_id] = self.store.appointment(appointment_id)
+        return self._known[appointment_id]
+
+    def _one(self, row: dict[str, Any], result: DispatchResult) -> None:
+        now, store = self.now, self.store
+        if now >= parse_ts(row["expires_at"]):
+            if row["attempts"]:
+                store.set_state(row["id"], "failed", now,
+                                reason=f"gave up: its moment passed after {row['attempts']} "
+                                f"failed attempt(s): {row['reason'] or 'error'}")
+                result.failed += 1
+            else:
+                store.set_state(row["id"], "skipped", now,
+                                reason="too late: the next message or the session start came "
+                                "first")
+                result.skipped += 1
+            return
+        known = self._known_for(row["appointment_id"])
+        if known is None or known.revision != row["revision"]:
+            store.set_state(row["id"], "canceled", now, reason="superseded by a newer schedule")
+            result.canceled += 1
+            return
+        appointment = known.appointment
+        participant = appointment.participant(row["participant_id"])
+        if participant is None:
+            store.set_state(row["id"], "canceled", now, reason="participant removed")
+            result.canceled += 1
+            return
+        if result.stale:
+            # An old snapshot may carry an old link or time: wait for a good sync.
+            result.waiting += 1
+            return
+        outcome = compose(self.config, appointment, participant, row["step"], row["channel"], now)
+        if outcome.action == "send" and outcome.recipient:
+            state = contact_state(store, outcome.recipient, row["channel"])
+            outcome = compose(self.config, appointment, participant, row["step"],
+                              row["channel"], now, state)
+        if outcome.action == "wait":
+            store.set_state(row["id"], "pending", now, reason=outcome.reason)
+            result.waiting += 1
+        elif outcome.action == "cancel":
+            store.set_state(row["id"], "canceled", now, reason=outcome.reason)
+            result.canceled += 1
+        elif outcome.action == "skip":
+            store.set_state(row["id"], "skipped", now, reason=outcome.reason,
+                            recipient=outcome.recipient)
+            result.skipped += 1
+        else:
+            self._send(row, known, outcome, result)
+
+    def _send(self, row: dict[str, Any], known: Known, outcome: Outcome,
+              result: DispatchResult) -> None:
+        now, store = self.now, self.store
+        assert outcome.message is not None and outcome.recipient is not None
+        if not store.claim(row["id"], now):
+            return  # another run took it
+        seg = outcome.segments
+        store.set_state(
+            row["id"], "sending", now, recipient=outcome.recipient, body=outcome.message.body,
+            subject=outcome.message.subject, segments=seg.segments if seg else None,
+            encoding=seg.encoding if seg else None,
+        )
+        attempt = store.start_attempt(row["id"], now)
+        try:
+            if row["channel"] == "sms":
+                if self._sms is None:
+                    self._sms = open_sms(self.config.sms, self.ctx.env)
+                sent = self._sms.send(SmsMessage(outcome.recipient, outcome.message.body,
+                                                 row["key"]))
+            else:
+                if self._email is None:
+                    self._email = open_email(self.config.email, self.ctx.env)
+                sent = self._email.send(self._email_message(row, known, outcome))
+        except ChannelError as exc:
+            self._failed(row, attempt, exc, result)
+            return
+        except Exception as exc:  # an adapter bug must not strand the row in 'sending'
+            self._failed(row, attempt, ChannelError(f"unexpected error: {exc}",
+                                                    kind="transient"), result)
+            return
+        store.finish_attempt(attempt, now, "sent", sent.provider_id)
+        store.set_state(
+            row["id"], "sent", now, provider_id=sent.provider_id,
+            provider_status=sent.status, sent_at=ts(now), reason=None, next_attempt_at=None,
+            **({"segments": sent.segments} if sent.segments else {}),
+        )
+        result.sent += 1
+
+    def _email_message(self, row: dict[str, Any], known: Known, outcome: Outcome) -> EmailMessage:
+        assert outcome.message is not None and outcome.recipient is not None
+        appointment = known.appointment
+        participant = appointment.participant(row["participant_id"])
+        assert participant is not None
+        ics = calendar_file(self.config, appointment, participant, known.sequence, self.now)
+        return EmailMessage(
+            to=outcome.recipient,
+            to_name=participant.name,
+            subject=outcome.message.subject or "",
+            text=outcome.message.body,
+            html=to_html(outcome.message.body),
+            key=row["key"],
+            ics=ics,
+            ics_method="REQUEST",
+        )
+
+    def _failed(self, row: dict[str, Any], attempt: int, exc: ChannelError,
+                result: DispatchResult) -> None:
+        now, store = self.now, self.store
+        store.finish_attempt(attempt, now, exc.kind, error=exc.reason)
+        who = _mask(row["channel"], store.query("select recipient from sends where id = ?",
+                                                [row["id"]])[0]["recipient"])
+        line = f"{row['step']} {row['channel']} to {who} for {row['appointment_id']}: {exc.reason}"
+        if exc.fatal:
+            # Credentials refused: every further send would fail the same way.
+            store.set_state(row["id"], "pending", now, reason=exc.reason,
+                            attempts=row["attempts"])
+            raise LinkcliError(f"{exc.reason}; sends left pending", ExitCode.SENDS_FAILED)
+        if exc.permanent:
+            store.set_state(row["id"], "failed", now, reason=exc.reason, error_code=exc.code)
+            address = store.query("select recipient from sends where id = ?", [row["id"]])
+            if exc.kind == "opted_out" and address:
+                store.set_health(address[0]["recipient"], row["channel"], now, opted_out=1,
+                                 reason="client opted out (provider refused: unsubscribed)")
+            elif exc.kind == "bad_contact" and address:
+                store.set_health(address[0]["recipient"], row["channel"], now, bad=1,
+                                 reason=exc.reason)
+            result.failed += 1
+        else:
+            attempts = row["attempts"] + 1
+            delay = min(MAX_BACKOFF, timedelta(minutes=2 ** (attempts - 1)))
+            store.set_state(row["id"], "pending", now, reason=exc.reason, error_code=exc.code,
+                            next_attempt_at=ts(now + delay))
+            result.retrying += 1
+        result.errors.append(line)
+
+
+def _mask(channel: str, address: str | None) -> str:
+    if not address:
+        return "?"
+    return mask_phone(address) if channel == "sms" else mask_email(address)
+
+
+def run_dispatch(ctx: Context, store: Store) -> DispatchResult:
+    """Send everything due at `ctx.now`."""
+    return Dispatcher(ctx, store).run()

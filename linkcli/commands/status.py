@@ -1,0 +1,215 @@
+"""`linkcli status`: what was sent, what is due next, what failed, what needs a human."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from typing import Any
+
+from linkcli.compose import ContactState, effective_link, recipient_for
+from linkcli.config import Config
+from linkcli.context import Context
+from linkcli.core.phones import mask_email, mask_phone, normalize_mobile
+from linkcli.store import Store, parse_ts, ts
+
+UPCOMING_LIMIT = 20
+
+
+def iso(value: str | None) -> str | None:
+    """Stored instants as ISO 8601 with an explicit UTC offset."""
+    return value.replace("Z", "+00:00") if value else None
+
+
+def mask(channel: str, address: str | None) -> str | None:
+    """Phone numbers and email addresses never appear whole in output."""
+    if not address:
+        return None
+    return mask_phone(address) if channel == "sms" else mask_email(address)
+
+
+def attention_item(
+    kind: str, appointment: str | None, reason: str, fix: str, participant: str | None = None
+) -> dict[str, Any]:
+    """One thing a human must look at."""
+    return {
+        "kind": kind,
+        "appointment": appointment,
+        "appointment_id": appointment,
+        "participant": participant,
+        "participant_id": participant,
+        "reason": reason,
+        "fix": fix,
+    }
+
+
+def attention(config: Config, store: Store, now: datetime) -> list[dict[str, Any]]:
+    """Every item a human must look at, most urgent kinds first."""
+    items: list[dict[str, Any]] = []
+    good = store.last_good_sync()
+    last = store.last_sync()
+    if good is None or now - good > config.max_snapshot_age:
+        since = f"since {ts(good)}" if good else "ever"
+        items.append(attention_item(
+            "stale_snapshot", None,
+            f"no successful sync {since}; link messages wait until one succeeds",
+            "run `linkcli sync` and fix what it reports (source URL, token, file)",
+        ))
+    if last and last["ok"]:
+        for problem in json.loads(last["problems"] or "[]"):
+            items.append(attention_item(
+                "bad_record", _record_id(problem), problem,
+                "correct the appointment in the scheduling system; it is skipped until then",
+            ))
+    horizon = now + config.sync.future
+    for known in store.appointments_between(now, horizon):
+        appt = known.appointment
+        if not appt.is_live_telehealth:
+            continue
+        problem = config.links.check(effective_link(config, appt))
+        if problem:
+            items.append(attention_item(
+                "link", appt.id, f"link refused: {problem}; its link messages wait",
+                "put the session-specific https link on the appointment, or set "
+                f"[therapists.\"{appt.therapist.id}\"] link in the config",
+            ))
+        if not appt.participants:
+            items.append(attention_item("no_participants", appt.id, "session has no client",
+                                        "add the client to the appointment"))
+        for p in appt.participants:
+            phone = normalize_mobile(p.mobile, config.practice.country)
+            if phone.problem:
+                items.append(attention_item(
+                    "bad_mobile", appt.id, f"{phone.problem}; email only",
+                    "correct the client's mobile number in the scheduling system", p.id,
+                ))
+            sms, _ = recipient_for(config, p, "sms")
+            email, _ = recipient_for(config, p, "email")
+            if not sms and not email:
+                items.append(attention_item(
+                    "no_contact", appt.id, "no usable mobile or email: nothing can be sent",
+                    "add the client's mobile or email in the scheduling system", p.id,
+                ))
+            if sms:
+                health = store.health(sms)
+                if health and health["opted_out"]:
+                    items.append(attention_item(
+                        "opted_out", appt.id, "client opted out of texts; email only",
+                        "the client can reply START to resume texts", p.id,
+                    ))
+                elif health and health["bad"]:
+                    items.append(attention_item(
+                        "bad_mobile", appt.id, f"{health['reason']}; email only",
+                        "correct the client's mobile number", p.id,
+                    ))
+    for notice in store.notices():
+        items.append(attention_item(notice["kind"], notice["appointment_id"], notice["reason"],
+                                    notice["fix"], notice["participant_id"]))
+    week_ago = ts(now - timedelta(days=7))
+    for row in store.query(
+        "select appointment_id, participant_id, step, channel, reason from sends "
+        "where state = 'failed' and updated_at >= ? order by updated_at desc limit 50",
+        [week_ago],
+    ):
+        items.append(attention_item(
+            "failed_send", row["appointment_id"],
+            f"{row['step']} {row['channel']} failed: {row['reason']}",
+            "check the contact details; run `linkcli status` after the next dispatch",
+            row["participant_id"],
+        ))
+    return items
+
+
+def _record_id(problem: str) -> str | None:
+    marker = "record '"
+    if marker in problem:
+        return problem.split(marker, 1)[1].split("'", 1)[0]
+    return None
+
+
+def build_status(ctx: Context, store: Store) -> dict[str, Any]:
+    """The status report as one JSON-ready object."""
+    config, now = ctx.config, ctx.now
+    last = store.last_sync()
+    good = store.last_good_sync()
+    last_sync: dict[str, Any] = {
+        "time": iso(last["finished_at"]) if last else None,
+        "ok": bool(last["ok"]) if last else None,
+        "counts": json.loads(last["counts"]) if last and last["counts"] else {},
+        "error": last["error"] if last else None,
+        "last_good": iso(ts(good)) if good else None,
+    }
+    upcoming = [
+        {
+            "due": iso(max(row["due_at"], ts(now))),
+            "step": row["step"],
+            "channel": row["channel"],
+            "appointment": row["appointment_id"],
+            "participant": row["participant_id"],
+            "waiting": row["reason"],
+        }
+        for row in store.query(
+            "select * from sends where state = 'pending' order by due_at, id limit ?",
+            [UPCOMING_LIMIT],
+        )
+    ]
+    recent = [
+        {
+            "time": iso(row["updated_at"]),
+            "state": row["state"],
+            "step": row["step"],
+            "channel": row["channel"],
+            "appointment": row["appointment_id"],
+            "participant": row["participant_id"],
+            "recipient": mask(row["channel"], row["recipient"]),
+            "reason": row["reason"],
+        }
+        for row in store.query(
+            "select * from sends where state not in ('pending', 'canceled') "
+            "and updated_at >= ? order by updated_at desc, id desc limit 50",
+            [ts(now - timedelta(days=7))],
+        )
+    ]
+    week = store.query(
+        "select channel, state, count(*) as n from sends where updated_at >= ? "
+        "and state != 'pending' group by channel, state",
+        [ts(now - timedelta(days=7))],
+    )
+    last_7_days: dict[str, dict[str, int]] = {}
+    for row in week:
+        last_7_days.setdefault(row["channel"], {})[row["state"]] = row["n"]
+    return {
+        "now": iso(ts(now)),
+        "practice": config.practice.name,
+        "last_sync": last_sync,
+        "sends": store.counts_by_state(),
+        "upcoming": upcoming,
+        "recent": recent,
+        "last_7_days": last_7_days,
+        "attention": attention(config, store, now),
+    }
+
+
+def check_problems(ctx: Context, store: Store, report: dict[str, Any]) -> list[str]:
+    """What `status --check` reports as a problem (each kind can be switched off)."""
+    config, now = ctx.config, ctx.now
+    problems: list[str] = []
+    good = store.last_good_sync()
+    if config.status.check_stale_sync and (
+        good is None or now - good > 2 * config.sync.interval
+    ):
+        problems.append(
+            "no successful sync " + (f"since {ts(good)}" if good else "yet")
+        )
+    if config.status.check_failed_sends:
+        failed = store.query(
+            "select count(*) as n from sends where state = 'failed' and updated_at >= ?",
+            [ts(now - timedelta(hours=1))],
+        )[0]["n"]
+        if failed:
+            problems.append(f"{failed} send(s) failed in the last hour")
+    if config.status.check_attention and report["attention"]:
+        problems.append(f"{len(report['attention'])} item(s) need attention")
+    return problems
+
+
+__all__ = ["build_status", "check_problems", "ContactState", "parse_ts"]

@@ -1,0 +1,79 @@
+"""`linkcli sync`: read the schedule, diff it against the snapshot, plan the sends."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from linkcli.context import Context
+from linkcli.core.diff import diff, vanish_refusal
+from linkcli.core.reconcile import reconcile
+from linkcli.errors import LinkcliError, SourceError
+from linkcli.sources import open_source
+from linkcli.sources.base import Window
+from linkcli.store import Store
+
+
+@dataclass
+class SyncResult:
+    """What one sync did."""
+
+    counts: dict[str, int] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+    adopted: bool = False
+    planned: int = 0
+
+
+def window_for(ctx: Context) -> Window:
+    """The span of session starts each sync reads."""
+    return Window(ctx.now - ctx.config.sync.past, ctx.now + ctx.config.sync.future)
+
+
+def run_sync(
+    ctx: Context, store: Store, force: bool = False, confirm_existing: bool = False
+) -> SyncResult:
+    """One sync. A listing that fails or is refused changes nothing but the sync log."""
+    config, now = ctx.config, ctx.now
+    window = window_for(ctx)
+    source_name = config.source.kind
+    try:
+        source = open_source(config, ctx.env, now)
+        listing = source.fetch(window)
+    except SourceError as exc:
+        store.record_sync(now, ctx.now, source_name, ok=False, error=exc.message)
+        raise
+    known = store.snapshot()
+    snapshot = {aid: k.appointment for aid, k in known.items()}
+    result = diff(
+        snapshot, listing.appointments, window.start, window.end,
+        keep=listing.skipped_ids, complete=listing.complete,
+    )
+    refusal = vanish_refusal(
+        result, snapshot, now, window.end, config.sync.vanish_ratio, config.sync.vanish_min
+    )
+    if refusal and not force:
+        store.record_sync(now, now, source_name, ok=False, error=refusal)
+        raise SourceError(refusal)
+    adopting = store.last_good_sync() is None and not confirm_existing
+    changed = [c.appointment_id for c in result.changes]
+    plan = reconcile(
+        result,
+        revisions={aid: k.revision for aid, k in known.items()},
+        pending=store.pending_of(changed),
+        sent_steps=store.sent_steps(changed),
+        steps=config.sequence,
+        now=now,
+        adopting=adopting,
+    )
+    counts = {kind: result.count(kind) for kind in
+              ("created", "rescheduled", "canceled", "updated", "restored")}
+    counts["unchanged"] = result.unchanged
+    counts["skipped_records"] = len(listing.problems)
+    counts["listed"] = len(listing.appointments)
+    try:
+        with store.atomic():
+            store.apply_sync(plan, now)
+            store.record_sync(now, now, source_name, ok=True, counts=counts,
+                              problems=listing.problems)
+    except Exception as exc:  # the transaction rolled back: the snapshot is as it was
+        raise LinkcliError(f"sync could not be saved ({exc}); nothing was changed") from None
+    return SyncResult(counts, listing.problems, adopting, len(plan.inserts))

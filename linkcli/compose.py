@@ -1,0 +1,167 @@
+"""Decide and render one send at a given moment, from the latest snapshot.
+
+Dispatch, preview and status all ask the same question ("would this message go now,
+and exactly how?"), so they share this one answer. No I/O: what the store knows about a
+number (opted out, unusable, never texted before) comes in as values.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Literal
+
+from linkcli.config import Config
+from linkcli.core.ics import build_ics
+from linkcli.core.messages import Rendered, render_message, values_for, zone_for
+from linkcli.core.model import Appointment, Participant
+from linkcli.core.phones import normalize_mobile
+from linkcli.core.segments import SegmentInfo, count_segments
+
+Action = Literal["send", "skip", "wait", "cancel"]
+
+
+@dataclass(frozen=True)
+class ContactState:
+    """What linkcli learned about one address: opted out, unusable, texted before."""
+
+    opted_out: bool = False
+    bad: bool = False
+    reason: str | None = None
+    texted_before: bool = True
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The verdict for one send: what to do, why, and the message if it goes."""
+
+    action: Action
+    reason: str | None = None
+    recipient: str | None = None
+    message: Rendered | None = None
+    segments: SegmentInfo | None = None
+
+
+def effective_link(config: Config, appointment: Appointment) -> str | None:
+    """The appointment's own link, else the therapist's fixed link from the config."""
+    if appointment.telehealth_url:
+        return appointment.telehealth_url
+    therapist = config.therapists.get(appointment.therapist.id)
+    return therapist.link if therapist else None
+
+
+def recipient_for(
+    config: Config, participant: Participant, channel: str
+) -> tuple[str | None, str | None]:
+    """(address, None) when the participant can receive this channel, else (None, reason)."""
+    if channel == "sms":
+        if participant.sms_opt_in is False:
+            return None, "client has not agreed to texts (sms_opt_in is false)"
+        phone = normalize_mobile(participant.mobile, config.practice.country)
+        if phone.e164:
+            return phone.e164, None
+        return None, phone.problem or "no mobile number: email only"
+    if participant.email_opt_in is False:
+        return None, "client has not agreed to email (email_opt_in is false)"
+    if not participant.email:
+        return None, "no email address"
+    return participant.email, None
+
+
+def compose(
+    config: Config,
+    appointment: Appointment,
+    participant: Participant,
+    step: str,
+    channel: str,
+    at: datetime,
+    contact: ContactState | None = None,
+) -> Outcome:
+    """Whether (and how) this step goes to this participant at `at`.
+
+    Link trouble makes a send wait (a human can fix the link before the moment passes);
+    contact trouble skips it (nothing will change by waiting). The message is rendered
+    whatever the verdict, so preview can show it.
+    """
+    contact = contact or ContactState()
+    link = effective_link(config, appointment)
+    address, why_not = recipient_for(config, participant, channel)
+    message = render_send(config, appointment, participant, step, channel, at, link or "",
+                          first_text=channel == "sms" and not contact.texted_before)
+    segments = count_segments(message.body) if channel == "sms" else None
+    action: Action = "send"
+    reason: str | None = None
+    if not appointment.is_live_telehealth:
+        action, reason = "cancel", f"session is {appointment.status} / {appointment.format}"
+    elif problem := config.links.check(link):
+        action, reason = "wait", f"link refused: {problem}"
+    elif address is None:
+        action, reason = "skip", why_not
+    elif contact.opted_out:
+        action, reason = "skip", contact.reason or "client opted out (replied STOP)"
+    elif contact.bad:
+        action, reason = "skip", contact.reason or "address cannot receive messages"
+    return Outcome(action, reason, address, message, segments)
+
+
+def render_send(
+    config: Config,
+    appointment: Appointment,
+    participant: Participant,
+    step: str,
+    channel: str,
+    at: datetime,
+    link: str,
+    first_text: bool = False,
+) -> Rendered:
+    """The message of one send exactly as it goes at `at`."""
+    therapist = config.therapists.get(appointment.therapist.id)
+    values = values_for(
+        appointment, participant, link, config.practice.name, config.practice.timezone, at,
+        therapist_name=therapist.name if therapist else None,
+        therapist_display=therapist.display_name if therapist else None,
+    )
+    tid = appointment.therapist.id
+    if channel == "sms":
+        rendered = render_message(values, config.template(step, tid, "sms") or "")
+        if first_text and config.sms.opt_out_text:
+            # The first text to a number says how to stop them (carrier and TCPA practice).
+            rendered = Rendered(body=f"{rendered.body} {config.sms.opt_out_text}")
+        return rendered
+    return render_message(
+        values, config.template(step, tid, "email_body") or "",
+        config.template(step, tid, "email_subject") or "",
+    )
+
+
+def calendar_file(
+    config: Config,
+    appointment: Appointment,
+    participant: Participant,
+    sequence: int,
+    stamp: datetime,
+    method: str = "REQUEST",
+) -> bytes:
+    """The ICS attachment: one stable UID per appointment and participant."""
+    link = effective_link(config, appointment) or ""
+    therapist = config.therapists.get(appointment.therapist.id)
+    shown = (therapist.display_name if therapist and therapist.display_name else None) or (
+        appointment.therapist.shown
+    )
+    end = appointment.end or appointment.start + timedelta(minutes=50)
+    return build_ics(
+        uid=f"{appointment.id}.{participant.id}@linkcli",
+        sequence=sequence,
+        method=method,
+        start=appointment.start,
+        end=end,
+        timezone=zone_for(participant, config.practice.timezone).key,
+        summary=f"Session with {shown}",
+        link=link,
+        description=f"Telehealth session with {shown} ({config.practice.name}).",
+        stamp=stamp,
+        organizer_email=config.email.from_address,
+        organizer_name=config.email.from_name or config.practice.name,
+        attendee_email=participant.email,
+        attendee_name=participant.name or None,
+    )

@@ -1,0 +1,531 @@
+"""TOML config -> frozen dataclasses; every problem reported with its key and line."""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from linkcli.core.durations import parse_duration
+from linkcli.core.links import (
+    DEFAULT_ALLOWED_HOSTS,
+    DEFAULT_REJECT_PATTERNS,
+    LinkPolicy,
+    validate_patterns,
+)
+from linkcli.core.plan import Step
+from linkcli.core.templates import BUILTIN, FIELDS, TemplateSet, template_problems
+from linkcli.errors import ConfigError
+
+DEFAULT_TWILIO_BASE = "https://api.twilio.com"
+
+
+@dataclass(frozen=True)
+class PracticeConfig:
+    """`[practice]`: who sends, in which zone, and the default phone region."""
+
+    name: str = "Our practice"
+    timezone: str = "America/New_York"
+    country: str = "US"
+
+
+@dataclass(frozen=True)
+class SmsConfig:
+    """`[sms]`: the SMS provider and its settings. Secrets come from the environment."""
+
+    provider: str = "outbox"  # twilio | outbox
+    from_number: str | None = None
+    messaging_service_sid: str | None = None
+    api_base_url: str = DEFAULT_TWILIO_BASE
+    outbox_path: Path = Path("outbox-sms.jsonl")
+    timeout: float = 10.0
+    max_per_second: float | None = None
+    opt_out_text: str = "Reply STOP to opt out."
+
+
+@dataclass(frozen=True)
+class EmailConfig:
+    """`[email]`: the email provider and its settings. Secrets come from the environment."""
+
+    provider: str = "outbox"  # smtp | outbox
+    smtp_host: str = "localhost"
+    smtp_port: int = 587
+    security: str = "starttls"  # starttls | ssl | none
+    from_address: str = "reminders@example.org"
+    from_name: str | None = None
+    outbox_path: Path = Path("outbox-email.jsonl")
+    timeout: float = 10.0
+
+
+@dataclass(frozen=True)
+class SourceConfig:
+    """`[source]`: the kind and its raw settings (each source validates its own keys)."""
+
+    kind: str = "file"
+    settings: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SyncConfig:
+    """`[sync]`: the window read from the source and the mass-vanish guard."""
+
+    past: timedelta = timedelta(days=1)
+    future: timedelta = timedelta(days=30)
+    interval: timedelta = timedelta(minutes=15)
+    vanish_ratio: float = 0.5
+    vanish_min: int = 3
+
+
+@dataclass(frozen=True)
+class TherapistConfig:
+    """`[therapists."ID"]`: names, a fixed link, and template overrides."""
+
+    id: str
+    name: str | None = None
+    display_name: str | None = None
+    link: str | None = None
+    templates: dict[str, TemplateSet] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class StatusConfig:
+    """`[status]`: what `status --check` treats as a problem."""
+
+    check_stale_sync: bool = True
+    check_failed_sends: bool = True
+    check_attention: bool = True
+
+
+@dataclass(frozen=True)
+class Config:
+    """The whole validated configuration of one practice."""
+
+    path: Path
+    practice: PracticeConfig
+    store_path: Path
+    max_snapshot_age: timedelta
+    sync: SyncConfig
+    source: SourceConfig
+    contacts_path: Path | None
+    sms: SmsConfig
+    email: EmailConfig
+    links: LinkPolicy
+    sequence: tuple[Step, ...]
+    templates: dict[str, TemplateSet]
+    therapists: dict[str, TherapistConfig]
+    status: StatusConfig
+
+    @property
+    def base_dir(self) -> Path:
+        """Relative paths in the config are relative to the config file's folder."""
+        return self.path.parent
+
+    def template(self, step: str, therapist_id: str | None, fld: str) -> str | None:
+        """The text for a step's field: therapist override, else practice, else built-in."""
+        layers: list[TemplateSet | None] = []
+        if therapist_id and therapist_id in self.therapists:
+            layers.append(self.therapists[therapist_id].templates.get(step))
+        layers += [self.templates.get(step), BUILTIN.get(step)]
+        for layer in layers:
+            if layer is not None and layer.get(fld) is not None:
+                return layer.get(fld)
+        return None
+
+
+DEFAULT_SEQUENCE: tuple[Step, ...] = (
+    Step("confirmation", ("email",), None),
+    Step("reminder-24h", ("sms", "email"), timedelta(hours=24)),
+    Step("final-30m", ("sms",), timedelta(minutes=30)),
+)
+
+SOURCE_KINDS = ("file", "ics", "simplepractice", "therapynotes", "calendly", "zoom", "fhir", "rest")
+_SECTIONS = (
+    "practice", "store", "sync", "source", "contacts", "sms", "email", "links",
+    "sequence", "templates", "therapists", "status",
+)
+
+
+def default_config_path(env: Mapping[str, str]) -> Path:
+    """`$LINKCLI_CONFIG`, else `config.toml` in the platform's config folder."""
+    if env.get("LINKCLI_CONFIG"):
+        return Path(env["LINKCLI_CONFIG"]).expanduser()
+    if sys.platform == "darwin":
+        base = Path.home() / "Library" / "Application Support"
+    elif os.name == "nt":
+        base = Path(env.get("APPDATA") or Path.home())
+    else:
+        base = Path(env.get("XDG_CONFIG_HOME") or Path.home() / ".config")
+    return base / "linkcli" / "config.toml"
+
+
+class _Lines:
+    """Finds the line of a key in the TOML text, so errors can point at it."""
+
+    _HEADER = re.compile(r"^\s*(\[\[?)\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")
+    _KEY = re.compile(r"^\s*(\"[^\"]*\"|'[^']*'|[A-Za-z0-9_.\"-]+)\s*=")
+
+    def __init__(self, text: str) -> None:
+        self.index: dict[tuple[str, ...], int] = {}
+        counters: dict[tuple[str, ...], int] = {}
+        table: tuple[str, ...] = ()
+        for number, line in enumerate(text.splitlines(), start=1):
+            header = self._HEADER.match(line)
+            if header:
+                table = _split_key(header.group(2))
+                if header.group(1) == "[[":
+                    n = counters.get(table, 0)
+                    counters[table] = n + 1
+                    table = (*table, str(n))
+                self.index.setdefault(table, number)
+                continue
+            key = self._KEY.match(line)
+            if key:
+                self.index.setdefault((*table, *_split_key(key.group(1))), number)
+
+    def of(self, *path: str) -> str:
+        """`line N` for the deepest part of `path` found, or '' when unknown."""
+        for end in range(len(path), 0, -1):
+            number = self.index.get(tuple(path[:end]))
+            if number:
+                return f"line {number}"
+        return ""
+
+
+def _split_key(key: str) -> tuple[str, ...]:
+    parts = re.findall(r'"([^"]*)"|\'([^\']*)\'|([^.\s]+)', key)
+    return tuple(next(p for p in part if p) if any(part) else "" for part in parts)
+
+
+class _Reader:
+    """Reads typed values out of the raw TOML, collecting every problem it meets."""
+
+    def __init__(self, raw: dict[str, Any], lines: _Lines) -> None:
+        self.raw = raw
+        self.lines = lines
+        self.problems: list[str] = []
+
+    def problem(self, path: tuple[str, ...], message: str) -> None:
+        where = self.lines.of(*path)
+        key = ".".join(path)
+        self.problems.append(f"{key}" + (f" ({where})" if where else "") + f": {message}")
+
+    def table(self, *path: str) -> dict[str, Any]:
+        node: Any = self.raw
+        for part in path:
+            node = node.get(part, {}) if isinstance(node, dict) else {}
+        if not isinstance(node, dict):
+            self.problem(path, "must be a table")
+            return {}
+        return node
+
+    def get(self, path: tuple[str, ...], kind: type | tuple[type, ...], default: Any) -> Any:
+        table = self.table(*path[:-1])
+        if path[-1] not in table:
+            return default
+        value = table[path[-1]]
+        if kind is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
+            kinds = (kind,) if isinstance(kind, type) else kind
+            names = " or ".join(k.__name__ for k in kinds)
+            self.problem(path, f"must be a {_toml_type(names)}, found {value!r}")
+            return default
+        return value
+
+    def text(self, path: tuple[str, ...], default: Any = None) -> Any:
+        return self.get(path, str, default)
+
+    def choice(self, path: tuple[str, ...], choices: tuple[str, ...], default: str) -> str:
+        value = self.text(path, default)
+        if value not in choices:
+            self.problem(path, f"{value!r} is not one of: {', '.join(choices)}")
+            return default
+        return value
+
+    def duration(self, path: tuple[str, ...], default: timedelta) -> timedelta:
+        value = self.text(path)
+        if value is None:
+            return default
+        try:
+            return parse_duration(value)
+        except ValueError as exc:
+            self.problem(path, str(exc))
+            return default
+
+    def unknown_keys(self, path: tuple[str, ...], known: tuple[str, ...]) -> None:
+        for key in self.table(*path):
+            if key not in known:
+                self.problem((*path, key), f"unknown key; known keys: {', '.join(known)}")
+
+
+def _toml_type(names: str) -> str:
+    return names.replace("str", "string").replace("int", "integer").replace("bool", "boolean")
+
+
+def _check_url(reader: _Reader, path: tuple[str, ...], value: str, allow_path: bool) -> None:
+    """https only; plain http only for a loopback host (a local test server or proxy)."""
+    parsed = urlparse(value)
+    if parsed.scheme == "https" and parsed.hostname:
+        return
+    if parsed.scheme == "http" and parsed.hostname in ("127.0.0.1", "localhost", "::1"):
+        return
+    if allow_path and parsed.scheme in ("", "file"):
+        return
+    reader.problem(path, f"{value!r} must be an https URL (plain http only for a loopback host)")
+
+
+def load_config(path: Path, env: Mapping[str, str]) -> Config:
+    """Read and validate the config at `path`; raise ConfigError listing every problem."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(
+            f"no config file at {path}; create one with `linkcli init` "
+            "or point --config / LINKCLI_CONFIG at it"
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read {path}: {exc}") from None
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"not valid TOML: {exc}", str(path)) from None
+    return parse_config(raw, _Lines(text), path)
+
+
+def parse_config(raw: dict[str, Any], lines: _Lines, path: Path) -> Config:
+    """Turn parsed TOML into a `Config`, or raise ConfigError with every problem found."""
+    r = _Reader(raw, lines)
+    for key in raw:
+        if key not in _SECTIONS:
+            r.problem((key,), f"unknown section; known: {', '.join(_SECTIONS)}")
+    base = path.parent
+
+    def local(p: str) -> Path:
+        return (base / Path(p).expanduser()).resolve()
+
+    r.unknown_keys(("practice",), ("name", "timezone", "country"))
+    tz = r.text(("practice", "timezone"), PracticeConfig.timezone)
+    try:
+        ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError):
+        r.problem(("practice", "timezone"),
+                  f"{tz!r} is not an IANA time zone (e.g. America/Chicago)")
+        tz = PracticeConfig.timezone
+    country = r.text(("practice", "country"), "US").upper()
+    if len(country) != 2 or not country.isalpha():
+        r.problem(("practice", "country"), f"{country!r} is not a two-letter country code")
+    practice = PracticeConfig(
+        name=r.text(("practice", "name"), PracticeConfig.name), timezone=tz, country=country
+    )
+
+    r.unknown_keys(("store",), ("path", "max_snapshot_age", "retention"))
+    store_path = local(r.text(("store", "path"), "linkcli.db"))
+    max_age = r.duration(("store", "max_snapshot_age"), timedelta(hours=12))
+
+    r.unknown_keys(("sync",), ("past", "future", "interval", "vanish_ratio", "vanish_min"))
+    sync = SyncConfig(
+        past=r.duration(("sync", "past"), SyncConfig.past),
+        future=r.duration(("sync", "future"), SyncConfig.future),
+        interval=r.duration(("sync", "interval"), SyncConfig.interval),
+        vanish_ratio=r.get(("sync", "vanish_ratio"), float, SyncConfig.vanish_ratio),
+        vanish_min=r.get(("sync", "vanish_min"), int, SyncConfig.vanish_min),
+    )
+
+    if "source" not in raw:
+        r.problem(("source",), "missing table; add [source] with kind = \"file\" and path")
+    kind = r.choice(("source", "kind"), SOURCE_KINDS, "file")
+    settings = {k: v for k, v in r.table("source").items() if k != "kind"}
+    source = SourceConfig(kind=kind, settings=settings)
+    if kind == "file":
+        file_path = r.text(("source", "path"))
+        if not file_path:
+            r.problem(("source", "path"),
+                      "missing; the file source needs path = \"appointments.json\"")
+        else:
+            source = SourceConfig(kind=kind, settings={**settings, "path": str(local(file_path))})
+    for key in ("url", "base_url", "oauth_url"):
+        if isinstance(settings.get(key), str):
+            _check_url(r, ("source", key), settings[key], allow_path=False)
+    feeds = settings.get("feeds")
+    if isinstance(feeds, list):
+        for feed in feeds:
+            if isinstance(feed, dict) and isinstance(feed.get("url"), str):
+                _check_url(r, ("source", "feeds"), feed["url"], allow_path=True)
+
+    r.unknown_keys(("contacts",), ("path",))
+    contacts = r.text(("contacts", "path"))
+    contacts_path = local(contacts) if contacts else None
+
+    sms_keys = (
+        "provider", "from_number", "messaging_service_sid", "api_base_url", "outbox_path",
+        "timeout", "max_per_second", "opt_out_text",
+    )
+    r.unknown_keys(("sms",), sms_keys)
+    sms = SmsConfig(
+        provider=r.choice(("sms", "provider"), ("twilio", "outbox"), "outbox"),
+        from_number=r.text(("sms", "from_number")),
+        messaging_service_sid=r.text(("sms", "messaging_service_sid")),
+        api_base_url=r.text(("sms", "api_base_url"), DEFAULT_TWILIO_BASE).rstrip("/"),
+        outbox_path=local(r.text(("sms", "outbox_path"), "outbox-sms.jsonl")),
+        timeout=r.get(("sms", "timeout"), float, 10.0),
+        max_per_second=r.get(("sms", "max_per_second"), float, None),
+        opt_out_text=r.text(("sms", "opt_out_text"), SmsConfig.opt_out_text),
+    )
+    _check_url(r, ("sms", "api_base_url"), sms.api_base_url, allow_path=False)
+    if sms.provider == "twilio" and not (sms.from_number or sms.messaging_service_sid):
+        r.problem(("sms", "from_number"), "twilio needs from_number or messaging_service_sid")
+
+    email_keys = (
+        "provider", "smtp_host", "smtp_port", "security", "from_address", "from_name",
+        "outbox_path", "timeout",
+    )
+    r.unknown_keys(("email",), email_keys)
+    email = EmailConfig(
+        provider=r.choice(("email", "provider"), ("smtp", "outbox"), "outbox"),
+        smtp_host=r.text(("email", "smtp_host"), "localhost"),
+        smtp_port=r.get(("email", "smtp_port"), int, 587),
+        security=r.choice(("email", "security"), ("starttls", "ssl", "none"), "starttls"),
+        from_address=r.text(("email", "from_address"), EmailConfig.from_address),
+        from_name=r.text(("email", "from_name"), practice.name),
+        outbox_path=local(r.text(("email", "outbox_path"), "outbox-email.jsonl")),
+        timeout=r.get(("email", "timeout"), float, 10.0),
+    )
+    if "@" not in email.from_address:
+        r.problem(("email", "from_address"), f"{email.from_address!r} is not an email address")
+
+    r.unknown_keys(("links",), ("allowed_hosts", "reject_patterns"))
+    allowed = r.get(("links", "allowed_hosts"), list, list(DEFAULT_ALLOWED_HOSTS))
+    rejects = r.get(("links", "reject_patterns"), list, list(DEFAULT_REJECT_PATTERNS))
+    for name, values in (("allowed_hosts", allowed), ("reject_patterns", rejects)):
+        if not all(isinstance(v, str) for v in values):
+            r.problem(("links", name), "must be a list of strings")
+    for message in validate_patterns([p for p in rejects if isinstance(p, str)]):
+        r.problem(("links", "reject_patterns"), message)
+    links = LinkPolicy(
+        allowed_hosts=tuple(h.lower().strip(".") for h in allowed if isinstance(h, str)),
+        reject_patterns=tuple(p for p in rejects if isinstance(p, str)),
+    )
+
+    sequence = _read_sequence(r, raw)
+    templates = _read_templates(r, ("templates",))
+    therapists: dict[str, TherapistConfig] = {}
+    for tid, table in r.table("therapists").items():
+        if not isinstance(table, dict):
+            r.problem(("therapists", tid), "must be a table")
+            continue
+        r.unknown_keys(("therapists", tid), ("name", "display_name", "link", "templates"))
+        link = r.text(("therapists", tid, "link"))
+        therapists[tid] = TherapistConfig(
+            id=tid,
+            name=r.text(("therapists", tid, "name")),
+            display_name=r.text(("therapists", tid, "display_name")),
+            link=link,
+            templates=_read_templates(r, ("therapists", tid, "templates")),
+        )
+
+    r.unknown_keys(("status",), ("check_stale_sync", "check_failed_sends", "check_attention"))
+    status = StatusConfig(
+        check_stale_sync=r.get(("status", "check_stale_sync"), bool, True),
+        check_failed_sends=r.get(("status", "check_failed_sends"), bool, True),
+        check_attention=r.get(("status", "check_attention"), bool, True),
+    )
+
+    config = Config(
+        path=path, practice=practice, store_path=store_path, max_snapshot_age=max_age,
+        sync=sync, source=source, contacts_path=contacts_path, sms=sms, email=email,
+        links=links, sequence=sequence, templates=templates, therapists=therapists,
+        status=status,
+    )
+    _check_templates_cover_sequence(r, config)
+    if r.problems:
+        raise ConfigError(r.problems, str(path))
+    return config
+
+
+def _read_sequence(r: _Reader, raw: dict[str, Any]) -> tuple[Step, ...]:
+    steps_raw = raw.get("sequence")
+    if steps_raw is None:
+        return DEFAULT_SEQUENCE
+    if not isinstance(steps_raw, list) or not steps_raw:
+        r.problem(("sequence",), "must be one or more [[sequence]] tables")
+        return DEFAULT_SEQUENCE
+    steps: list[Step] = []
+    seen: set[str] = set()
+    for i, item in enumerate(steps_raw):
+        at = ("sequence", str(i))
+        if not isinstance(item, dict):
+            r.problem(at, "must be a table")
+            continue
+        for key in item:
+            if key not in ("name", "on", "before", "channels"):
+                r.problem((*at, key), "unknown key; known keys: name, on, before, channels")
+        name = item.get("name")
+        if not isinstance(name, str) or not name.strip():
+            r.problem((*at, "name"), "every [[sequence]] step needs a name")
+            continue
+        if name in seen:
+            r.problem((*at, "name"), f"step {name!r} is defined twice")
+        seen.add(name)
+        before: timedelta | None = None
+        if ("on" in item) == ("before" in item):
+            r.problem((*at, "name"),
+                      f"step {name!r} needs exactly one of on = \"created\" or before = \"24h\"")
+            continue
+        if "on" in item and item["on"] != "created":
+            r.problem((*at, "on"), f"{item['on']!r} is not supported; use on = \"created\"")
+            continue
+        if "before" in item:
+            try:
+                before = parse_duration(str(item["before"]))
+            except ValueError as exc:
+                r.problem((*at, "before"), str(exc))
+                continue
+        channels = item.get("channels", [])
+        if isinstance(channels, str):
+            channels = [channels]
+        if not channels or not all(c in ("sms", "email") for c in channels):
+            r.problem((*at, "channels"), f"must list sms and/or email, found {channels!r}")
+            continue
+        steps.append(Step(name, tuple(dict.fromkeys(channels)), before))
+    return tuple(steps) or DEFAULT_SEQUENCE
+
+
+def _read_templates(r: _Reader, path: tuple[str, ...]) -> dict[str, TemplateSet]:
+    out: dict[str, TemplateSet] = {}
+    for step, table in r.table(*path).items():
+        at = (*path, step)
+        if not isinstance(table, dict):
+            r.problem(at, "must be a table with sms, email_subject, email_body")
+            continue
+        r.unknown_keys(at, FIELDS)
+        values: dict[str, str | None] = {}
+        for fld in FIELDS:
+            text = r.text((*at, fld))
+            if text is not None:
+                for message in template_problems(text):
+                    r.problem((*at, fld), message)
+            values[fld] = text
+        out[step] = TemplateSet(**values)
+    return out
+
+
+def _check_templates_cover_sequence(r: _Reader, config: Config) -> None:
+    """A step without a template anywhere is a config error, found before any send."""
+    needs = {"sms": ("sms",), "email": ("email_subject", "email_body")}
+    for step in config.sequence:
+        for channel in step.channels:
+            for fld in needs[channel]:
+                if config.template(step.name, None, fld) is None:
+                    r.problem(
+                        ("templates", step.name, fld),
+                        f"step {step.name!r} sends {channel} but has no {fld} template; "
+                        f"add [templates.\"{step.name}\"] {fld} = \"...\"",
+                    )

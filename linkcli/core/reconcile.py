@@ -1,0 +1,132 @@
+"""Turn a diff into the writes of one sync: snapshot rows, sends to add and to withdraw.
+
+Pure: it sees the diff, what the store says is pending or already sent, and the clock
+value; the store applies the result in one transaction ("plan, then act").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from linkcli.core.diff import Change, Diff
+from linkcli.core.model import Appointment
+from linkcli.core.plan import PlannedSend, Step, plan_appointment
+
+
+@dataclass(frozen=True)
+class PendingSend:
+    """What the reconciler needs to know of a pending send already in the store."""
+
+    key: str
+    appointment_id: str
+    participant_id: str
+    step: str
+
+
+@dataclass(frozen=True)
+class Notice:
+    """Something a human should look at, tied to an appointment (and maybe a person)."""
+
+    key: str
+    appointment_id: str
+    kind: str
+    reason: str
+    fix: str
+    participant_id: str | None = None
+
+
+@dataclass(frozen=True)
+class SnapshotWrite:
+    """The new snapshot row of one changed appointment."""
+
+    appointment: Appointment
+    revision: int
+    first_seen: bool
+
+
+@dataclass
+class SyncPlan:
+    """Everything one sync will write, computed before anything is written."""
+
+    writes: list[SnapshotWrite] = field(default_factory=list)
+    inserts: list[PlannedSend] = field(default_factory=list)
+    cancel_keys: list[str] = field(default_factory=list)
+    cancel_reasons: dict[str, str] = field(default_factory=dict)
+    notices: list[Notice] = field(default_factory=list)
+
+
+def reconcile(
+    result: Diff,
+    revisions: Mapping[str, int],
+    pending: Sequence[PendingSend],
+    sent_steps: Mapping[str, set[str]],
+    steps: Sequence[Step],
+    now: datetime,
+    adopting: bool,
+) -> SyncPlan:
+    """Plan the writes for `result`.
+
+    `revisions` holds each known appointment's revision; `pending` the pending sends of
+    the changed appointments; `sent_steps` the steps already sent per appointment (only
+    before-start steps count). When `adopting` (the first sync of a new store), new
+    appointments get no booking confirmation: they were booked before linkcli was
+    installed.
+    """
+    plan = SyncPlan()
+    scheduled_steps = {s.name for s in steps if not s.on_created}
+    pending_by_appt: dict[str, list[PendingSend]] = {}
+    for send in pending:
+        pending_by_appt.setdefault(send.appointment_id, []).append(send)
+
+    def cancel(sends: Sequence[PendingSend], reason: str) -> None:
+        for send in sends:
+            if send.key not in plan.cancel_reasons:
+                plan.cancel_keys.append(send.key)
+                plan.cancel_reasons[send.key] = reason
+
+    for change in result.changes:
+        after = change.after
+        old_pending = pending_by_appt.get(change.appointment_id, [])
+        revision = revisions.get(change.appointment_id, 0)
+        if change.kind == "created":
+            revision = 1
+            created_at = None if adopting else now
+            plan.inserts += plan_appointment(after, revision, steps, now, created_at)
+        elif change.kind in ("rescheduled", "restored"):
+            revision += 1
+            cancel(old_pending, change.kind)
+            created_at = now if change.kind == "rescheduled" else None
+            plan.inserts += plan_appointment(after, revision, steps, now, created_at)
+            reminded = sent_steps.get(change.appointment_id, set()) & scheduled_steps
+            if change.kind == "rescheduled" and reminded:
+                plan.notices.append(_moved_after_reminder(change, revision))
+        elif change.kind == "canceled":
+            cancel(old_pending, change.detail or "canceled")
+        else:  # updated
+            before_ids = {p.id for p in change.before.participants} if change.before else set()
+            present = {p.id for p in after.participants}
+            if not after.is_live_telehealth:
+                cancel(old_pending, f"no longer a telehealth session ({after.format})")
+            else:
+                cancel([s for s in old_pending if s.participant_id not in present],
+                       "participant removed")
+            added = present - before_ids
+            plan.inserts += plan_appointment(
+                after, max(revision, 1), steps, now, created_at=now if added else None,
+                created_for=added,
+            )
+        plan.writes.append(SnapshotWrite(after, max(revision, 1), change.before is None))
+    return plan
+
+
+def _moved_after_reminder(change: Change, revision: int) -> Notice:
+    return Notice(
+        key=f"moved-after-reminder/{change.appointment_id}/r{revision}",
+        appointment_id=change.appointment_id,
+        kind="moved_after_reminder",
+        reason=f"rescheduled after a reminder went out ({change.detail})",
+        fix="new reminders with the new time go out automatically; consider calling the "
+        "client to confirm they know",
+    )

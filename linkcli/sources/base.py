@@ -1,0 +1,47 @@
+"""What every source produces: a listing of canonical appointments for a window."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+from linkcli.core.model import Appointment
+
+
+@dataclass(frozen=True)
+class Window:
+    """The span of session starts a sync reads: [start, end)."""
+
+    start: datetime
+    end: datetime
+
+
+@dataclass
+class Listing:
+    """A listing read whole. `problems` are records reported and skipped, one line each.
+
+    A skipped record must never look like a cancellation: its id goes in `skipped_ids`,
+    and a skipped record without an id clears `complete`, so nothing vanishes this sync.
+    """
+
+    appointments: list[Appointment] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    skipped_ids: set[str] = field(default_factory=set)
+    complete: bool = True
+
+    def skip(self, problem: str, record_id: str | None) -> None:
+        """Report one record that could not be used."""
+        self.problems.append(problem)
+        if record_id:
+            self.skipped_ids.add(record_id)
+        else:
+            self.complete = False
+
+
+class Source(Protocol):
+    """Reads the schedule. Raises SourceError when the listing cannot be read whole."""
+
+    name: str
+
+    def fetch(self, window: Window) -> Listing: ...

@@ -1,0 +1,72 @@
+"""The `file` source: the canonical JSON format, a list or {"appointments": [...]}.
+
+It is the exchange format for tests and demos and implements the same protocol as the
+HTTP sources.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from linkcli.config import Config
+from linkcli.core.model import RecordError, parse_appointment
+from linkcli.errors import SourceError
+from linkcli.sources.base import Listing, Window
+
+
+class FileSource:
+    """Reads appointments from a local JSON file."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.name = f"file {path}"
+
+    def fetch(self, window: Window) -> Listing:
+        """Every record of the file whose start falls in the window."""
+        try:
+            raw = json.loads(self.path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise SourceError(f"source file {self.path} does not exist") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise SourceError(f"cannot read source file {self.path}: {exc}") from None
+        except json.JSONDecodeError as exc:
+            raise SourceError(
+                f"source file {self.path} is not valid JSON (line {exc.lineno}, column "
+                f"{exc.colno}: {exc.msg}); nothing was changed"
+            ) from None
+        return parse_listing(raw, window, f"source file {self.path}")
+
+
+def parse_listing(raw: Any, window: Window, where: str) -> Listing:
+    """Parse a canonical listing; one bad record is a problem, a bad whole is an error."""
+    if isinstance(raw, dict) and "appointments" in raw:
+        raw = raw["appointments"]
+    if not isinstance(raw, list):
+        raise SourceError(
+            f"{where} must hold a JSON list of appointments or {{\"appointments\": [...]}}"
+        )
+    listing = Listing()
+    seen: set[str] = set()
+    for index, record in enumerate(raw):
+        try:
+            appointment = parse_appointment(record)
+        except RecordError as exc:
+            listing.skip(f"record #{index + 1} skipped: {exc}", exc.record_id)
+            continue
+        if appointment.id in seen:
+            listing.skip(f"record #{index + 1} skipped: id {appointment.id!r} repeats",
+                         appointment.id)
+            continue
+        seen.add(appointment.id)
+        if window.start <= appointment.start < window.end:
+            listing.appointments.append(appointment)
+    return listing
+
+
+def build(config: Config, env: Mapping[str, str], now: datetime) -> FileSource:
+    """The file source for this config."""
+    return FileSource(Path(config.source.settings["path"]))

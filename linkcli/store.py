@@ -1,0 +1,352 @@
+"""The SQLite store: snapshot, sends and their state machine, attempts, sync log.
+
+The store owns the schema (migrations applied on open) and every multi-row write runs
+in one transaction. A send moves pending -> sending -> sent / failed, or to canceled or
+skipped; `claim` is the only way into `sending`, and it succeeds for one caller only.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlite_utils import Database
+
+from linkcli.core.model import Appointment, RecordError, parse_appointment
+from linkcli.core.reconcile import PendingSend, SyncPlan
+from linkcli.errors import StoreError
+from linkcli.migrations import migrations
+
+STATES = ("pending", "sending", "sent", "delivered", "failed", "canceled", "skipped")
+
+
+def ts(value: datetime) -> str:
+    """A UTC instant as fixed-width text, so text order is time order in SQL."""
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_ts(value: str) -> datetime:
+    """The inverse of `ts`."""
+    return datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class Known:
+    """A snapshot row: the appointment as last seen, its revision and calendar SEQUENCE."""
+
+    appointment: Appointment
+    revision: int
+    sequence: int = 0
+
+
+class Store:
+    """One open linkcli database."""
+
+    def __init__(self, db: Database, path: Path) -> None:
+        self.db = db
+        self.path = path
+
+    @classmethod
+    def open(cls, path: Path) -> Store:
+        """Open (creating it owner-only if new) and migrate the database at `path`."""
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            # Create the file 0600 before SQLite does: it holds client contact details.
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+            os.close(fd)
+            os.chmod(path, 0o600)
+        except OSError as exc:
+            raise StoreError(f"cannot create the database {path}: {exc.strerror}") from None
+        try:
+            conn = sqlite3.connect(str(path), timeout=5.0, isolation_level=None)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA foreign_keys=ON")
+            db = Database(conn)
+            migrations.apply(db)
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(
+                f"the database {path} cannot be used ({exc}); restore it from a backup or "
+                "move it aside and run `linkcli sync` to start a new one"
+            ) from None
+        for suffix in ("-wal", "-shm"):
+            side = Path(f"{path}{suffix}")
+            if side.exists():
+                os.chmod(side, 0o600)
+        return cls(db, path)
+
+    def close(self) -> None:
+        """Close the connection."""
+        self.db.conn.close()
+
+    @contextmanager
+    def atomic(self) -> Iterator[None]:
+        """One transaction."""
+        with self.db.atomic():
+            yield
+
+    def query(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[dict[str, Any]]:
+        """Rows of a read-only query as dicts."""
+        return list(self.db.query(sql, params))
+
+    # --- snapshot -----------------------------------------------------------------
+
+    def snapshot(self) -> dict[str, Known]:
+        """Every known appointment, parsed."""
+        out: dict[str, Known] = {}
+        for row in self.db.query("select id, revision, sequence, data from appointments"):
+            out[row["id"]] = Known(_load(row["data"]), row["revision"], row["sequence"] or 0)
+        return out
+
+    def appointment(self, appointment_id: str) -> Known | None:
+        """One snapshot row, or None."""
+        rows = self.query(
+            "select revision, sequence, data from appointments where id = ?", [appointment_id]
+        )
+        if not rows:
+            return None
+        return Known(_load(rows[0]["data"]), rows[0]["revision"], rows[0]["sequence"] or 0)
+
+    def appointments_between(self, start: datetime, end: datetime) -> list[Known]:
+        """Snapshot rows whose session starts in [start, end)."""
+        rows = self.query(
+            "select revision, sequence, data from appointments where start >= ? and start < ? "
+            "order by start",
+            [ts(start), ts(end)],
+        )
+        return [Known(_load(r["data"]), r["revision"], r["sequence"] or 0) for r in rows]
+
+    # --- syncs --------------------------------------------------------------------
+
+    def last_sync(self) -> dict[str, Any] | None:
+        """The most recent sync attempt, good or not."""
+        rows = self.query("select * from syncs order by id desc limit 1")
+        return rows[0] if rows else None
+
+    def last_good_sync(self) -> datetime | None:
+        """When the last successful sync finished."""
+        rows = self.query("select max(finished_at) as t from syncs where ok = 1")
+        return parse_ts(rows[0]["t"]) if rows and rows[0]["t"] else None
+
+    def record_sync(
+        self,
+        started: datetime,
+        finished: datetime,
+        source: str,
+        ok: bool,
+        counts: dict[str, int] | None = None,
+        problems: list[str] | None = None,
+        error: str | None = None,
+    ) -> None:
+        """Log one sync attempt (a failed one touches nothing else)."""
+        self.db["syncs"].insert(
+            {
+                "started_at": ts(started),
+                "finished_at": ts(finished),
+                "ok": int(ok),
+                "source": source,
+                "counts": json.dumps(counts or {}, sort_keys=True),
+                "problems": json.dumps(problems or []),
+                "error": error,
+            }
+        )
+
+    def pending_of(self, appointment_ids: Iterable[str]) -> list[PendingSend]:
+        """Pending sends of these appointments (chunked: SQLite limits parameters)."""
+        out: list[PendingSend] = []
+        for chunk in _chunks(list(appointment_ids), 500):
+            marks = ",".join("?" * len(chunk))
+            for row in self.db.query(
+                f"select key, appointment_id, participant_id, step from sends "
+                f"where state = 'pending' and appointment_id in ({marks})",
+                chunk,
+            ):
+                out.append(PendingSend(**row))
+        return out
+
+    def sent_steps(self, appointment_ids: Iterable[str]) -> dict[str, set[str]]:
+        """The steps already sent (to anyone), per appointment."""
+        out: dict[str, set[str]] = {}
+        for chunk in _chunks(list(appointment_ids), 500):
+            marks = ",".join("?" * len(chunk))
+            for row in self.db.query(
+                f"select distinct appointment_id, step from sends where state in "
+                f"('sent', 'delivered') and appointment_id in ({marks})",
+                chunk,
+            ):
+                out.setdefault(row["appointment_id"], set()).add(row["step"])
+        return out
+
+    def apply_sync(self, plan: SyncPlan, now: datetime) -> None:
+        """Write one sync's plan in a single transaction."""
+        stamp = ts(now)
+        with self.db.atomic():
+            rows = [
+                {
+                    "id": w.appointment.id,
+                    "revision": w.revision,
+                    "status": w.appointment.status,
+                    "start": ts(w.appointment.start),
+                    "digest": w.appointment.digest(),
+                    "data": json.dumps(w.appointment.to_dict(), sort_keys=True),
+                    "changed_at": stamp,
+                }
+                for w in plan.writes
+            ]
+            if rows:
+                self.db["appointments"].upsert_all(rows, pk="id")
+                for chunk in _chunks([w.appointment.id for w in plan.writes], 500):
+                    marks = ",".join("?" * len(chunk))
+                    self.db.execute(
+                        "update appointments set sequence = coalesce(sequence, -1) + 1 "
+                        f"where id in ({marks})",
+                        chunk,
+                    )
+                new_ids = [w.appointment.id for w in plan.writes if w.first_seen]
+                for chunk in _chunks(new_ids, 500):
+                    marks = ",".join("?" * len(chunk))
+                    self.db.execute(
+                        f"update appointments set first_seen = ? where id in ({marks})",
+                        [stamp, *chunk],
+                    )
+            for key in plan.cancel_keys:
+                self.db.execute(
+                    "update sends set state = 'canceled', reason = ?, updated_at = ? "
+                    "where key = ? and state = 'pending'",
+                    [plan.cancel_reasons.get(key, "canceled"), stamp, key],
+                )
+            if plan.inserts:
+                self.db["sends"].insert_all(
+                    (
+                        {
+                            "key": s.key,
+                            "appointment_id": s.appointment_id,
+                            "participant_id": s.participant_id,
+                            "step": s.step,
+                            "channel": s.channel,
+                            "revision": s.revision,
+                            "due_at": ts(s.due_at),
+                            "expires_at": ts(s.expires_at),
+                            "state": "pending",
+                            "attempts": 0,
+                            "created_at": stamp,
+                            "updated_at": stamp,
+                        }
+                        for s in plan.inserts
+                    ),
+                    ignore=True,
+                    batch_size=500,
+                )
+            for notice in plan.notices:
+                self.db["notices"].upsert(
+                    {
+                        "key": notice.key,
+                        "appointment_id": notice.appointment_id,
+                        "participant_id": notice.participant_id,
+                        "kind": notice.kind,
+                        "reason": notice.reason,
+                        "fix": notice.fix,
+                        "created_at": stamp,
+                        "active": 1,
+                    },
+                    pk="key",
+                )
+
+    # --- sends --------------------------------------------------------------------
+
+    def due_sends(self, now: datetime) -> list[dict[str, Any]]:
+        """Pending sends whose moment has come (and whose retry time, if any, too)."""
+        stamp = ts(now)
+        return self.query(
+            "select * from sends where state = 'pending' and due_at <= ? "
+            "and (next_attempt_at is null or next_attempt_at <= ?) order by due_at, id",
+            [stamp, stamp],
+        )
+
+    def claim(self, send_id: int, now: datetime) -> bool:
+        """Move one send from pending to sending; True for exactly one caller."""
+        cursor = self.db.execute(
+            "update sends set state = 'sending', attempts = attempts + 1, updated_at = ? "
+            "where id = ? and state = 'pending'",
+            [ts(now), send_id],
+        )
+        return cursor.rowcount == 1
+
+    def set_state(self, send_id: int, state: str, now: datetime, **fields: Any) -> None:
+        """Record a send's new state and whatever the attempt learned."""
+        assert state in STATES
+        values = {"state": state, "updated_at": ts(now), **fields}
+        self.db["sends"].update(send_id, values)
+
+    def start_attempt(self, send_id: int, now: datetime) -> int:
+        """Write the attempt row before the provider call; returns its id."""
+        table = self.db["attempts"]
+        table.insert({"send_id": send_id, "started_at": ts(now), "outcome": "started"})
+        return int(table.last_pk)
+
+    def finish_attempt(
+        self, attempt_id: int, now: datetime, outcome: str, provider_id: str | None = None,
+        error: str | None = None,
+    ) -> None:
+        """Write the attempt's outcome."""
+        self.db["attempts"].update(
+            attempt_id,
+            {"finished_at": ts(now), "outcome": outcome, "provider_id": provider_id,
+             "error": error},
+        )
+
+    def counts_by_state(self) -> dict[str, int]:
+        """How many sends are in each state (every state listed, zeros included)."""
+        counts = dict.fromkeys(STATES, 0)
+        for row in self.db.query("select state, count(*) as n from sends group by state"):
+            counts[row["state"]] = row["n"]
+        return counts
+
+    # --- contact health -------------------------------------------------------------
+
+    def health(self, address: str) -> dict[str, Any] | None:
+        """What linkcli learned about a number or address (opted out, unusable)."""
+        rows = self.query("select * from contact_health where address = ?", [address])
+        return rows[0] if rows else None
+
+    def set_health(self, address: str, channel: str, now: datetime, **fields: Any) -> None:
+        """Record an opt-out, an opt-in or an unusable address."""
+        current = self.health(address) or {"opted_out": 0, "bad": 0, "reason": None}
+        self.db["contact_health"].upsert(
+            {**current, "address": address, "channel": channel, "updated_at": ts(now),
+             **fields},
+            pk="address",
+        )
+
+    def notices(self, active_only: bool = True) -> list[dict[str, Any]]:
+        """Stored attention items."""
+        where = "where active = 1" if active_only else ""
+        return self.query(f"select * from notices {where} order by created_at, key")
+
+    def meta(self, key: str) -> str | None:
+        """A small stored setting."""
+        rows = self.query("select value from meta where key = ?", [key])
+        return rows[0]["value"] if rows else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        """Store a small setting."""
+        self.db["meta"].upsert({"key": key, "value": value}, pk="key")
+
+
+def _load(data: str) -> Appointment:
+    try:
+        return parse_appointment(json.loads(data))
+    except (RecordError, ValueError) as exc:  # pragma: no cover - written by us
+        raise StoreError(f"a snapshot row is damaged: {exc}") from None
+
+
+def _chunks(items: list[str], size: int) -> Iterator[list[str]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
