@@ -38,6 +38,12 @@ def run_sync(
     try:
         source = open_source(config, ctx.env, now)
         listing = source.fetch(window)
+        if config.contacts_path is not None:
+            # Sources that lack phone/email (calendar feeds, Zoom) are joined to the
+            # practice's contacts directory, which also holds channel preferences.
+            from linkcli.sources.contacts import join_listing, load_directory
+
+            listing = join_listing(listing, load_directory(config.contacts_path))
     except SourceError as exc:
         store.record_sync(now, ctx.now, source_name, ok=False, error=exc.message)
         raise
