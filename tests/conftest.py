@@ -1,0 +1,245 @@
+"""Shared fixtures: a practice on disk (config + canonical appointments file), a CLI
+driver with an injected clock, a real SMTP server on 127.0.0.1, and Twilio's HTTP API
+answered by respx under the real twilio library."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import socket
+import textwrap
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs
+
+import httpx
+import pytest
+import respx
+from aiosmtpd.controller import Controller
+from typer.testing import CliRunner
+
+from linkcli.cli import app
+
+ZOOM = "https://us02web.zoom.us/j/85512345678?pwd=AbCdEf123"
+SID = "AC" + "0" * 32
+
+
+def appointment(
+    id: str = "apt-1001",
+    start: str = "2026-11-24T15:00:00-05:00",
+    minutes: int = 50,
+    status: str = "scheduled",
+    link: str | None = ZOOM,
+    participants: list[dict[str, Any]] | None = None,
+    therapist: dict[str, Any] | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
+    """A canonical appointment record with one client unless told otherwise."""
+    from datetime import datetime, timedelta
+
+    begin = datetime.fromisoformat(start)
+    record = {
+        "id": id,
+        "status": status,
+        "start": start,
+        "end": (begin + timedelta(minutes=minutes)).isoformat(),
+        "format": "telehealth",
+        "telehealth_url": link,
+        "therapist": therapist or {"id": "th-1", "name": "Maya Chen", "display_name": "Dr. Chen"},
+        "participants": participants if participants is not None else [client()],
+        "updated_at": "2026-11-20T10:00:00Z",
+    }
+    record.update(extra)
+    return record
+
+
+def client(
+    id: str = "cl-1",
+    name: str = "Alex Rivera",
+    email: str | None = "alex@example.org",
+    mobile: str | None = "+1 617 555 0101",
+    **extra: Any,
+) -> dict[str, Any]:
+    """A canonical participant."""
+    record = {"id": id, "name": name, "first_name": name.split()[0], "email": email,
+              "mobile": mobile, "sms_opt_in": True, "email_opt_in": True,
+              "timezone": None}
+    record.update(extra)
+    return record
+
+
+@dataclass
+class Practice:
+    """A practice folder: config.toml, appointments.json, outbox files, the database."""
+
+    root: Path
+    runner: CliRunner = field(default_factory=CliRunner)
+    extra_env: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def config(self) -> Path:
+        return self.root / "config.toml"
+
+    @property
+    def db(self) -> Path:
+        return self.root / "linkcli.db"
+
+    def write_config(
+        self, extra: str = "", sms: str | None = None, email: str | None = None
+    ) -> None:
+        sms = sms or 'provider = "outbox"'
+        email = email or 'provider = "outbox"\nfrom_address = "reminders@example.org"'
+        text = textwrap.dedent(
+            """\
+            [practice]
+            name = "Riverside Therapy"
+            timezone = "America/New_York"
+            country = "US"
+
+            [source]
+            kind = "file"
+            path = "appointments.json"
+            """
+        ) + f"\n[sms]\n{sms}\n\n[email]\n{email}\n\n" + textwrap.dedent(extra)
+        self.config.write_text(text)
+
+    def schedule(self, *records: dict[str, Any]) -> None:
+        (self.root / "appointments.json").write_text(json.dumps(list(records), indent=1))
+
+    def env(self, now: str) -> dict[str, str]:
+        return {"LINKCLI_NOW": now, "LINKCLI_CONFIG": str(self.config), **self.extra_env}
+
+    def cli(self, now: str, *args: str) -> Any:
+        """Run `linkcli ARGS` in-process at the given instant."""
+        return self.runner.invoke(app, list(args), env=self.env(now))
+
+    def ok(self, now: str, *args: str) -> Any:
+        result = self.cli(now, *args)
+        assert result.exit_code == 0, (result.exit_code, result.output, result.stderr)
+        return result
+
+    def status(self, now: str) -> dict[str, Any]:
+        return json.loads(self.ok(now, "status", "--json").stdout)
+
+    def preview(self, now: str, *args: str) -> list[dict[str, Any]]:
+        return json.loads(self.ok(now, "preview", "--json", *args).stdout)
+
+    def sms(self) -> list[dict[str, Any]]:
+        path = self.root / "outbox-sms.jsonl"
+        return [json.loads(x) for x in path.read_text().splitlines()] if path.exists() else []
+
+    def emails(self) -> list[dict[str, Any]]:
+        path = self.root / "outbox-email.jsonl"
+        return [json.loads(x) for x in path.read_text().splitlines()] if path.exists() else []
+
+
+@pytest.fixture
+def practice(tmp_path: Path) -> Practice:
+    """A practice with the default config and one session on Tue 2026-11-24 15:00 EST."""
+    p = Practice(tmp_path)
+    p.write_config()
+    p.schedule(appointment())
+    return p
+
+
+# --- SMTP --------------------------------------------------------------------------
+
+
+@dataclass
+class Inbox:
+    """What the local SMTP server received, parsed."""
+
+    messages: list[EmailMessage] = field(default_factory=list)
+    recipients: list[list[str]] = field(default_factory=list)
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.messages.append(message_from_bytes(envelope.content, policy=policy.default))
+        self.recipients.append(list(envelope.rcpt_tos))
+        return "250 OK"
+
+
+@dataclass
+class SmtpServer:
+    port: int
+    inbox: Inbox
+    controller: Controller
+
+    def stop(self) -> None:
+        self.controller.stop()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[Callable[[], SmtpServer]]:
+    """Factory: start a real aiosmtpd server on 127.0.0.1 (stopped after the test)."""
+    started: list[SmtpServer] = []
+
+    def start() -> SmtpServer:
+        inbox = Inbox()
+        port = free_port()
+        controller = Controller(inbox, hostname="127.0.0.1", port=port)
+        controller.start()
+        server = SmtpServer(port, inbox, controller)
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        with contextlib.suppress(AssertionError, RuntimeError):
+            server.stop()
+
+
+# --- Twilio --------------------------------------------------------------------------
+
+
+@dataclass
+class TwilioApi:
+    """respx routes answering Twilio's Messages API; records every SMS posted."""
+
+    router: respx.MockRouter
+    posted: list[dict[str, str]] = field(default_factory=list)
+    fail_with: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
+    inbound: list[dict[str, Any]] = field(default_factory=list)
+
+    def _create(self, request: httpx.Request) -> httpx.Response:
+        form = {k: v[0] for k, v in parse_qs(request.content.decode()).items()}
+        if self.fail_with:
+            status, body = self.fail_with.pop(0)
+            return httpx.Response(status, json=body)
+        self.posted.append(form)
+        n = len(self.posted)
+        return httpx.Response(201, json={
+            "sid": f"SM{n:032d}", "status": "queued", "to": form.get("To"),
+            "from": form.get("From"), "body": form.get("Body"), "num_segments": "1",
+            "direction": "outbound-api", "error_code": None,
+        })
+
+    def _list(self, request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={
+            "messages": self.inbound, "next_page_uri": None, "page": 0, "page_size": 1000,
+            "first_page_uri": "/", "uri": "/", "previous_page_uri": None, "start": 0,
+            "end": len(self.inbound),
+        })
+
+
+@pytest.fixture
+def twilio_api() -> Iterator[TwilioApi]:
+    """Twilio's API at https://api.twilio.com, answered locally (never the network)."""
+    with respx.mock(assert_all_called=False) as router:
+        api = TwilioApi(router)
+        base = f"https://api.twilio.com/2010-04-01/Accounts/{SID}/Messages.json"
+        router.post(base).mock(side_effect=api._create)
+        router.get(base).mock(side_effect=api._list)
+        yield api
+
+
+TWILIO_ENV = {"TWILIO_ACCOUNT_SID": SID, "TWILIO_AUTH_TOKEN": "test-token-not-real"}
