@@ -136,7 +136,7 @@ def changed_variant(
 def write(records: list[dict[str, Any]], path: Path) -> Path:
     """Write a listing as a JSON list."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(records, indent=1), encoding="utf-8")
+    path.write_text(json.dumps(records), encoding="utf-8")
     return path
 
 

@@ -12,7 +12,6 @@ from datetime import datetime, timedelta
 from typing import Literal
 
 from linkcli.config import Config
-from linkcli.core.ics import build_ics
 from linkcli.core.messages import Rendered, render_message, values_for, zone_for
 from linkcli.core.model import Appointment, Participant
 from linkcli.core.phones import normalize_mobile
@@ -104,6 +103,24 @@ def compose(
     return Outcome(action, reason, address, message, segments)
 
 
+SHORT_OPT_OUT = "STOP to end"
+
+
+def with_opt_out(body: str, wording: str) -> str:
+    """The first text to a number says how to stop them (carrier and TCPA practice).
+
+    The configured wording is used when it keeps the message in the same number of
+    segments; else the short form, when that does; else the configured wording anyway,
+    because the opt-out notice matters more than the cost of a second segment.
+    """
+    base = count_segments(body).segments
+    for suffix in (wording, SHORT_OPT_OUT):
+        candidate = f"{body} {suffix}"
+        if count_segments(candidate).segments <= base:
+            return candidate
+    return f"{body} {wording}"
+
+
 def render_send(
     config: Config,
     appointment: Appointment,
@@ -125,8 +142,7 @@ def render_send(
     if channel == "sms":
         rendered = render_message(values, config.template(step, tid, "sms") or "")
         if first_text and config.sms.opt_out_text:
-            # The first text to a number says how to stop them (carrier and TCPA practice).
-            rendered = Rendered(body=f"{rendered.body} {config.sms.opt_out_text}")
+            rendered = Rendered(body=with_opt_out(rendered.body, config.sms.opt_out_text))
         return rendered
     return render_message(
         values, config.template(step, tid, "email_body") or "",
@@ -143,6 +159,8 @@ def calendar_file(
     method: str = "REQUEST",
 ) -> bytes:
     """The ICS attachment: one stable UID per appointment and participant."""
+    from linkcli.core.ics import build_ics  # icalendar loads only when an email goes
+
     link = effective_link(config, appointment) or ""
     therapist = config.therapists.get(appointment.therapist.id)
     shown = (therapist.display_name if therapist and therapist.display_name else None) or (

@@ -236,7 +236,7 @@ class _Reader:
         if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
             kinds = (kind,) if isinstance(kind, type) else kind
             names = " or ".join(k.__name__ for k in kinds)
-            self.problem(path, f"must be a {_toml_type(names)}, found {value!r}")
+            self.problem(path, f"must be {_toml_type(names)}, found {value!r}")
             return default
         return value
 
@@ -267,7 +267,9 @@ class _Reader:
 
 
 def _toml_type(names: str) -> str:
-    return names.replace("str", "string").replace("int", "integer").replace("bool", "boolean")
+    words = {"str": "a string", "int": "an integer", "bool": "true or false",
+             "float": "a number", "list": "a list", "dict": "a table"}
+    return " or ".join(words.get(n, n) for n in names.split(" or "))
 
 
 def _check_url(reader: _Reader, path: tuple[str, ...], value: str, allow_path: bool) -> None:

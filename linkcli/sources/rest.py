@@ -1,0 +1,620 @@
+"""The `rest` source: any paged JSON API, read through a field mapping the config declares.
+
+It serves partner and enterprise APIs and integration gateways (an EHR export behind an
+API gateway, an iPaaS flow) whose JSON shape linkcli cannot know in advance. The config
+names where each canonical field lives in a record (`[source.map]`, dotted paths with
+list indexes); each record is mapped into the canonical dict of DESIGN.md and then parsed
+by `parse_appointment`, so validation is shared with every other source.
+
+A page that cannot be read (HTTP error, timeout, not JSON, no list where `items` points)
+fails the whole listing (exit 3, nothing changed); one record that maps badly is reported
+and skipped, keeping its id so it never looks like a cancellation.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlparse
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import httpx
+
+from linkcli.config import Config
+from linkcli.core.model import FORMATS, STATUSES, RecordError, parse_appointment
+from linkcli.errors import ConfigError, SourceError
+from linkcli.sources.base import Listing, Window
+from linkcli.sources.http import HttpSource, secret
+
+DEFAULT_TOKEN_ENV = "LINKCLI_REST_TOKEN"
+DEFAULT_MAX_PAGES = 200  # a runaway paging loop must end in an error, not a hung cron job
+DEFAULT_TIMEOUT = 20.0
+AUTH_MODES = ("bearer", "header", "none")
+
+SETTING_KEYS = (
+    "base_url", "path", "auth", "token_env", "auth_header", "params", "start_param",
+    "end_param", "items", "next", "cursor_param", "max_pages", "timeout", "timezone",
+    "therapist", "map", "status_map", "format_map",
+)
+# Paths resolved against the appointment record.
+RECORD_KEYS = (
+    "id", "status", "start", "end", "updated_at", "format", "link", "therapist_id",
+    "therapist_name", "therapist_display_name", "participants",
+)
+# Paths resolved against each element of `participants`, or against the record itself
+# when `participants` is not mapped (one client per record, flat fields).
+PARTICIPANT_KEYS = (
+    "participant_id", "name", "first_name", "email", "mobile", "timezone", "sms_opt_in",
+    "email_opt_in",
+)
+MAP_KEYS = RECORD_KEYS + PARTICIPANT_KEYS
+REQUIRED_KEYS = ("id", "start")
+# Names are often split in two source fields; these keys take a list of paths whose
+# values are joined with a space (["PatientFirstName", "PatientLastName"]).
+JOINABLE_KEYS = ("name", "first_name", "therapist_name", "therapist_display_name")
+
+_HEADER_NAME = re.compile(r"^[A-Za-z0-9!#$%&'*+.^_`|~-]+$")
+_TRUE = ("true", "yes", "y", "1", "on")
+_FALSE = ("false", "no", "n", "0", "off")
+
+
+@dataclass(frozen=True)
+class FieldRef:
+    """One mapping value: one or more parsed dotted paths, and the text as configured."""
+
+    paths: tuple[tuple[str, ...], ...]
+    text: str
+
+
+@dataclass(frozen=True)
+class RestSettings:
+    """`[source]` for kind "rest", validated (see `parse_settings`)."""
+
+    base_url: str
+    fields: dict[str, FieldRef]
+    path: str = ""
+    auth: str = "bearer"
+    token_env: str = DEFAULT_TOKEN_ENV
+    auth_header: str | None = None
+    params: tuple[tuple[str, str], ...] = ()
+    start_param: str = "from"
+    end_param: str = "to"
+    items: tuple[str, ...] = ()
+    next: tuple[str, ...] | None = None
+    next_text: str = ""
+    cursor_param: str | None = None
+    max_pages: int = DEFAULT_MAX_PAGES
+    timeout: float = DEFAULT_TIMEOUT
+    timezone: ZoneInfo | None = None
+    therapist: str | None = None
+    status_map: dict[str, str] = field(default_factory=dict)
+    format_map: dict[str, str] = field(default_factory=dict)
+
+
+def parse_path(text: str) -> tuple[str, ...]:
+    """Split a dotted path ("clients.0.email"); "" is the value itself. ValueError if bad."""
+    if text == "":
+        return ()
+    parts = tuple(text.split("."))
+    if any(not p.strip() for p in parts):
+        raise ValueError(f"{text!r} is not a dotted path (an empty part between dots)")
+    return parts
+
+
+def lookup(data: Any, path: Iterable[str]) -> Any:
+    """The value at a dotted path, or None when any step is absent.
+
+    A step into a list is a non-negative index ("clients.0.email"); anything else that
+    does not fit the data (a key into a list, a step into a string) is simply absent, so
+    an optional field missing from one record never fails the listing.
+    """
+    node = data
+    for part in path:
+        if isinstance(node, dict):
+            node = node.get(part)
+        elif isinstance(node, list) and part.isdigit():
+            index = int(part)
+            node = node[index] if index < len(node) else None
+        else:
+            return None
+        if node is None:
+            return None
+    return node
+
+
+def parse_settings(settings: Mapping[str, Any]) -> RestSettings:
+    """Validate `[source]` for kind "rest"; raise ConfigError naming every bad key."""
+    problems: list[str] = []
+
+    def bad(key: str, message: str) -> None:
+        problems.append(f"source.{key}: {message}")
+
+    for key in settings:
+        if key not in SETTING_KEYS:
+            bad(key, f"unknown key for the rest source; known keys: {', '.join(SETTING_KEYS)}")
+
+    def text(key: str, default: str | None = None, empty_ok: bool = True) -> str | None:
+        value = settings.get(key, default)
+        if value is None:
+            return None
+        if not isinstance(value, str) or (not empty_ok and not value.strip()):
+            bad(key, f"must be a{'' if empty_ok else ' non-empty'} string, found {value!r}")
+            return default
+        return value
+
+    base_url = text("base_url", empty_ok=False)
+    if base_url is None:
+        bad("base_url", "missing; the rest source needs the API's https address")
+        base_url = ""
+    elif not _safe_url(base_url):
+        bad("base_url", f"{base_url!r} must be an https URL (plain http only for a loopback "
+            "host)")
+    path = text("path", "") or ""
+    if urlparse(path).scheme:
+        # The token goes to base_url's host only; a full URL here would bypass that.
+        bad("path", f"{path!r} must be a path under base_url, not a full URL")
+
+    auth = text("auth", "bearer") or "bearer"
+    if auth not in AUTH_MODES:
+        bad("auth", f"{auth!r} is not one of: {', '.join(AUTH_MODES)}")
+    token_env = text("token_env", DEFAULT_TOKEN_ENV, empty_ok=False) or DEFAULT_TOKEN_ENV
+    if auth == "none" and "token_env" in settings:
+        bad("token_env", "is set but auth = \"none\" sends no token; remove one of them")
+    auth_header = text("auth_header", empty_ok=False)
+    if auth == "header" and not auth_header:
+        bad("auth_header", "missing; auth = \"header\" needs the header's name, e.g. "
+            "\"X-API-Key\"")
+    elif auth_header and not _HEADER_NAME.match(auth_header):
+        bad("auth_header", f"{auth_header!r} is not an HTTP header name")
+    elif auth_header and auth != "header":
+        bad("auth_header", "is only used with auth = \"header\"")
+
+    start_param = text("start_param", "from") or ""
+    end_param = text("end_param", "to") or ""
+    params: list[tuple[str, str]] = []
+    raw_params = settings.get("params", {})
+    if not isinstance(raw_params, dict):
+        bad("params", "must be a table of query parameters, e.g. { limit = 50 }")
+        raw_params = {}
+    for name, value in raw_params.items():
+        if isinstance(value, bool):
+            value = "true" if value else "false"
+        if not isinstance(value, str | int | float):
+            bad(f"params.{name}", f"must be a string, number or boolean, found {value!r}")
+            continue
+        if name in (start_param, end_param):
+            bad(f"params.{name}", "is also the window's start_param/end_param; remove one")
+            continue
+        params.append((name, str(value)))
+
+    items: tuple[str, ...] = ()
+    next_path: tuple[str, ...] | None = None
+    items_text = text("items", "") or ""
+    next_text = text("next", "") or ""
+    try:
+        items = parse_path(items_text)
+    except ValueError as exc:
+        bad("items", str(exc))
+    try:
+        next_path = parse_path(next_text) or None  # "" or absent: one page only
+    except ValueError as exc:
+        bad("next", str(exc))
+    cursor_param = text("cursor_param", empty_ok=False)
+    if cursor_param and not next_text:
+        bad("cursor_param", "needs next = \"path.to.cursor\" to know where the cursor is")
+
+    max_pages = settings.get("max_pages", DEFAULT_MAX_PAGES)
+    if not isinstance(max_pages, int) or isinstance(max_pages, bool) or max_pages < 1:
+        bad("max_pages", f"must be a whole number of at least 1, found {max_pages!r}")
+        max_pages = DEFAULT_MAX_PAGES
+    timeout = settings.get("timeout", DEFAULT_TIMEOUT)
+    if not isinstance(timeout, int | float) or isinstance(timeout, bool) or timeout <= 0:
+        bad("timeout", f"must be a number of seconds above 0, found {timeout!r}")
+        timeout = DEFAULT_TIMEOUT
+    zone: ZoneInfo | None = None
+    zone_name = text("timezone", empty_ok=False)
+    if zone_name:
+        try:
+            zone = ZoneInfo(zone_name)
+        except (ZoneInfoNotFoundError, ValueError):
+            bad("timezone", f"{zone_name!r} is not an IANA time zone (e.g. America/New_York)")
+    therapist = text("therapist", empty_ok=False)
+
+    fields = _parse_map(settings.get("map"), bad)
+    if "therapist_id" not in fields and not therapist and "map" in settings:
+        bad("map.therapist_id", "missing; map the therapist's id, or set source.therapist "
+            "to one id for every record (a single-therapist practice)")
+    status_map = _parse_codes(settings.get("status_map", {}), "status_map", STATUSES, bad)
+    format_map = _parse_codes(settings.get("format_map", {}), "format_map", FORMATS, bad)
+
+    if problems:
+        raise ConfigError(problems)
+    return RestSettings(
+        base_url=base_url.rstrip("/"), fields=fields, path=path, auth=auth,
+        token_env=token_env, auth_header=auth_header, params=tuple(params),
+        start_param=start_param, end_param=end_param, items=items, next=next_path,
+        next_text=next_text, cursor_param=cursor_param, max_pages=max_pages,
+        timeout=float(timeout), timezone=zone, therapist=therapist, status_map=status_map,
+        format_map=format_map,
+    )
+
+
+def _parse_map(raw: Any, bad: Callable[[str, str], None]) -> dict[str, FieldRef]:
+    if raw is None:
+        bad("map", "missing; add [source.map] with at least id and start (see "
+            "config.example.toml)")
+        return {}
+    if not isinstance(raw, dict):
+        bad("map", "must be a table of field = \"dotted.path\"")
+        return {}
+    fields: dict[str, FieldRef] = {}
+    for key, value in raw.items():
+        if key not in MAP_KEYS:
+            bad(f"map.{key}", f"unknown mapping key; known keys: {', '.join(MAP_KEYS)}")
+            continue
+        texts: list[str]
+        if isinstance(value, str):
+            texts = [value]
+        elif isinstance(value, list) and key in JOINABLE_KEYS and value and all(
+                isinstance(v, str) for v in value):
+            texts = list(value)
+        else:
+            what = "a dotted path or a list of them" if key in JOINABLE_KEYS else "a dotted path"
+            bad(f"map.{key}", f"must be {what}, found {value!r}")
+            continue
+        try:
+            paths = tuple(parse_path(t) for t in texts)
+        except ValueError as exc:
+            bad(f"map.{key}", str(exc))
+            continue
+        if any(not p for p in paths):
+            bad(f"map.{key}", "must not be empty")
+            continue
+        fields[key] = FieldRef(paths, value if isinstance(value, str) else " + ".join(texts))
+    for key in REQUIRED_KEYS:
+        if key not in fields and key not in raw:
+            bad(f"map.{key}", f"missing; the rest source cannot work without the {key} "
+                "of each appointment")
+    participant_fields = [k for k in PARTICIPANT_KEYS if k in fields and k != "participant_id"]
+    if "participant_id" not in fields and "participant_id" not in raw and (
+            participant_fields or "participants" in fields):
+        bad("map.participant_id", "missing; each client needs a stable id (mapped: "
+            f"{', '.join(participant_fields) or 'participants'})")
+    return fields
+
+
+def _parse_codes(
+    raw: Any, key: str, allowed: tuple[str, ...], bad: Callable[[str, str], None]
+) -> dict[str, str]:
+    if not isinstance(raw, dict):
+        bad(key, f"must be a table of \"source value\" = \"{allowed[0]}\"")
+        return {}
+    out: dict[str, str] = {}
+    for value, canonical in raw.items():
+        if canonical not in allowed:
+            bad(f"{key}.{value}", f"{canonical!r} is not one of: {', '.join(allowed)}")
+            continue
+        out[value.strip().lower()] = canonical  # source codes match ignoring case
+    return out
+
+
+def _safe_url(url: str) -> bool:
+    parsed = urlparse(url)
+    if parsed.scheme == "https" and parsed.hostname:
+        return True
+    return parsed.scheme == "http" and parsed.hostname in ("127.0.0.1", "localhost", "::1")
+
+
+def _text(value: Any) -> str | None:
+    """A scalar as trimmed text (ids are often numbers); objects and lists are absent."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int | float):
+        return str(value)
+    if isinstance(value, str):
+        return value.strip() or None
+    return None
+
+
+def _code(value: Any) -> str | None:
+    """A status/format value as a lookup key; booleans read "true"/"false" (IsCanceled)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return _text(value)
+
+
+class RecordMapper:
+    """Turns one source record into the canonical dict; raises RecordError when it can't."""
+
+    def __init__(self, settings: RestSettings) -> None:
+        self.s = settings
+        self.f = settings.fields
+
+    def get(self, data: Any, key: str) -> Any:
+        """The raw value for a mapping key (the first path), or None when unmapped."""
+        ref = self.f.get(key)
+        return lookup(data, ref.paths[0]) if ref else None
+
+    def text(self, data: Any, key: str) -> str | None:
+        """Text for a key; several paths are joined with a space (first + last name)."""
+        ref = self.f.get(key)
+        if ref is None:
+            return None
+        parts = [_text(lookup(data, p)) for p in ref.paths]
+        joined = " ".join(p for p in parts if p)
+        return joined or None
+
+    def where(self, key: str) -> str:
+        """`source.map.KEY = "path"`, so a problem line says which mapping to check."""
+        return f"source.map.{key} = {self.f[key].text!r}"
+
+    def map(self, record: Any) -> dict[str, Any]:
+        """The canonical dict for one record (validated afterwards by parse_appointment)."""
+        if not isinstance(record, dict):
+            raise RecordError(None, f"expected an object, found {type(record).__name__}")
+        rid = self.text(record, "id")
+        if not rid:
+            raise RecordError(None, f"id is missing ({self.where('id')})")
+        if self.get(record, "start") is None:
+            raise RecordError(rid, f"start is missing ({self.where('start')})")
+        therapist_id = self.text(record, "therapist_id") or self.s.therapist
+        if not therapist_id:
+            raise RecordError(rid, f"therapist id is missing ({self.where('therapist_id')})")
+        return {
+            "id": rid,
+            "status": self.coded(record, "status", self.s.status_map),
+            "start": self.instant(record, "start"),
+            "end": self.instant(record, "end"),
+            "updated_at": self.instant(record, "updated_at"),
+            "format": self.coded(record, "format", self.s.format_map),
+            "telehealth_url": self.text(record, "link"),
+            "therapist": {
+                "id": therapist_id,
+                "name": self.text(record, "therapist_name"),
+                "display_name": self.text(record, "therapist_display_name"),
+            },
+            "participants": [self.participant(p, rid) for p in self.clients(record, rid)],
+        }
+
+    def clients(self, record: dict[str, Any], rid: str) -> list[Any]:
+        """The participant objects: the mapped list, or the record itself (flat fields)."""
+        if "participants" in self.f:
+            found = self.get(record, "participants")
+            if found is None:
+                return []
+            if not isinstance(found, list):
+                raise RecordError(rid, f"participants is not a list ({self.where('participants')})")
+            return found
+        if "participant_id" not in self.f:
+            return []  # no client fields mapped: a contacts directory supplies them
+        return [record]
+
+    def participant(self, raw: Any, rid: str) -> dict[str, Any]:
+        """One canonical participant; a client without an id cannot get a sequence."""
+        if not isinstance(raw, dict):
+            raise RecordError(rid, "each participant must be an object")
+        pid = self.text(raw, "participant_id")
+        if not pid:
+            raise RecordError(rid, f"a client has no id ({self.where('participant_id')})")
+        return {
+            "id": pid,
+            "name": self.text(raw, "name"),
+            "first_name": self.text(raw, "first_name"),
+            "email": self.text(raw, "email"),
+            "mobile": self.text(raw, "mobile"),
+            "timezone": self.text(raw, "timezone"),
+            "sms_opt_in": self.flag(raw, "sms_opt_in", rid),
+            "email_opt_in": self.flag(raw, "email_opt_in", rid),
+        }
+
+    def coded(self, record: dict[str, Any], key: str, table: Mapping[str, str]) -> str | None:
+        """A status/format through its *_map; unmapped values go on to the model's aliases."""
+        value = _code(self.get(record, key))
+        if value is None:
+            return None
+        return table.get(value.lower(), value)
+
+    def instant(self, record: dict[str, Any], key: str) -> Any:
+        """A time, given the configured zone when the source writes local times bare."""
+        value = self.get(record, key)
+        if self.s.timezone is None or not isinstance(value, str):
+            return value  # parse_appointment reports a time without an offset
+        try:
+            parsed = datetime.fromisoformat(value.strip())
+        except ValueError:
+            return value
+        if parsed.tzinfo is None:
+            return parsed.replace(tzinfo=self.s.timezone).isoformat()
+        return value
+
+    def flag(self, raw: dict[str, Any], key: str, rid: str) -> bool | None:
+        """An opt-in as true/false/None; APIs write them as booleans, 0/1 or "Yes"/"No"."""
+        value = self.get(raw, key)
+        if value is None or isinstance(value, bool):
+            return value
+        if isinstance(value, int) and value in (0, 1):
+            return bool(value)
+        if isinstance(value, str):
+            lowered = value.strip().lower()
+            if lowered == "":
+                return None
+            if lowered in _TRUE:
+                return True
+            if lowered in _FALSE:
+                return False
+        raise RecordError(rid, f"{key} {value!r} is not a yes/no value ({self.where(key)})")
+
+
+class RestSource(HttpSource):
+    """Reads a paged JSON API and maps each record through `[source.map]`."""
+
+    def __init__(
+        self,
+        settings: RestSettings,
+        token: str | None,
+        client: httpx.Client | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        now: datetime | None = None,
+    ) -> None:
+        headers: dict[str, str] = {}
+        if token is not None and settings.auth == "bearer":
+            headers["Authorization"] = f"Bearer {token}"
+        elif token is not None and settings.auth == "header" and settings.auth_header:
+            headers[settings.auth_header] = token
+        host = urlparse(settings.base_url).hostname or settings.base_url
+        super().__init__(f"rest {host}", settings.base_url, headers, settings.timeout,
+                         client, sleep, now)
+        self.settings = settings
+        self.mapper = RecordMapper(settings)
+        self.origin = _origin(httpx.URL(settings.base_url))
+
+    def first_url(self, window: Window) -> httpx.URL:
+        """Page 1: base_url + path, the extra params and the window (ISO 8601, UTC)."""
+        s = self.settings
+        params = dict(s.params)
+        if s.start_param:
+            params[s.start_param] = _iso(window.start)
+        if s.end_param:
+            params[s.end_param] = _iso(window.end)
+        # Merged by hand: httpx would replace a query string already written in `path`.
+        return httpx.URL(self.url(s.path)).copy_merge_params(params)
+
+    def fetch(self, window: Window) -> Listing:
+        """Every mapped record whose start falls in the window, across all pages."""
+        listing = Listing()
+        seen_ids: set[str] = set()
+        first = self.first_url(window)
+        url: httpx.URL | None = first
+        visited = {str(first)}
+        page = number = 0
+        while url is not None:
+            page += 1
+            if page > self.settings.max_pages:
+                raise SourceError(f"{self.name}: more than {self.settings.max_pages} pages "
+                                  "(source.max_pages); nothing was changed")
+            body = self.read_page(url, page)
+            for record in self.page_items(body, page):
+                number += 1
+                self.take(record, f"record #{number} (page {page})", window, listing, seen_ids)
+            url = self.next_url(body, url, first, page)
+            if url is not None:
+                if str(url) in visited:  # the API handed out a page it already gave
+                    raise SourceError(f"{self.name}: page {page} links back to an earlier "
+                                      "page; the listing would never end; nothing was changed")
+                visited.add(str(url))
+        return listing
+
+    def read_page(self, url: httpx.URL, page: int) -> Any:
+        """One page's JSON; a failure after page 1 says which page it was."""
+        try:
+            return self.get_json(str(url))
+        except SourceError as exc:
+            if page == 1:
+                raise
+            raise SourceError(f"{exc.message} (reading page {page})") from None
+
+    def page_items(self, body: Any, page: int) -> list[Any]:
+        """The records of one page; no list where `items` points fails the listing."""
+        found = lookup(body, self.settings.items)
+        if isinstance(found, list):
+            return found
+        where = f"source.items = {'.'.join(self.settings.items)!r}"
+        if not self.settings.items:
+            hint = "the page is not a JSON list; set source.items to the path of the list"
+        elif found is None:
+            hint = f"page {page} has nothing at {where}"
+        else:
+            hint = f"page {page} has a {type(found).__name__}, not a list, at {where}"
+        raise SourceError(f"{self.name}: {hint}; nothing was changed")
+
+    def take(
+        self, record: Any, label: str, window: Window, listing: Listing, seen: set[str]
+    ) -> None:
+        """Map, parse and window one record, or report it skipped."""
+        try:
+            appointment = parse_appointment(self.mapper.map(record))
+        except RecordError as exc:
+            message = str(exc)
+            if exc.message.startswith("status "):
+                message += "; map it in [source.status_map]"
+            elif exc.message.startswith("format "):
+                message += "; map it in [source.format_map]"
+            listing.skip(f"{self.name}: {label} skipped: {message}", exc.record_id)
+            return
+        if appointment.id in seen:
+            listing.skip(f"{self.name}: {label} skipped: id {appointment.id!r} repeats",
+                         appointment.id)
+            return
+        seen.add(appointment.id)
+        # The API may read the window differently (by overlap, by end, in local days), so
+        # the half-open window on the start is applied here as for every source.
+        if window.start <= appointment.start < window.end:
+            listing.appointments.append(appointment)
+
+    def next_url(
+        self, body: Any, current: httpx.URL, first: httpx.URL, page: int
+    ) -> httpx.URL | None:
+        """The following page: a next link (same host as base_url) or page 1 + cursor."""
+        s = self.settings
+        if s.next is None:
+            return None
+        value = lookup(body, s.next)
+        if value is None or value == "":
+            return None
+        if s.cursor_param:
+            cursor = _text(value)
+            if cursor is None:
+                raise SourceError(f"{self.name}: page {page} has {value!r} at source.next = "
+                                  f"{s.next_text!r}, not a cursor; nothing was changed")
+            return first.copy_merge_params({s.cursor_param: cursor})
+        if not isinstance(value, str):
+            raise SourceError(f"{self.name}: page {page} has a {type(value).__name__} at "
+                              f"source.next = {s.next_text!r}, not a URL (a cursor needs "
+                              "source.cursor_param); nothing was changed")
+        target = current.join(value.strip())  # next links may be relative
+        if _origin(target) != self.origin:
+            # The token is for base_url's host; a link elsewhere never gets it.
+            raise SourceError(f"{self.name}: page {page}'s next link leads to another host "
+                              f"({target.host}); refused; nothing was changed")
+        return target
+
+    def _http_error(self, response: httpx.Response) -> str:
+        # The base wording, plus where the token comes from (or that none was sent).
+        message = super()._http_error(response)
+        if response.status_code in (401, 403):
+            if self.settings.auth == "none":
+                message += "; source.auth = \"none\" sent no token"
+            else:
+                message += f"; it is read from ${self.settings.token_env}"
+        return message
+
+
+def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
+    # httpx leaves the default port out; ":443" written in a next link is the same place.
+    return (url.scheme, url.host, url.port or {"https": 443, "http": 80}.get(url.scheme))
+
+
+def _iso(value: datetime) -> str:
+    return value.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def build(
+    config: Config,
+    env: Mapping[str, str],
+    now: datetime,
+    client: httpx.Client | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> RestSource:
+    """The rest source for this config; its token comes from the environment only."""
+    try:
+        settings = parse_settings(config.source.settings)
+    except ConfigError as exc:
+        raise ConfigError(exc.problems, str(config.path)) from None
+    token = None
+    if settings.auth != "none":
+        token = secret(env, config.source.settings, "token_env", DEFAULT_TOKEN_ENV)
+    return RestSource(settings, token, client=client, sleep=sleep, now=now)

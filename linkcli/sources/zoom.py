@@ -1,0 +1,445 @@
+"""The `zoom` source: upcoming Zoom meetings (REST v2, server-to-server OAuth).
+
+One sync reads, per configured user, `GET /users/{user}/meetings?type=upcoming` page by
+page (`next_page_token`), then for each distinct meeting inside the window one
+`GET /meetings/{id}` (the list carries neither the registration settings nor the host's
+email), and `GET /meetings/{id}/registrants?status=approved` only for meetings with
+registration on. So a sync costs 1 list page per 300 meetings, plus 1 request per
+meeting in the window, plus 1 per registration meeting (more pages past 300
+registrants), plus the OAuth call when the cached token has run out.
+
+Mapping (documented choices):
+- Appointment id is the meeting id. A recurring meeting with a fixed time (type 8)
+  shares one id across occurrences, so each listed occurrence becomes
+  `"{id}/{start as 2026-11-24T20:00:00Z}"`; moving a single occurrence therefore looks
+  like a cancellation plus a new session, not a reschedule.
+- Link: the meeting's `join_url`, never `start_url` (the host's credential: anyone
+  holding it starts the meeting as the therapist). Registrants also carry a personal
+  `join_url`, but the canonical appointment has one link for everyone, so the
+  meeting's link is the one sent.
+- Participants: the approved registrants (id = email, lowercased) or, for a meeting
+  without any, one participant with id "" named after the topic, for the contacts
+  directory to resolve by name.
+- Zoom's upcoming list never contains deleted meetings: a deleted meeting vanishes,
+  and the core counts that as a cancellation under its mass-vanish guard.
+
+The access token lives one hour; it is kept in a small owner-only cache file so that
+cron runs every few minutes do not each ask for a new one. A 401 on the cached token
+gets one fresh token before the read counts as failed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+import httpx
+
+from linkcli.core.model import (
+    Appointment,
+    Participant,
+    RecordError,
+    Therapist,
+    parse_instant,
+)
+from linkcli.errors import ConfigError, SourceError
+from linkcli.sources.base import Listing, Window
+from linkcli.sources.http import HttpSource, secret
+
+if TYPE_CHECKING:
+    from linkcli.config import Config
+
+DEFAULT_BASE_URL = "https://api.zoom.us/v2"
+DEFAULT_OAUTH_URL = "https://zoom.us/oauth/token"
+PAGE_SIZE = 300  # Zoom's maximum: one request lists up to 300 meetings or registrants
+MAX_PAGES = 1000  # a feed that pages forever is broken, not busy
+# A token this close to its expiry is replaced before use: one that dies mid-sync would
+# cost a 401 and a retry on some page, and Zoom's clock is not ours.
+EXPIRY_MARGIN = timedelta(minutes=2)
+RECURRING_FIXED = 8  # meeting type: recurring with a fixed time (occurrences share an id)
+RECURRING_NO_TIME = 3  # recurring with no fixed time: no start, so no session to remind
+NO_REGISTRATION = 2  # settings.approval_type: "no registration required"
+
+OAUTH_REFUSED = (
+    "zoom: the server-to-server OAuth credentials were refused (check ZOOM_ACCOUNT_ID/"
+    "ZOOM_CLIENT_ID/ZOOM_CLIENT_SECRET)"
+)
+SETTINGS = (
+    "base_url", "oauth_url", "users", "registrants", "token_cache",
+    "account_id_env", "client_id_env", "client_secret_env",
+)
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """The server-to-server OAuth app's credentials (from the environment only)."""
+
+    account_id: str
+    client_id: str
+    client_secret: str
+
+    def fingerprint(self, oauth_url: str) -> str:
+        """Ties a cached token to the app and account it was issued for, without the secret.
+
+        Changing the app (or the OAuth endpoint) must not reuse a token minted for another.
+        """
+        blob = f"{oauth_url}\n{self.account_id}\n{self.client_id}".encode()
+        return hashlib.sha256(blob).hexdigest()[:16]
+
+
+class TokenCache:
+    """One access token on disk, readable by its owner only, trusted until it expires.
+
+    Anything unreadable or odd in the file is ignored (a fresh token is fetched and the
+    file rewritten); a file that cannot be written costs one OAuth call next run, never
+    the sync.
+    """
+
+    def __init__(self, path: Path, fingerprint: str) -> None:
+        self.path = path
+        self.fingerprint = fingerprint
+
+    def load(self, now: datetime) -> str | None:
+        """The cached token when it belongs to these credentials and is still good at `now`."""
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+            token = data["access_token"]
+            expires = datetime.fromisoformat(data["expires_at"])
+            if (
+                data.get("key") != self.fingerprint
+                or not isinstance(token, str)
+                or not token
+                or expires.tzinfo is None
+            ):
+                return None
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+        return token if now < expires - EXPIRY_MARGIN else None
+
+    def save(self, token: str, expires_at: datetime) -> None:
+        """Write atomically with mode 0600: the token lets anyone read the practice's schedule."""
+        data = {"key": self.fingerprint, "access_token": token,
+                "expires_at": expires_at.astimezone(UTC).isoformat()}
+        tmp = self.path.with_name(self.path.name + ".tmp")
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            try:
+                os.fchmod(fd, 0o600)  # O_CREAT's mode is ignored for a file left behind
+                os.write(fd, json.dumps(data).encode())
+            finally:
+                os.close(fd)
+            os.replace(tmp, self.path)
+        except OSError:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+
+
+class ZoomSource(HttpSource):
+    """Reads upcoming Zoom meetings of the configured users as canonical appointments."""
+
+    def __init__(
+        self,
+        credentials: Credentials,
+        cache: TokenCache,
+        now: datetime,
+        base_url: str = DEFAULT_BASE_URL,
+        oauth_url: str = DEFAULT_OAUTH_URL,
+        users: tuple[str, ...] = ("me",),
+        registrants: bool = True,
+        therapist_names: Mapping[str, tuple[str | None, str | None]] | None = None,
+        client: httpx.Client | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        super().__init__("zoom", base_url, client=client, sleep=sleep, now=now)
+        self.credentials = credentials
+        self.cache = cache
+        self.oauth_url = oauth_url
+        self.users = users
+        self.registrants = registrants
+        self.therapist_names = dict(therapist_names or {})
+        self._token: str | None = None
+
+    # --- OAuth -----------------------------------------------------------------------
+
+    def _auth(self) -> dict[str, str]:
+        """Bearer headers from the cached token, fetching one only when none is good."""
+        if self._token is None:
+            self._token = self.cache.load(self._now()) or self._fresh_token()
+        return {"Authorization": f"Bearer {self._token}"}
+
+    def _reauth(self) -> dict[str, str]:
+        """A 401 on the cached token: it was revoked or Zoom's clock disagrees. Get one anew."""
+        self._token = self._fresh_token()
+        return {"Authorization": f"Bearer {self._token}"}
+
+    def _now(self) -> datetime:
+        assert self.now is not None  # always given by build(); the clock is read once per run
+        return self.now
+
+    def _fresh_token(self) -> str:
+        """POST the account_credentials grant; cache the token until it expires."""
+        creds = self.credentials
+        self.requests += 1
+        try:
+            response = self.client.post(
+                self.oauth_url,
+                data={"grant_type": "account_credentials", "account_id": creds.account_id},
+                auth=(creds.client_id, creds.client_secret),
+                headers={"User-Agent": self.headers["User-Agent"],
+                         "Accept": "application/json"},
+            )
+        except httpx.TimeoutException:
+            raise SourceError("zoom: timed out asking for an OAuth token; nothing was changed "
+                              "(will retry next sync)") from None
+        except httpx.HTTPError as exc:
+            raise SourceError(f"zoom: cannot reach {httpx.URL(self.oauth_url).host} for an "
+                              f"OAuth token ({type(exc).__name__}); nothing was changed") from None
+        if response.status_code in (400, 401, 403):
+            # Zoom answers a wrong account id with 400 and wrong client credentials with 401.
+            raise SourceError(OAUTH_REFUSED)
+        if response.status_code >= 400:
+            raise SourceError(f"zoom: HTTP {response.status_code} from the OAuth endpoint; "
+                              "nothing was changed")
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        token = body.get("access_token") if isinstance(body, dict) else None
+        if not isinstance(token, str) or not token:
+            raise SourceError("zoom: the OAuth endpoint answered without an access_token; "
+                              "nothing was changed")
+        lifetime = body.get("expires_in")
+        if isinstance(lifetime, bool) or not isinstance(lifetime, int | float) or lifetime <= 0:
+            lifetime = 3600  # Zoom documents one hour for server-to-server tokens
+        self.cache.save(token, self._now() + timedelta(seconds=float(lifetime)))
+        return token
+
+    def _read(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
+        """Every Zoom read carries the bearer token and may refresh it once on a 401."""
+        return self.get_json(path, params, headers=self._auth(), retry_auth=self._reauth)
+
+    def _http_error(self, response: httpx.Response) -> str:
+        # The shared wording points at a token in the environment; Zoom's is minted from
+        # the app's credentials, so after a fresh token a 401/403 means the app itself.
+        if response.status_code in (401, 403):
+            return (f"zoom: HTTP {response.status_code} from {response.request.url.path} even "
+                    "with a fresh OAuth token; check that the Zoom app is activated and has "
+                    "the meeting read scopes; nothing was changed")
+        return super()._http_error(response)
+
+    # --- listing ---------------------------------------------------------------------
+
+    def fetch(self, window: Window) -> Listing:
+        """Every meeting of the configured users starting inside the window.
+
+        Any failed or malformed page fails the whole read (SourceError); one meeting that
+        cannot be understood is reported and skipped.
+        """
+        listing = Listing()
+        seen: set[str] = set()
+        details: dict[str, tuple[dict[str, Any], tuple[Participant, ...]]] = {}
+        for user in self.users:
+            for raw in self._paged(f"/users/{_segment(user)}/meetings", "meetings",
+                                   {"type": "upcoming"}):
+                try:
+                    appointment = self._meeting(raw, window, details)
+                except RecordError as exc:
+                    listing.skip(f"zoom meeting skipped: {exc}", exc.record_id)
+                    continue
+                if appointment is None or appointment.id in seen:
+                    continue  # outside the window, or listed for two configured users
+                seen.add(appointment.id)
+                listing.appointments.append(appointment)
+        return listing
+
+    def _paged(self, path: str, key: str, params: Mapping[str, Any]) -> Iterator[Any]:
+        """The items under `key` of every page, following `next_page_token`."""
+        token = ""
+        tokens: set[str] = set()
+        for number in range(1, MAX_PAGES + 1):
+            query = {**params, "page_size": PAGE_SIZE}
+            if token:
+                query["next_page_token"] = token
+            page = self._read(path, query)
+            # Strict on purpose: a page without its list (an error body sent with 200, a
+            # proxy's page) read as "no meetings" would look like a mass cancellation.
+            items = page.get(key) if isinstance(page, dict) else None
+            token = page.get("next_page_token") if isinstance(page, dict) else None
+            if not isinstance(items, list) or not isinstance(token, str | None):
+                raise SourceError(f"zoom: page {number} of {path} is not a list of {key}; "
+                                  "nothing was changed")
+            yield from items
+            if not token:
+                return
+            if token in tokens:
+                raise SourceError(f"zoom: {path} repeats a page token; nothing was changed")
+            tokens.add(token)
+        raise SourceError(f"zoom: {path} has more than {MAX_PAGES} pages; nothing was changed")
+
+    def _meeting(
+        self,
+        raw: Any,
+        window: Window,
+        details: dict[str, tuple[dict[str, Any], tuple[Participant, ...]]],
+    ) -> Appointment | None:
+        """One list entry -> an appointment, None when outside the window or undated."""
+        if not isinstance(raw, dict):
+            raise RecordError(None, "a meeting entry is not an object")
+        meeting_id = _text(raw.get("id"))
+        if not meeting_id:
+            raise RecordError(None, "a meeting has no id")
+        kind = raw.get("type")
+        if raw.get("start_time") is None and kind == RECURRING_NO_TIME:
+            return None
+        recurring = kind == RECURRING_FIXED
+        # Without a readable start a recurring occurrence has no id of its own: no id to
+        # keep, so the record is skipped and nothing vanishes this sync (Listing.skip).
+        start = parse_instant(raw.get("start_time"), "start_time",
+                              None if recurring else meeting_id)
+        aid = f"{meeting_id}/{_zulu(start)}" if recurring else meeting_id
+        if not window.start <= start < window.end:
+            return None
+        duration = raw.get("duration")
+        if duration is not None and (
+            isinstance(duration, bool) or not isinstance(duration, int) or duration < 0
+        ):
+            raise RecordError(aid, f"duration {duration!r} is not a number of minutes")
+        host_id = _text(raw.get("host_id"))
+        if not host_id:
+            raise RecordError(aid, "the meeting has no host_id")
+        if meeting_id not in details:
+            details[meeting_id] = self._detail(meeting_id, aid)
+        detail, registrants = details[meeting_id]
+        topic = _text(raw.get("topic")) or ""
+        return Appointment(
+            id=aid,
+            status="scheduled",  # the upcoming list holds live meetings only
+            start=start,
+            end=start + timedelta(minutes=duration) if duration is not None else None,
+            therapist=self._therapist(host_id, _text(detail.get("host_email"))),
+            participants=registrants or (Participant(id="", name=topic),),
+            format="telehealth",
+            telehealth_url=_text(raw.get("join_url")),  # never start_url: see module doc
+        )
+
+    def _detail(
+        self, meeting_id: str, aid: str
+    ) -> tuple[dict[str, Any], tuple[Participant, ...]]:
+        """The meeting's own record (registration settings, host email) and its registrants."""
+        if not self.registrants:
+            return {}, ()
+        detail = self._read(f"/meetings/{meeting_id}")
+        if not isinstance(detail, dict):
+            raise SourceError(f"zoom: /meetings/{meeting_id} is not a meeting; nothing was "
+                              "changed")
+        settings = detail.get("settings") if isinstance(detail.get("settings"), dict) else {}
+        approval = settings.get("approval_type", NO_REGISTRATION)
+        if approval == NO_REGISTRATION and not _text(detail.get("registration_url")):
+            return detail, ()
+        people: dict[str, Participant] = {}
+        for raw in self._paged(f"/meetings/{meeting_id}/registrants", "registrants",
+                               {"status": "approved"}):
+            person = _registrant(raw, aid)
+            people.setdefault(person.id, person)  # registered twice: one sequence, not two
+        return detail, tuple(people.values())
+
+    def _therapist(self, host_id: str, host_email: str | None) -> Therapist:
+        name, display = self.therapist_names.get(host_id, (None, None))
+        return Therapist(id=host_id, name=name or host_email or host_id, display_name=display)
+
+
+def _registrant(raw: Any, aid: str) -> Participant:
+    """An approved registrant as a participant; the whole meeting is skipped if one is odd.
+
+    Dropping just the odd registrant would read as "participant removed" and cancel
+    their messages; skipping the meeting keeps the last good snapshot of it instead.
+    """
+    if not isinstance(raw, dict):
+        raise RecordError(aid, "a registrant is not an object")
+    email = _text(raw.get("email"))
+    if not email or "@" not in email:
+        raise RecordError(aid, "a registrant has no email address")
+    first = _text(raw.get("first_name"))
+    name = " ".join(p for p in (first, _text(raw.get("last_name"))) if p) or email
+    return Participant(id=email.lower(), name=name, first_name=first, email=email,
+                       mobile=_text(raw.get("phone")))
+
+
+def _text(value: Any) -> str | None:
+    """Zoom sends meeting ids as numbers; both become text, blanks become None."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int | float | str):
+        return str(value).strip() or None
+    return None
+
+
+def _zulu(value: datetime) -> str:
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _segment(user: str) -> str:
+    """A user id or email as one URL path segment ("me", an id, or jo@example.org)."""
+    return quote(user, safe="@")
+
+
+def build(
+    config: Config,
+    env: Mapping[str, str],
+    now: datetime,
+    *,
+    client: httpx.Client | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> ZoomSource:
+    """The zoom source for this config; secrets come from the environment only."""
+    settings = config.source.settings
+    problems = [f"source.{key}: unknown key for kind zoom; known keys: {', '.join(SETTINGS)}"
+                for key in settings if key not in SETTINGS]
+    users = settings.get("users", ["me"])
+    if (not isinstance(users, list) or not users
+            or not all(isinstance(u, str) and u.strip() for u in users)):
+        problems.append('source.users: must be a list of Zoom user ids or emails, e.g. ["me"]')
+        users = ["me"]
+    registrants = settings.get("registrants", True)
+    if not isinstance(registrants, bool):
+        problems.append(f"source.registrants: must be true or false, found {registrants!r}")
+    cache_setting = settings.get("token_cache")
+    if cache_setting is not None and not (isinstance(cache_setting, str) and cache_setting):
+        problems.append("source.token_cache: must be a file path")
+    for key in ("base_url", "oauth_url"):
+        if key in settings and not isinstance(settings[key], str):
+            problems.append(f"source.{key}: must be an https URL")
+    if problems:
+        raise ConfigError(problems, str(config.path))
+    credentials = Credentials(
+        account_id=secret(env, settings, "account_id_env", "ZOOM_ACCOUNT_ID"),
+        client_id=secret(env, settings, "client_id_env", "ZOOM_CLIENT_ID"),
+        client_secret=secret(env, settings, "client_secret_env", "ZOOM_CLIENT_SECRET"),
+    )
+    oauth_url = settings.get("oauth_url") or DEFAULT_OAUTH_URL
+    if isinstance(cache_setting, str):
+        cache_path = (config.base_dir / Path(cache_setting).expanduser()).resolve()
+    else:  # beside the database: same owner, same folder a cron user can write
+        cache_path = Path(f"{config.store_path}.zoom-token.json")
+    names = {tid: (t.name, t.display_name) for tid, t in config.therapists.items()}
+    return ZoomSource(
+        credentials=credentials,
+        cache=TokenCache(cache_path, credentials.fingerprint(oauth_url)),
+        now=now,
+        base_url=settings.get("base_url") or DEFAULT_BASE_URL,
+        oauth_url=oauth_url,
+        users=tuple(u.strip() for u in users),
+        registrants=registrants is not False,
+        therapist_names=names,
+        client=client,
+        sleep=sleep,
+    )

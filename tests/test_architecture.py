@@ -1,0 +1,67 @@
+"""The dependency rule, checked: a pure core, thin CLI, lazy heavy imports."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parent.parent / "linkcli"
+IO_LIBS = {"sqlite3", "sqlite_utils", "httpx", "twilio", "smtplib", "typer", "rich", "socket",
+           "requests", "subprocess"}
+
+
+def imports_of(path: Path) -> set[str]:
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+    return found
+
+
+@pytest.mark.parametrize("path", sorted((PACKAGE / "core").glob("*.py")), ids=lambda p: p.name)
+def test_core_is_pure(path):
+    for name in imports_of(path):
+        top = name.split(".")[0]
+        assert top not in IO_LIBS, f"{path.name} imports {name}"
+        if top == "linkcli":
+            assert name.startswith("linkcli.core"), f"{path.name} imports {name}"
+
+
+def test_only_the_cli_imports_typer_and_only_cli_and_output_import_rich():
+    for path in PACKAGE.rglob("*.py"):
+        tops = {name.split(".")[0] for name in imports_of(path)}
+        if "typer" in tops:
+            assert path.name == "cli.py", path
+        if "rich" in tops:
+            assert path.name in ("cli.py", "output.py"), path
+
+
+def test_adapters_never_import_the_cli():
+    for folder in ("sources", "channels", "commands"):
+        for path in (PACKAGE / folder).glob("*.py"):
+            assert "linkcli.cli" not in imports_of(path), path
+
+
+def test_a_quiet_cron_tick_loads_no_heavy_library(tmp_path):
+    """`dispatch` with nothing due must not import twilio, httpx or icalendar."""
+    config = tmp_path / "config.toml"
+    (tmp_path / "a.json").write_text("[]")
+    config.write_text('[source]\nkind = "file"\npath = "a.json"\n[sms]\nprovider = "twilio"\n'
+                      'from_number = "+16175550100"\n')
+    code = (
+        "import sys\n"
+        "from linkcli.cli import app\n"
+        "try:\n    app(['dispatch'])\nexcept SystemExit as e:\n    assert not e.code, e.code\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'twilio','httpx','icalendar'}))"
+    )
+    env = {"LINKCLI_CONFIG": str(config), "LINKCLI_NOW": "2026-11-20T12:00:00Z",
+           "PATH": "/usr/bin:/bin"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == "[]", out.stderr
