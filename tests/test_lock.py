@@ -24,7 +24,7 @@ def linkcli(practice: Practice, now: str, *args: str) -> subprocess.CompletedPro
 
 
 def test_a_second_run_waits_briefly_then_exits_4(practice):
-    practice.ok("2026-11-20T12:00:00Z", "sync")
+    practice.ok("2026-11-23T12:00:00Z", "sync")
     holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(practice.db)],
                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:
@@ -42,7 +42,7 @@ def test_a_second_run_waits_briefly_then_exits_4(practice):
 
 
 def test_a_killed_holder_never_leaves_the_store_locked(practice):
-    practice.ok("2026-11-20T12:00:00Z", "sync")
+    practice.ok("2026-11-23T12:00:00Z", "sync")
     holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(practice.db)],
                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
