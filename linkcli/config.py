@@ -112,6 +112,7 @@ class Config:
     practice: PracticeConfig
     store_path: Path
     max_snapshot_age: timedelta
+    retention: timedelta
     sync: SyncConfig
     source: SourceConfig
     contacts_path: Path | None
@@ -331,6 +332,7 @@ def parse_config(raw: dict[str, Any], lines: _Lines, path: Path) -> Config:
     r.unknown_keys(("store",), ("path", "max_snapshot_age", "retention"))
     store_path = local(r.text(("store", "path"), "linkcli.db"))
     max_age = r.duration(("store", "max_snapshot_age"), timedelta(hours=12))
+    retention = r.duration(("store", "retention"), timedelta(days=90))
 
     r.unknown_keys(("sync",), ("past", "future", "interval", "vanish_ratio", "vanish_min"))
     sync = SyncConfig(
@@ -442,6 +444,7 @@ def parse_config(raw: dict[str, Any], lines: _Lines, path: Path) -> Config:
 
     config = Config(
         path=path, practice=practice, store_path=store_path, max_snapshot_age=max_age,
+        retention=retention,
         sync=sync, source=source, contacts_path=contacts_path, sms=sms, email=email,
         links=links, sequence=sequence, templates=templates, therapists=therapists,
         status=status,

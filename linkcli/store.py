@@ -309,6 +309,19 @@ class Store:
             counts[row["state"]] = row["n"]
         return counts
 
+    def purge(self, before: datetime) -> dict[str, int]:
+        """Drop what is older than the retention period: message bodies and departed
+        sessions. Send rows stay (state, step, channel, time) so counts keep their history."""
+        stamp = ts(before)
+        with self.db.atomic():
+            bodies = self.db.execute(
+                "update sends set body = null, subject = null, recipient = null "
+                "where updated_at < ? and state not in ('pending', 'sending') "
+                "and (body is not null or recipient is not null)", [stamp]).rowcount
+            sessions = self.db.execute(
+                "delete from appointments where start < ?", [stamp]).rowcount
+        return {"bodies": bodies, "sessions": sessions}
+
     # --- contact health -------------------------------------------------------------
 
     def health(self, address: str) -> dict[str, Any] | None:

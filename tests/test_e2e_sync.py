@@ -281,3 +281,19 @@ def test_updated_link_is_read_at_send_time(practice):
     assert practice.sms()[0]["body"].endswith(f"Join here: {new} Reply STOP to opt out.")
     assert json.loads(practice.ok("2026-11-23T20:00:00Z", "status", "--json").stdout)[
         "sends"]["sent"] == 2
+
+
+def test_retention_purges_bodies_and_departed_sessions(practice):
+    practice.write_config(extra='[store]\nretention = "30d"\n')
+    practice.ok("2026-11-23T12:00:00Z", "sync")
+    practice.ok("2026-11-23T20:00:00Z", "run")
+    db = sqlite3.connect(practice.db)
+    assert db.execute("select count(*) from sends where body is not null").fetchone() == (2,)
+    practice.schedule()
+    practice.ok("2026-12-20T12:00:00Z", "sync")  # 27 days on: still kept
+    assert db.execute("select count(*) from appointments").fetchone() == (1,)
+    practice.ok("2026-12-25T12:00:00Z", "sync")
+    assert db.execute("select count(*) from sends where body is not null or recipient is "
+                      "not null").fetchone() == (0,)
+    assert db.execute("select count(*) from appointments").fetchone() == (0,)
+    assert practice.status("2026-12-25T12:00:00Z")["sends"]["sent"] == 2

@@ -80,6 +80,7 @@ def run_sync(
             store.apply_sync(plan, now)
             store.record_sync(now, now, source_name, ok=True, counts=counts,
                               problems=listing.problems)
+            store.purge(now - config.retention)
     except Exception as exc:  # the transaction rolled back: the snapshot is as it was
         raise LinkcliError(f"sync could not be saved ({exc}); nothing was changed") from None
     return SyncResult(counts, listing.problems, adopting, len(plan.inserts))

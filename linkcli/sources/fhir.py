@@ -218,10 +218,9 @@ class FhirSource(HttpSource):
             if _origin(url) != _origin(self.base_url):
                 # The Authorization header goes with every page: never to another server.
                 raise SourceError(
-                    f"{self.name}: the server's next link points to "
-                    f"{urlsplit(url).hostname or url!r}, not {urlsplit(self.base_url).hostname}"
-                    "; refused so the token stays with the configured server; nothing was "
-                    "changed"
+                    f"{self.name}: the server's next link points to {_shown_origin(url)}, "
+                    f"not {_shown_origin(self.base_url)}; refused so the token stays with "
+                    "the configured server; nothing was changed"
                 )
             return url
         return None
@@ -622,6 +621,13 @@ def _origin(url: str) -> tuple[str, str, int | None]:
     scheme = parts.scheme.lower()
     port = parts.port or {"https": 443, "http": 80}.get(scheme)
     return scheme, (parts.hostname or "").lower(), port
+
+
+def _shown_origin(url: str) -> str:
+    # The host alone when only the host differs; scheme and port when they matter.
+    scheme, host, port = _origin(url)
+    default = {"https": 443, "http": 80}.get(scheme)
+    return host if scheme == "https" and port == default else f"{scheme}://{host}:{port}"
 
 
 def _list(value: Any) -> list[Any]:

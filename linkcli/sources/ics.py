@@ -1,0 +1,535 @@
+"""The `ics` source and its presets `simplepractice` and `therapynotes`: calendar feeds.
+
+SimplePractice and TherapyNotes publish no API, only a calendar-sync feed per clinician
+(DESIGN.md, "Where appointments come from"). Each configured feed is one therapist's
+calendar, read by https URL (plain http only for a loopback host) or from a local path:
+
+    [source]
+    kind = "simplepractice"
+    feeds = [{ therapist = "th-1", url = "https://.../th-1.ics" }]
+    timeout = 20
+
+Every feed is read before anything is listed, and any feed that cannot be read or is not
+a calendar fails the whole listing (SourceError, exit 3): a partial read must never make
+the other therapists' sessions look cancelled. One malformed event is reported and skipped.
+
+Rules, per event expanded inside the window:
+- id: the UID; a session of a recurring series is `UID/ORIGINAL-START` (its RECURRENCE-ID
+  in UTC), so a moved session keeps its id and reads as rescheduled, not cancel + create.
+- all-day events are not sessions and are ignored; STATUS:CANCELLED means canceled.
+- link: the first https URL in LOCATION, URL, DESCRIPTION that the [links] policy accepts;
+  else one in LOCATION or URL even if refused (the operator then sees why); links found
+  only in DESCRIPTION and refused are incidental text (help pages, maps) and ignored. The
+  simplepractice preset prefers video.simplepractice.com and never takes another
+  simplepractice.com page (those are the clinician's, behind their login). The
+  therapynotes preset takes no link at all: clients join the therapist's TherapyPortal
+  waiting room, `[therapists."ID"] link`.
+- format: telehealth when a link was found or LOCATION reads like a video session (a URL,
+  or words such as telehealth, video, virtual, online, zoom); in_person when LOCATION is
+  anything else (an address, "Office 2"); telehealth when there is no LOCATION.
+- participant: the SUMMARY text as a name-only participant (id ""), joined to the
+  contacts directory by sync; the feeds carry no phone or email.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta, tzinfo
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+from zoneinfo import ZoneInfo
+
+import httpx
+
+from linkcli.config import Config
+from linkcli.core.links import LinkPolicy
+from linkcli.core.model import Appointment, Participant, Therapist
+from linkcli.errors import ConfigError, SourceError
+from linkcli.sources.base import Listing, Window
+from linkcli.sources.http import USER_AGENT
+
+KINDS = ("ics", "simplepractice", "therapynotes")
+DEFAULT_TIMEOUT = 20.0
+_LOOPBACK = ("127.0.0.1", "localhost", "::1")
+_URL = re.compile(r"https://[^\s<>\"'\\]+", re.IGNORECASE)
+_TRAILING = ".,;:!?)]}>'\""
+_VIDEO_WORDS = re.compile(
+    r"(?<!\w)(telehealth|tele-health|telemedicine|teletherapy|telepsychiatry|video|virtual|"
+    r"online|zoom|doxy(\.me)?|google meet|teams|webex|therapyportal)(?!\w)",
+    re.IGNORECASE,
+)
+_SP_VIDEO_HOST = "video.simplepractice.com"
+
+
+class FeedError(Exception):
+    """One VEVENT (or series) cannot be used; `record_id` is the id it would have had."""
+
+    def __init__(self, record_id: str | None, message: str, whole_series: bool = False):
+        super().__init__(message)
+        self.record_id = record_id
+        self.message = message
+        self.whole_series = whole_series
+
+
+@dataclass(frozen=True)
+class Feed:
+    """One therapist's calendar: an https/loopback-http URL, or a local file."""
+
+    therapist: Therapist
+    url: str | None = None
+    path: Path | None = None
+
+    @property
+    def label(self) -> str:
+        """How problems name the feed (never the URL: feed URLs embed a secret token)."""
+        return f"feed for therapist {self.therapist.id!r}"
+
+
+class IcsSource:
+    """Reads every configured feed, then lists the sessions of the window."""
+
+    def __init__(
+        self,
+        kind: str,
+        feeds: list[Feed],
+        links: LinkPolicy,
+        floating_zone: str,
+        timeout: float = DEFAULT_TIMEOUT,
+    ) -> None:
+        self.kind = kind
+        self.name = f"{kind} feeds"
+        self.feeds = feeds
+        self.links = links
+        self.floating_zone = ZoneInfo(floating_zone)
+        self.timeout = timeout
+        self.requests = 0  # counted for the figures in the docs and benchmarks
+
+    def fetch(self, window: Window) -> Listing:
+        """All sessions starting in the window, from every feed; any unreadable feed fails all."""
+        calendars = []
+        with httpx.Client(
+            timeout=self.timeout,
+            follow_redirects=True,
+            headers={"User-Agent": USER_AGENT, "Accept": "text/calendar, */*;q=0.5"},
+        ) as client:
+            # Read everything first: one broken feed must fail the listing before any
+            # event of the others is listed.
+            for feed in self.feeds:
+                calendars.append((feed, _parse(feed, self._read(feed, client))))
+        listing = Listing()
+        seen: dict[str, str] = {}
+        for feed, calendar in calendars:
+            for appointment in self._appointments(feed, calendar, window, listing):
+                if appointment.id in seen:
+                    # A shared UID in two therapists' feeds is one session; listing it twice
+                    # would send its client two sets of messages.
+                    listing.problems.append(
+                        f"{feed.label}: record {appointment.id!r} is also in the feed for "
+                        f"therapist {seen[appointment.id]!r}; listed once, under that one"
+                    )
+                    continue
+                seen[appointment.id] = feed.therapist.id
+                listing.appointments.append(appointment)
+        return listing
+
+    def _read(self, feed: Feed, client: httpx.Client) -> bytes:
+        if feed.path is not None:
+            try:
+                return feed.path.read_bytes()
+            except FileNotFoundError:
+                raise SourceError(f"{feed.label}: file {feed.path} does not exist; nothing "
+                                  "was changed") from None
+            except OSError as exc:
+                raise SourceError(f"{feed.label}: cannot read {feed.path} "
+                                  f"({exc.strerror or exc}); nothing was changed") from None
+        assert feed.url is not None
+        host = httpx.URL(feed.url).host
+        self.requests += 1
+        try:
+            response = client.get(feed.url)
+        except httpx.TimeoutException:
+            raise SourceError(f"{feed.label}: timed out reading {host}; nothing was changed "
+                              "(will retry next sync)") from None
+        except httpx.HTTPError as exc:
+            raise SourceError(f"{feed.label}: cannot reach {host} ({type(exc).__name__}); "
+                              "nothing was changed") from None
+        final = response.url
+        if final.scheme != "https" and final.host not in _LOOPBACK:
+            raise SourceError(f"{feed.label}: {host} redirected to a plain-http address; "
+                              "refused; nothing was changed")
+        status = response.status_code
+        if status in (401, 403, 404, 410):
+            raise SourceError(
+                f"{feed.label}: HTTP {status} from {host}; the feed address may have been "
+                "reset: copy the current one from the calendar-sync settings into "
+                "[source] feeds; nothing was changed"
+            )
+        if status >= 400:
+            raise SourceError(f"{feed.label}: HTTP {status} from {host}; nothing was changed")
+        return response.content
+
+    def _appointments(
+        self, feed: Feed, calendar: Any, window: Window, listing: Listing
+    ) -> Iterator[Appointment]:
+        import recurring_ical_events
+
+        groups: dict[str, list[Any]] = {}
+        for event in calendar.walk("VEVENT"):
+            uid = str(event.get("UID") or "").strip()
+            if not uid:
+                summary = str(event.get("SUMMARY") or "").strip()
+                # Without a UID there is no id to keep, so nothing may vanish this sync.
+                listing.skip(f"{feed.label}: a record without a UID (title {summary!r}) "
+                             "skipped", None)
+                continue
+            groups.setdefault(uid, []).append(event)
+        for uid, events in groups.items():
+            series = len(events) > 1 or any(
+                e.get("RRULE") or e.get("RDATE") or e.get("RECURRENCE-ID") for e in events
+            )
+            try:
+                if not series:
+                    occurrences = _single(events[0], uid, self.floating_zone)
+                else:
+                    occurrences = self._series(uid, events, window, listing, feed,
+                                               recurring_ical_events)
+                for event, start, end, rid in occurrences:
+                    if not window.start <= start < window.end:
+                        continue
+                    aid = f"{uid}/{rid:%Y%m%dT%H%M%SZ}" if rid is not None else uid
+                    yield self._appointment(feed, event, aid, start, end)
+            except FeedError as exc:
+                self._skip(feed, listing, exc)
+
+    def _series(
+        self, uid: str, events: list[Any], window: Window, listing: Listing, feed: Feed,
+        rie: Any,
+    ) -> list[tuple[Any, datetime, datetime | None, datetime | None]]:
+        zone = self.floating_zone
+        good = []
+        broken: set[str] = set()
+        for event in events:
+            try:
+                _check(event, uid, zone)
+                good.append(event)
+            except FeedError as exc:
+                if event.get("RECURRENCE-ID") is None or exc.record_id is None:
+                    # The master of a series: its sessions' ids cannot be named.
+                    raise FeedError(uid, exc.message, whole_series=True) from None
+                broken.add(exc.record_id)
+                self._skip(feed, listing, exc)
+        if all(isinstance(_dt(e, "DTSTART", uid, zone), date) and
+               not isinstance(_dt(e, "DTSTART", uid, zone), datetime) for e in good):
+            return []  # an all-day series (holidays, "office closed"), not sessions
+        import icalendar
+
+        mini = icalendar.Calendar()
+        for event in good:
+            mini.add_component(event)
+        try:
+            found = list(rie.of(mini).between(window.start, window.end))
+        except Exception as exc:  # the library's errors are as varied as bad feeds are
+            raise FeedError(uid, f"the recurrence cannot be expanded ({exc})",
+                            whole_series=True) from None
+        out = []
+        for event in found:
+            start = _dt(event, "DTSTART", uid, zone)
+            if not isinstance(start, datetime):
+                continue  # an all-day occurrence
+            rid_value = _dt(event, "RECURRENCE-ID", uid, zone)
+            rid = _utc(rid_value, zone) if isinstance(rid_value, datetime) else _utc(start, zone)
+            if f"{uid}/{rid:%Y%m%dT%H%M%SZ}" in broken:
+                continue  # the master's slot would resurrect a broken override's old time
+            end = _dt(event, "DTEND", uid, zone)
+            out.append((event, _utc(start, zone),
+                        _utc(end, zone) if isinstance(end, datetime) else None, rid))
+        return out
+
+    def _skip(self, feed: Feed, listing: Listing, exc: FeedError) -> None:
+        label = f"record {exc.record_id!r}" if exc.record_id else "a record"
+        problem = f"{feed.label}: {label} skipped: {exc.message}"
+        listing.skip(problem, exc.record_id)
+        if exc.whole_series:
+            # The series' sessions carry ids UID/START that cannot be named without a
+            # usable master; keeping all of them safe means nothing vanishes this sync.
+            listing.complete = False
+            listing.problems[-1] += ("; until it is fixed, sessions missing from the feeds "
+                                     "are not treated as cancelled")
+
+    def _appointment(
+        self, feed: Feed, event: Any, aid: str, start: datetime, end: datetime | None
+    ) -> Appointment:
+        status = str(event.get("STATUS") or "").strip().upper()
+        location = _text(event.get("LOCATION"))
+        link = None if self.kind == "therapynotes" else self._link(event)
+        if link or _VIDEO_WORDS.search(location) or "://" in location:
+            fmt = "telehealth"
+        elif location:
+            fmt = "in_person"
+        else:
+            fmt = "telehealth"
+        summary = " ".join(_text(event.get("SUMMARY")).split())
+        modified = event.get("LAST-MODIFIED")
+        updated = None
+        try:
+            value = modified.dt if modified is not None else None
+            if isinstance(value, datetime):
+                updated = _utc(value, self.floating_zone)
+        except Exception:  # a broken LAST-MODIFIED costs nothing but the timestamp
+            updated = None
+        return Appointment(
+            id=aid,
+            status="canceled" if status == "CANCELLED" else "scheduled",
+            start=start,
+            end=end if end is not None and end >= start else None,
+            therapist=feed.therapist,
+            participants=(Participant(id="", name=summary),),
+            format=fmt,
+            telehealth_url=link,
+            updated_at=updated,
+        )
+
+    def _link(self, event: Any) -> str | None:
+        fields = [_urls(_text(event.get(key))) for key in ("LOCATION", "URL", "DESCRIPTION")]
+        if self.kind == "simplepractice":
+            fields = [[u for u in urls if _sp_allowed(u)] for urls in fields]
+            videos = [u for urls in fields for u in urls if _host(u) == _SP_VIDEO_HOST]
+            if videos:
+                return videos[0]
+        for urls in fields:
+            for url in urls:
+                if self.links.check(url) is None:
+                    return url
+        for urls in fields[:2]:
+            if urls:
+                return urls[0]
+        return None
+
+
+def _sp_allowed(url: str) -> bool:
+    host = _host(url)
+    return host == _SP_VIDEO_HOST or not (
+        host == "simplepractice.com" or host.endswith(".simplepractice.com")
+    )
+
+
+def _host(url: str) -> str:
+    try:
+        return (urlparse(url).hostname or "").lower()
+    except ValueError:
+        return ""
+
+
+def _urls(text: str) -> list[str]:
+    return [m.group(0).rstrip(_TRAILING) for m in _URL.finditer(text)]
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, list):  # a property given twice
+        value = value[0] if value else ""
+    return str(value).strip()
+
+
+def _dt(event: Any, key: str, uid: str, zone: tzinfo) -> Any:
+    """The decoded value of a date property, or None; FeedError when it is broken."""
+    prop = event.get(key)
+    if prop is None:
+        return None
+    try:
+        return prop.dt
+    except Exception:
+        raw = getattr(prop, "to_ical", lambda: prop)()
+        raw = raw.decode(errors="replace") if isinstance(raw, bytes) else str(raw)
+        raise FeedError(_rid(event, uid, zone), f"{key} {raw!r} is not a valid date or "
+                        "date-time") from None
+
+
+def _rid(event: Any, uid: str, zone: tzinfo) -> str | None:
+    """The id of an override (UID/RECURRENCE-ID), or the UID; None if even that is unknown."""
+    prop = event.get("RECURRENCE-ID")
+    if prop is None:
+        return uid
+    try:
+        value = prop.dt
+    except Exception:
+        return None
+    if isinstance(value, datetime):
+        return f"{uid}/{_utc(value, zone):%Y%m%dT%H%M%SZ}"
+    return None
+
+
+def _check(event: Any, uid: str, zone: tzinfo) -> None:
+    """Raise FeedError when the event's times cannot be used."""
+    start = _dt(event, "DTSTART", uid, zone)
+    if start is None:
+        raise FeedError(_rid(event, uid, zone), "DTSTART is missing")
+    _dt(event, "RECURRENCE-ID", uid, zone)
+    end = _dt(event, "DTEND", uid, zone)
+    duration = event.get("DURATION")
+    if duration is not None:
+        try:
+            duration.dt  # noqa: B018 - decoding is the check
+        except Exception:
+            raise FeedError(_rid(event, uid, zone), "DURATION is not valid") from None
+    if isinstance(start, datetime) and isinstance(end, datetime) and (
+        _utc(end, zone) < _utc(start, zone)
+    ):
+        raise FeedError(_rid(event, uid, zone), "DTEND is before DTSTART")
+
+
+def _single(
+    event: Any, uid: str, zone: tzinfo
+) -> list[tuple[Any, datetime, datetime | None, None]]:
+    _check(event, uid, zone)
+    start = _dt(event, "DTSTART", uid, zone)
+    if not isinstance(start, datetime):
+        return []  # an all-day event is not a session
+    start_utc = _utc(start, zone)
+    end = _dt(event, "DTEND", uid, zone)
+    end_utc: datetime | None = None
+    if isinstance(end, datetime):
+        end_utc = _utc(end, zone)
+    elif event.get("DURATION") is not None and isinstance(event.get("DURATION").dt, timedelta):
+        end_utc = start_utc + event.get("DURATION").dt
+    return [(event, start_utc, end_utc, None)]
+
+
+def _utc(value: datetime, zone: tzinfo) -> datetime:
+    """An instant in UTC; a floating time is read in the calendar's (or practice's) zone."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=zone)
+    return value.astimezone(UTC)
+
+
+def _parse(feed: Feed, body: bytes) -> Any:
+    """The feed as an icalendar Calendar, X-WR-TIMEZONE applied; SourceError if not one."""
+    import icalendar
+
+    head = body.lstrip(b"\xef\xbb\xbf \t\r\n")[:200].upper()
+    if not head.startswith(b"BEGIN:VCALENDAR"):
+        shown = "an empty body" if not body.strip() else "something else (an HTML page?)"
+        raise SourceError(f"{feed.label}: expected a calendar (BEGIN:VCALENDAR) but got "
+                          f"{shown}; nothing was changed")
+    try:
+        calendar = icalendar.Calendar.from_ical(body)
+    except Exception as exc:  # icalendar raises ValueError and friends on a bad whole
+        raise SourceError(f"{feed.label}: not a readable calendar ({_short(exc)}); nothing "
+                          "was changed") from None
+    if calendar.get("X-WR-TIMEZONE"):
+        # Google-style feeds give times in UTC meaning the calendar's zone; convert them so
+        # weekly sessions keep their wall-clock time across DST.
+        try:
+            import x_wr_timezone
+
+            calendar = x_wr_timezone.to_standard(calendar)
+        except Exception:  # an unknown zone name: the UTC instants still stand as given
+            pass
+    return calendar
+
+
+def _short(exc: Exception) -> str:
+    text = " ".join(str(exc).split())
+    return text[:120] + ("..." if len(text) > 120 else "")
+
+
+def _feeds(config: Config) -> list[Feed]:
+    settings = config.source.settings
+    problems: list[str] = []
+    known = ("feeds", "timeout")
+    for key in settings:
+        if key not in known:
+            problems.append(f"source.{key}: unknown key for kind {config.source.kind!r}; "
+                            f"known keys: {', '.join(known)}")
+    raw = settings.get("feeds")
+    if not isinstance(raw, list) or not raw:
+        problems.append(
+            "source.feeds: missing; list one feed per therapist, e.g. feeds = "
+            "[{ therapist = \"th-1\", url = \"https://.../th-1.ics\" }]"
+        )
+        raw = []
+    feeds: list[Feed] = []
+    seen: set[str] = set()
+    for number, item in enumerate(raw, start=1):
+        where = f"source.feeds (feed #{number})"
+        if not isinstance(item, dict):
+            problems.append(f"{where}: must be a table {{ therapist = ..., url = ... }}")
+            continue
+        extra = [k for k in item if k not in ("therapist", "url")]
+        if extra:
+            problems.append(f"{where}: unknown key(s) {', '.join(extra)}; known: therapist, url")
+        tid = item.get("therapist")
+        url = item.get("url")
+        if not isinstance(tid, str) or not tid.strip():
+            problems.append(f"{where}: therapist is missing (the id used under [therapists])")
+            continue
+        tid = tid.strip()
+        if tid in seen:
+            problems.append(f"{where}: therapist {tid!r} has two feeds; one feed per therapist")
+            continue
+        seen.add(tid)
+        if not isinstance(url, str) or not url.strip():
+            problems.append(f"{where}: url is missing (an https URL or a local path)")
+            continue
+        location = _location(url.strip(), config.base_dir)
+        if location is None:
+            problems.append(f"{where}: url must be an https URL (plain http only for a "
+                            "loopback host) or a local path")
+            continue
+        settings_t = config.therapists.get(tid)
+        therapist = Therapist(
+            id=tid,
+            name=(settings_t.name if settings_t and settings_t.name else None) or tid,
+            display_name=settings_t.display_name if settings_t else None,
+        )
+        if config.source.kind == "therapynotes" and not (settings_t and settings_t.link):
+            problems.append(
+                f"therapists.{tid}.link: missing; TherapyNotes feeds carry no session link, "
+                f"so set [therapists.\"{tid}\"] link to the therapist's TherapyPortal "
+                "waiting-room link"
+            )
+        feeds.append(Feed(therapist, *location))
+    if config.contacts_path is None:
+        problems.append(
+            "contacts.path: missing; calendar feeds carry no client phone or email, so set "
+            "[contacts] path = \"contacts.csv\" (columns client,name,email,mobile,channels,"
+            "timezone)"
+        )
+    if problems:
+        raise ConfigError(problems, str(config.path))
+    return feeds
+
+
+def _location(url: str, base: Path) -> tuple[str | None, Path | None] | None:
+    """(url, None) for a feed to fetch, (None, path) for a local file, None if refused."""
+    if url.lower().startswith("webcal://"):
+        url = "https://" + url[len("webcal://"):]  # calendar apps' name for an https feed
+    parsed = urlparse(url)
+    if parsed.scheme == "https" and parsed.hostname:
+        return url, None
+    if parsed.scheme == "http" and parsed.hostname in _LOOPBACK:
+        return url, None
+    if parsed.scheme == "file":
+        return None, Path(parsed.path)
+    if parsed.scheme == "" or (len(parsed.scheme) == 1 and url[1:3] in (":\\", ":/")):
+        return None, (base / Path(url).expanduser()).resolve()  # relative to the config
+    return None
+
+
+def build(config: Config, env: Mapping[str, str], now: datetime) -> IcsSource:
+    """The feed source for kinds ics, simplepractice and therapynotes."""
+    timeout = config.source.settings.get("timeout", DEFAULT_TIMEOUT)
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
+        raise ConfigError(f"source.timeout: must be a positive number of seconds, found "
+                          f"{timeout!r}", str(config.path))
+    return IcsSource(
+        config.source.kind,
+        _feeds(config),
+        config.links,
+        config.practice.timezone,
+        float(timeout),
+    )
