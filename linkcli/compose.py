@@ -15,6 +15,7 @@ from linkcli.config import Config
 from linkcli.core.messages import Rendered, render_message, values_for, zone_for
 from linkcli.core.model import Appointment, Participant
 from linkcli.core.phones import normalize_mobile
+from linkcli.core.reconcile import CANCELLATION
 from linkcli.core.segments import SegmentInfo, count_segments
 
 Action = Literal["send", "skip", "wait", "cancel"]
@@ -90,7 +91,13 @@ def compose(
     segments = count_segments(message.body) if channel == "sms" else None
     action: Action = "send"
     reason: str | None = None
-    if not appointment.is_live_telehealth:
+    if step == CANCELLATION:
+        # The one message about a session that no longer happens: it needs no link.
+        if appointment.status != "canceled":
+            action, reason = "cancel", "session is no longer canceled"
+        elif address is None:
+            action, reason = "skip", why_not
+    elif not appointment.is_live_telehealth:
         action, reason = "cancel", f"session is {appointment.status} / {appointment.format}"
     elif problem := config.links.check(link):
         action, reason = "wait", f"link refused: {problem}"

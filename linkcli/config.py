@@ -96,6 +96,14 @@ class TherapistConfig:
 
 
 @dataclass(frozen=True)
+class ChangeMessagesConfig:
+    """`[change_messages]`: what a client hears when a session they were told of changes."""
+
+    link_changed: bool = True
+    cancellation: bool = True
+
+
+@dataclass(frozen=True)
 class StatusConfig:
     """`[status]`: what `status --check` treats as a problem."""
 
@@ -123,6 +131,7 @@ class Config:
     templates: dict[str, TemplateSet]
     therapists: dict[str, TherapistConfig]
     status: StatusConfig
+    change_messages: ChangeMessagesConfig = ChangeMessagesConfig()
 
     @property
     def base_dir(self) -> Path:
@@ -150,7 +159,7 @@ DEFAULT_SEQUENCE: tuple[Step, ...] = (
 SOURCE_KINDS = ("file", "ics", "simplepractice", "therapynotes", "calendly", "zoom", "fhir", "rest")
 _SECTIONS = (
     "practice", "store", "sync", "source", "contacts", "sms", "email", "links",
-    "sequence", "templates", "therapists", "status",
+    "sequence", "templates", "therapists", "status", "change_messages",
 )
 
 
@@ -442,12 +451,18 @@ def parse_config(raw: dict[str, Any], lines: _Lines, path: Path) -> Config:
         check_attention=r.get(("status", "check_attention"), bool, True),
     )
 
+    r.unknown_keys(("change_messages",), ("link_changed", "cancellation"))
+    change_messages = ChangeMessagesConfig(
+        link_changed=r.get(("change_messages", "link_changed"), bool, True),
+        cancellation=r.get(("change_messages", "cancellation"), bool, True),
+    )
+
     config = Config(
         path=path, practice=practice, store_path=store_path, max_snapshot_age=max_age,
         retention=retention,
         sync=sync, source=source, contacts_path=contacts_path, sms=sms, email=email,
         links=links, sequence=sequence, templates=templates, therapists=therapists,
-        status=status,
+        status=status, change_messages=change_messages,
     )
     _check_templates_cover_sequence(r, config)
     if r.problems:

@@ -20,7 +20,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from linkcli.core.model import Appointment, RecordError, parse_appointment
-from linkcli.core.reconcile import PendingSend, SyncPlan
+from linkcli.core.reconcile import PendingSend, SentMessage, SyncPlan
 from linkcli.errors import StoreError
 from linkcli.migrations import migrations
 
@@ -171,17 +171,18 @@ class Store:
                 out.append(PendingSend(**row))
         return out
 
-    def sent_steps(self, appointment_ids: Iterable[str]) -> dict[str, set[str]]:
-        """The steps already sent (to anyone), per appointment."""
-        out: dict[str, set[str]] = {}
+    def sent_messages(self, appointment_ids: Iterable[str]) -> dict[str, set[SentMessage]]:
+        """What already went out, per appointment: (participant, step, channel)."""
+        out: dict[str, set[SentMessage]] = {}
         for chunk in _chunks(list(appointment_ids), 500):
             marks = ",".join("?" * len(chunk))
             for row in self.db.query(
-                f"select distinct appointment_id, step from sends where state in "
-                f"('sent', 'delivered') and appointment_id in ({marks})",
+                f"select distinct appointment_id, participant_id, step, channel from sends "
+                f"where state in ('sent', 'delivered') and appointment_id in ({marks})",
                 chunk,
             ):
-                out.setdefault(row["appointment_id"], set()).add(row["step"])
+                out.setdefault(row["appointment_id"], set()).add(
+                    SentMessage(row["participant_id"], row["step"], row["channel"]))
         return out
 
     def apply_sync(self, plan: SyncPlan, now: datetime) -> None:
@@ -336,6 +337,29 @@ class Store:
             {**current, "address": address, "channel": channel, "updated_at": ts(now),
              **fields},
             pk="address",
+        )
+
+    def add_notice(
+        self, key: str, appointment_id: str | None, participant_id: str | None, kind: str,
+        reason: str, fix: str, now: datetime,
+    ) -> None:
+        """Record something a human should look at (once per key)."""
+        self.db["notices"].insert(
+            {"key": key, "appointment_id": appointment_id, "participant_id": participant_id,
+             "kind": kind, "reason": reason, "fix": fix, "created_at": ts(now), "active": 1},
+            pk="key", ignore=True,
+        )
+
+    def advance_delivery(
+        self, send_id: int, state: str, provider_status: str, code: str | None,
+        now: datetime, reason: str | None = None,
+    ) -> None:
+        """Record a final delivery status. Only a 'sent' row moves, so a late or repeated
+        report never moves a message backwards."""
+        self.db.execute(
+            "update sends set state = ?, provider_status = ?, error_code = ?, "
+            "reason = coalesce(?, reason), updated_at = ? where id = ? and state = 'sent'",
+            [state, provider_status, code, reason, ts(now), send_id],
         )
 
     def notices(self, active_only: bool = True) -> list[dict[str, Any]]:

@@ -209,6 +209,14 @@ class TwilioApi:
     posted: list[dict[str, str]] = field(default_factory=list)
     fail_with: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
     inbound: list[dict[str, Any]] = field(default_factory=list)
+    statuses: dict[str, tuple[str, int | None]] = field(default_factory=dict)  # sid -> final
+    fetched: list[str] = field(default_factory=list)
+
+    def _fetch(self, request: httpx.Request, sid: str) -> httpx.Response:
+        self.fetched.append(sid)
+        status, code = self.statuses.get(sid, ("sent", None))
+        return httpx.Response(200, json={"sid": sid, "status": status, "error_code": code,
+                                         "direction": "outbound-api", "num_segments": "1"})
 
     def _create(self, request: httpx.Request) -> httpx.Response:
         form = {k: v[0] for k, v in parse_qs(request.content.decode()).items()}
@@ -239,6 +247,8 @@ def twilio_api() -> Iterator[TwilioApi]:
         base = f"https://api.twilio.com/2010-04-01/Accounts/{SID}/Messages.json"
         router.post(base).mock(side_effect=api._create)
         router.get(base).mock(side_effect=api._list)
+        router.get(url__regex=rf"/Accounts/{SID}/Messages/(?P<sid>SM\w+)\.json$").mock(
+            side_effect=api._fetch)
         yield api
 
 

@@ -40,6 +40,7 @@ class DemoResult:
     start: str
     end: str
     ticks: int
+    runs: int
     sessions: int
     timeline: list[dict[str, Any]] = field(default_factory=list)
     status: dict[str, Any] = field(default_factory=dict)
@@ -100,27 +101,30 @@ def _play(folder: Path, env: Mapping[str, str]) -> DemoResult:
 
     timeline: list[dict[str, Any]] = []
     pending_events = list(demo_data.EVENTS)
-    now = demo_data.START
-    ticks = 0
-    first = True
-    while now <= demo_data.END:
-        ticks += 1
-        due_events = [e for e in pending_events if e.at <= now]
-        for event in due_events:
-            event.apply(records)
-            pending_events.remove(event)
-        if due_events:
-            _write_schedule(schedule_path, records)
-        ctx = _context(env, config_path, now)
-        with ctx.store() as store:
+    ticks = _tick_count()
+    runs = 0
+    tick: int | None = 0
+    # One store (and one hold of its lock) for the whole week: opening and closing it
+    # per tick costs a WAL checkpoint each time and tells the reader nothing.
+    with _context(env, config_path, demo_data.START).store() as store:
+        while tick is not None:
+            now = demo_data.START + tick * demo_data.TICK
+            runs += 1
+            due_events = [e for e in pending_events if e.at <= now]
+            for event in due_events:
+                event.apply(records)
+                pending_events.remove(event)
+            if due_events:
+                _write_schedule(schedule_path, records)
+            # A fresh context per tick, as each cron run builds its own.
+            ctx = _context(env, config_path, now)
             synced = run_sync(ctx, store)
-            if first:
+            if tick == 0:
                 live = sum(1 for r in records if r["format"] == "telehealth")
                 timeline.append(_line(now, "sync", text=(
                     f"first sync: {synced.counts['listed']} sessions listed ({live} telehealth); "
                     "adopted without booking confirmations (booked before linkcli), "
                     f"{synced.planned} messages planned")))
-                first = False
             for event in due_events:
                 seen = ", ".join(f"{k} {v}" for k, v in synced.counts.items()
                                  if v and k in ("created", "rescheduled", "canceled", "updated"))
@@ -129,9 +133,12 @@ def _play(folder: Path, env: Mapping[str, str]) -> DemoResult:
                                       reason=f"edited {_clock(event.at)}; this sync saw: "
                                       f"{seen or 'no change'}"))
             run_dispatch(ctx, store)
-        now += demo_data.TICK
+            next_due = store.query(
+                "select min(coalesce(max(due_at, next_attempt_at), due_at)) as t from sends "
+                "where state = 'pending'")[0]["t"]
+            tick = _next_tick(tick, next_due, pending_events, ticks)
 
-    end = now - demo_data.TICK
+    end = demo_data.START + (ticks - 1) * demo_data.TICK
     ctx = _context(env, config_path, end)
     with ctx.store(locked=False) as store:
         rows = store.query(
@@ -149,10 +156,42 @@ def _play(folder: Path, env: Mapping[str, str]) -> DemoResult:
         start=demo_data.START.isoformat(),
         end=end.isoformat(),
         ticks=ticks,
+        runs=runs,
         sessions=len(records),
         timeline=timeline,
         status=status,
     )
+
+
+def _tick_count() -> int:
+    """How many 15-minute cron ticks the demo week spans, both ends included."""
+    return (demo_data.END - demo_data.START) // demo_data.TICK + 1
+
+
+def _tick_at_or_after(moment: datetime) -> int:
+    """The first tick at or after `moment`."""
+    elapsed = moment - demo_data.START
+    return max(0, -(-elapsed // demo_data.TICK))
+
+
+def _next_tick(
+    tick: int, next_due: str | None, events: list[Any], ticks: int
+) -> int | None:
+    """The next tick at which a cron run would do anything, else the last tick, else None.
+
+    A quiet tick (no schedule change, nothing due) is fast-forwarded: its sync would find
+    nothing new and its dispatch nothing to send, and running ~500 of them would make the
+    demo slow without changing a single message. Every tick that matters runs a real sync
+    and then a real dispatch, so the snapshot is always fresh when something is sent.
+    """
+    last = ticks - 1
+    if tick >= last:
+        return None
+    candidates = [last]
+    if next_due:
+        candidates.append(_tick_at_or_after(parse_ts(next_due)))
+    candidates += [_tick_at_or_after(e.at) for e in events]
+    return max(tick + 1, min(candidates))
 
 
 def _clock(moment: datetime) -> str:

@@ -11,7 +11,9 @@ from linkcli.channels.base import ChannelError, EmailMessage, SmsMessage
 from linkcli.compose import ContactState, Outcome, calendar_file, compose
 from linkcli.context import Context
 from linkcli.core.emailbody import to_html
+from linkcli.core.optout import classify_reply, means_cancel
 from linkcli.core.phones import mask_email, mask_phone
+from linkcli.core.reconcile import CANCELLATION
 from linkcli.errors import ExitCode, LinkcliError
 from linkcli.store import Known, Store, parse_ts, ts
 
@@ -66,21 +68,131 @@ class Dispatcher:
         self._known: dict[str, Known | None] = {}
 
     def run(self) -> DispatchResult:
-        """Dispatch every due send."""
+        """Dispatch every due send; first settle what a crashed run left half-done, and
+        read the clients' STOP replies before any text goes."""
         result = DispatchResult()
+        stranded = self.store.query("select * from sends where state = 'sending'")
         due = self.store.due_sends(self.now)
-        if not due:
-            return result
+        to_refresh = self._awaiting_delivery()
+        if not (stranded or due or to_refresh):
+            return result  # the quiet cron tick: no provider library is loaded
         good = self.store.last_good_sync()
         result.stale = good is None or self.now - good > self.config.max_snapshot_age
         try:
-            for row in due:
+            for row in stranded:
+                self._recover(row, result)
+            if any(row["channel"] == "sms" for row in due):
+                self._read_replies()
+            for row in self.store.due_sends(self.now) if stranded else due:
                 self._one(row, result)
+            if to_refresh:
+                self._refresh_delivery(self._awaiting_delivery())
         finally:
-            close = getattr(self._email, "close", None)
-            if close:
-                close()
+            for channel in (self._email, self._sms):
+                close = getattr(channel, "close", None)
+                if close:
+                    close()
         return result
+
+    def _sms_channel(self) -> Any:
+        if self._sms is None:
+            self._sms = open_sms(self.config.sms, self.ctx.env)
+        return self._sms
+
+    def _recover(self, row: dict[str, Any], result: DispatchResult) -> None:
+        """A send left in 'sending' by a run that died mid-call. For SMS, ask the provider
+        whether the message got through (Twilio's message list) and record it instead of
+        sending again; otherwise put it back to pending, to go while its window is open."""
+        now, store = self.now, self.store
+        found = None
+        finder = getattr(self._sms_channel(), "find_sent", None) if row["channel"] == "sms" \
+            else None
+        if finder and row["recipient"] and row["body"]:
+            since = parse_ts(row["updated_at"]) - timedelta(minutes=10)
+            try:
+                found = finder(row["recipient"], since, row["body"])
+            except ChannelError as exc:
+                result.errors.append(f"could not check a half-done send ({exc.reason}); "
+                                     "it waits for the next run")
+                return
+        if found is not None:
+            store.set_state(row["id"], "sent", now, provider_id=found.provider_id,
+                            provider_status=found.status, sent_at=row["updated_at"],
+                            reason="recovered after an interrupted run")
+            result.sent += 1
+        else:
+            store.set_state(row["id"], "pending", now,
+                            reason="retried after an interrupted run")
+
+    def _read_replies(self) -> None:
+        """Honour STOP/START replies before the next text, without a webhook server."""
+        reader = getattr(self._sms_channel(), "inbound_since", None)
+        if reader is None:
+            return
+        last = self.store.meta("replies_read_at")
+        since = parse_ts(last) - timedelta(minutes=5) if last else self.now - timedelta(days=7)
+        try:
+            replies = reader(since)
+        except ChannelError:
+            return  # a failed read is not a reason to stop sending; tried again next run
+        for reply in replies:
+            verdict = classify_reply(reply.body)
+            if verdict == "opt_out":
+                self.store.set_health(reply.from_number, "sms", self.now, opted_out=1,
+                                      reason=f"client replied {reply.body.strip().upper()}")
+                if means_cancel(reply.body):
+                    self._cancel_notice(reply.from_number, reply.sid)
+            elif verdict == "opt_in":
+                self.store.set_health(reply.from_number, "sms", self.now, opted_out=0,
+                                      reason=None)
+        self.store.set_meta("replies_read_at", ts(self.now))
+
+    def _cancel_notice(self, number: str, sid: str) -> None:
+        """An inbound CANCEL may mean the session: tell a human, naming the session."""
+        rows = self.store.query(
+            "select distinct appointment_id, participant_id from sends where recipient = ? "
+            "and channel = 'sms' order by id desc limit 1", [number])
+        appointment = rows[0]["appointment_id"] if rows else None
+        participant = rows[0]["participant_id"] if rows else None
+        self.store.add_notice(
+            f"inbound-cancel/{sid}", appointment, participant, "inbound_cancel",
+            f"client {mask_phone(number)} replied CANCEL: texts stopped (Twilio treats it as "
+            "an opt-out); they may also mean to cancel their session",
+            "call the client; if they meant the session, cancel it in the schedule; they "
+            "can reply START to get texts again", self.now)
+
+    def _awaiting_delivery(self) -> list[dict[str, Any]]:
+        if self.config.sms.provider != "twilio":
+            return []
+        return self.store.query(
+            "select id, provider_id, recipient from sends where channel = 'sms' and state = "
+            "'sent' and provider_id is not null and sent_at >= ? order by sent_at limit 100",
+            [ts(self.now - timedelta(days=2))])
+
+    def _refresh_delivery(self, rows: list[dict[str, Any]]) -> None:
+        """Move sent texts to delivered or failed from the provider's final status."""
+        poll = getattr(self._sms_channel(), "delivery_status", None)
+        if poll is None:
+            return
+        for row in rows:
+            try:
+                status, code = poll(row["provider_id"])
+            except ChannelError:
+                return
+            if status == "delivered":
+                self.store.advance_delivery(row["id"], "delivered", status, None, self.now)
+            elif status in ("undelivered", "failed"):
+                reason = f"not delivered ({status}" + (f", error {code})" if code else ")")
+                self.store.advance_delivery(row["id"], "failed", status, code, self.now,
+                                            reason)
+                if code == "21610":
+                    self.store.set_health(row["recipient"], "sms", self.now, opted_out=1,
+                                          reason="client opted out (carrier: unsubscribed)")
+                elif code in ("30006", "21211", "21614", "21635"):
+                    self.store.set_health(row["recipient"], "sms", self.now, bad=1,
+                                          reason=f"number cannot receive texts ({reason})")
+            else:
+                self.store.set_state(row["id"], "sent", self.now, provider_status=status)
 
     def _known_for(self, appointment_id: str) -> Known | None:
         if appointment_id not in self._known:
@@ -149,9 +261,7 @@ class Dispatcher:
         attempt = store.start_attempt(row["id"], now)
         try:
             if row["channel"] == "sms":
-                if self._sms is None:
-                    self._sms = open_sms(self.config.sms, self.ctx.env)
-                sent = self._sms.send(SmsMessage(outcome.recipient, outcome.message.body,
+                sent = self._sms_channel().send(SmsMessage(outcome.recipient, outcome.message.body,
                                                  row["key"]))
             else:
                 if self._email is None:
@@ -177,7 +287,9 @@ class Dispatcher:
         appointment = known.appointment
         participant = appointment.participant(row["participant_id"])
         assert participant is not None
-        ics = calendar_file(self.config, appointment, participant, known.sequence, self.now)
+        method = "CANCEL" if row["step"] == CANCELLATION else "REQUEST"
+        ics = calendar_file(self.config, appointment, participant, known.sequence, self.now,
+                            method)
         return EmailMessage(
             to=outcome.recipient,
             to_name=participant.name,
@@ -186,7 +298,7 @@ class Dispatcher:
             html=to_html(outcome.message.body),
             key=row["key"],
             ics=ics,
-            ics_method="REQUEST",
+            ics_method=method,
         )
 
     def _failed(self, row: dict[str, Any], attempt: int, exc: ChannelError,

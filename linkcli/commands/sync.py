@@ -65,10 +65,12 @@ def run_sync(
         result,
         revisions={aid: k.revision for aid, k in known.items()},
         pending=store.pending_of(changed),
-        sent_steps=store.sent_steps(changed),
+        sent=store.sent_messages(changed),
         steps=config.sequence,
         now=now,
         adopting=adopting,
+        link_changed=config.change_messages.link_changed,
+        cancellation=config.change_messages.cancellation,
     )
     counts = {kind: result.count(kind) for kind in
               ("created", "rescheduled", "canceled", "updated", "restored")}

@@ -6,6 +6,7 @@ value; the store applies the result in one transaction ("plan, then act").
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -23,6 +24,19 @@ class PendingSend:
     appointment_id: str
     participant_id: str
     step: str
+
+
+@dataclass(frozen=True)
+class SentMessage:
+    """A message that already went out for an appointment."""
+
+    participant_id: str
+    step: str
+    channel: str
+
+
+LINK_CHANGED = "link-changed"
+CANCELLATION = "cancellation"
 
 
 @dataclass(frozen=True)
@@ -61,18 +75,22 @@ def reconcile(
     result: Diff,
     revisions: Mapping[str, int],
     pending: Sequence[PendingSend],
-    sent_steps: Mapping[str, set[str]],
+    sent: Mapping[str, set[SentMessage]],
     steps: Sequence[Step],
     now: datetime,
     adopting: bool,
+    link_changed: bool = True,
+    cancellation: bool = True,
 ) -> SyncPlan:
     """Plan the writes for `result`.
 
     `revisions` holds each known appointment's revision; `pending` the pending sends of
-    the changed appointments; `sent_steps` the steps already sent per appointment (only
-    before-start steps count). When `adopting` (the first sync of a new store), new
-    appointments get no booking confirmation: they were booked before linkcli was
-    installed.
+    the changed appointments; `sent` what already went out per appointment. When
+    `adopting` (the first sync of a new store), new appointments get no booking
+    confirmation: they were booked before linkcli was installed. A client who already
+    holds a link gets a `link-changed` message when it changes and, when `cancellation`,
+    a cancellation email (its calendar file removes the event) when the session is
+    cancelled.
     """
     plan = SyncPlan()
     scheduled_steps = {s.name for s in steps if not s.on_created}
@@ -99,11 +117,15 @@ def reconcile(
             cancel(old_pending, change.kind)
             created_at = now if change.kind == "rescheduled" else None
             plan.inserts += plan_appointment(after, revision, steps, now, created_at)
-            reminded = sent_steps.get(change.appointment_id, set()) & scheduled_steps
+            reminded = {m.step for m in sent.get(change.appointment_id, set())} & scheduled_steps
             if change.kind == "rescheduled" and reminded:
                 plan.notices.append(_moved_after_reminder(change, revision))
         elif change.kind == "canceled":
             cancel(old_pending, change.detail or "canceled")
+            if cancellation and after.status == "canceled" and after.start > now:
+                told = {m.participant_id for m in sent.get(change.appointment_id, set())}
+                plan.inserts += _follow_ups(after, revision, told, ("email",), CANCELLATION,
+                                            "", now)
         else:  # updated
             before_ids = {p.id for p in change.before.participants} if change.before else set()
             present = {p.id for p in after.participants}
@@ -117,8 +139,39 @@ def reconcile(
                 after, max(revision, 1), steps, now, created_at=now if added else None,
                 created_for=added,
             )
+            moved_link = change.before is not None and (
+                change.before.telehealth_url != after.telehealth_url)
+            if link_changed and moved_link and after.is_live_telehealth and after.start > now:
+                # Everyone who holds the old link hears of the new one, on the channels
+                # they were reached on; the key carries the link, so each change goes once.
+                for message_channel in ("sms", "email"):
+                    holders = {m.participant_id for m in sent.get(change.appointment_id, set())
+                               if m.channel == message_channel} & present
+                    plan.inserts += _follow_ups(
+                        after, max(revision, 1), holders, (message_channel,), LINK_CHANGED,
+                        _short_hash(after.telehealth_url or ""), now)
         plan.writes.append(SnapshotWrite(after, max(revision, 1), change.before is None))
     return plan
+
+
+def _follow_ups(
+    appointment: Appointment, revision: int, participants: set[str], channels: tuple[str, ...],
+    step: str, tag: str, now: datetime,
+) -> list[PlannedSend]:
+    """One-off messages caused by a change, due now and sendable until the start."""
+    suffix = f"r{revision}" + (f"-{tag}" if tag else "")
+    return [
+        PlannedSend(
+            key=f"{appointment.id}/{pid}/{step}/{channel}/{suffix}",
+            appointment_id=appointment.id, participant_id=pid, step=step, channel=channel,
+            revision=revision, due_at=now, expires_at=appointment.start,
+        )
+        for pid in sorted(participants) for channel in channels
+    ]
+
+
+def _short_hash(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:8]
 
 
 def _moved_after_reminder(change: Change, revision: int) -> Notice:

@@ -76,6 +76,30 @@ BUILTIN: dict[str, TemplateSet] = {
             "{practice}"
         ),
     ),
+    # Sent when the link of a session the client was already told of changes.
+    "link-changed": TemplateSet(
+        sms="New link for your {therapist} session {day} at {time}: {link}",
+        email_subject="New link for your session with {therapist} on {date}",
+        email_body=(
+            "Hi {client_first_name},\n\n"
+            "The link for your telehealth session with {therapist} on {date} at {time} "
+            "has changed. Please use this one:\n{link}\n\n"
+            "The attached calendar update holds it too.\n\n"
+            "{practice}"
+        ),
+    ),
+    # Sent when a session the client was told of is cancelled; its calendar file
+    # (METHOD:CANCEL) removes the event. No link, and no invitation to reply.
+    "cancellation": TemplateSet(
+        email_subject="Canceled: your session with {therapist} on {date}",
+        email_body=(
+            "Hi {client_first_name},\n\n"
+            "Your telehealth session with {therapist} on {date} at {time} has been "
+            "canceled. The attached calendar update removes it from your calendar.\n\n"
+            "To book another time, please contact {practice}.\n\n"
+            "{practice}"
+        ),
+    ),
 }
 
 

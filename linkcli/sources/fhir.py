@@ -18,23 +18,27 @@ How an Appointment becomes a canonical appointment (DESIGN.md, "Canonical appoin
   canceled (a waitlisted request has no confirmed time, so it must get no link messages,
   and an explicit status is better than a silent vanish, which counts against the
   mass-vanish guard).
-- therapist: the first Practitioner participant that has not declined (id = Practitioner
-  id, the key of `[therapists."ID"]`). Name from the included Practitioner, else the
-  config's `name`, else the id. An Appointment without a Practitioner participant is
-  reported and skipped.
+- therapist: the first Practitioner participant that has not declined (else the first
+  one at all; id = Practitioner id, the key of `[therapists."ID"]`). Name from the
+  included Practitioner, else the config's `name`, else the reference's display, else the
+  id. An Appointment without a Practitioner participant (e.g. one that names only a
+  PractitionerRole) is reported and skipped.
 - participants: each Patient participant that has not declined, resolved from the
   included Patients: name from the HumanName (official, then usual, ...), first name from
   the `usual` name when there is one (what the client goes by), else the chosen name's
   first given name; mobile from telecom (see `pick_mobile`); email likewise; timezone from
   the core `timezone` (or older `tz-code`) extension, else None.
 - link: the R5 `virtualService` cross-version extension (address as url, string or
-  ContactPoint; also the R5 element itself, for servers that already emit it), else
-  `fallback_link`, else None (then the therapist's configured `link` applies).
+  ContactPoint; also the R5 element itself, for servers that already emit it); else None
+  when the therapist has a configured `link` (the core uses it: a therapist's own room is
+  more specific than the practice's), else `fallback_link`, else None.
 - format: always telehealth. FHIR has no standard in-person/virtual flag on R4
   Appointment; a session without a link waits and shows in `attention`.
 
-Failures: any page that errors, times out, is not a Bundle or is an OperationOutcome fails
-the whole read (exit 3, nothing changed). One unusable Appointment is reported and skipped.
+Failures: any page that errors, times out, is not a Bundle or is an OperationOutcome (or
+carries an error outcome entry) fails the whole read (exit 3, nothing changed). One
+unusable Appointment is reported and skipped. A Bundle `total` above what was read marks
+the listing incomplete, so nothing vanishes that sync.
 """
 
 from __future__ import annotations
@@ -245,31 +249,40 @@ class FhirSource(HttpSource):
 
 def build(config: Config, env: Mapping[str, str], now: datetime) -> FhirSource:
     """The fhir source for this config: `[source]` keys checked, the token from the env."""
+    return from_config(config, env, now)
+
+
+def from_config(
+    config: Config,
+    env: Mapping[str, str],
+    now: datetime,
+    client: httpx.Client | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> FhirSource:
+    """As `build`, with the HTTP client and the pause injectable (tests share one client)."""
     settings = config.source.settings
+    where = str(config.path)
     unknown = sorted(set(settings) - set(SETTINGS))
     if unknown:
         raise ConfigError(f"source.{unknown[0]}: unknown key for kind \"fhir\"; known keys: "
-                          f"{', '.join(SETTINGS)}", str(config.path))
+                          f"{', '.join(SETTINGS)}", where)
     base_url = settings.get("base_url")
     if not isinstance(base_url, str) or not base_url.strip():
         raise ConfigError("source.base_url: missing; the fhir source needs the server's FHIR "
-                          "base, e.g. base_url = \"https://fhir.example.org/r4\"",
-                          str(config.path))
+                          "base, e.g. base_url = \"https://fhir.example.org/r4\"", where)
     token_env = settings.get("token_env", DEFAULT_TOKEN_ENV)
     if not isinstance(token_env, str) or not token_env.strip():
-        raise ConfigError("source.token_env: must name an environment variable",
-                          str(config.path))
+        raise ConfigError("source.token_env: must name an environment variable", where)
     fallback = settings.get("fallback_link")
     if fallback is not None and (
         not isinstance(fallback, str) or urlsplit(fallback).scheme != "https"
         or not urlsplit(fallback).hostname
     ):
-        raise ConfigError(f"source.fallback_link: {fallback!r} must be an https link",
-                          str(config.path))
+        raise ConfigError(f"source.fallback_link: {fallback!r} must be an https link", where)
     timeout = settings.get("timeout", 20.0)
     if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
         raise ConfigError(f"source.timeout: {timeout!r} must be a number of seconds above 0",
-                          str(config.path))
+                          where)
     token = secret(env, settings, "token_env", DEFAULT_TOKEN_ENV)
     return FhirSource(
         base_url.strip(),
@@ -278,6 +291,8 @@ def build(config: Config, env: Mapping[str, str], now: datetime) -> FhirSource:
         fallback_link=fallback,
         therapists=config.therapists,
         timeout=float(timeout),
+        client=client,
+        sleep=sleep,
         now=now,
     )
 
@@ -331,6 +346,9 @@ def appointment_from_fhir(
     chosen = practitioner or declined_practitioner
     if chosen is None:
         raise RecordError(rid, "no Practitioner participant (the therapist)")
+    configured = therapists.get(chosen[0])
+    if configured is not None and configured.link:
+        fallback_link = None  # the core falls back to the therapist's own link instead
     return Appointment(
         id=rid,
         status=status,

@@ -33,7 +33,9 @@ Rules, per event expanded inside the window:
 
 from __future__ import annotations
 
+import functools
 import re
+import ssl
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, tzinfo
@@ -62,6 +64,7 @@ _VIDEO_WORDS = re.compile(
     re.IGNORECASE,
 )
 _SP_VIDEO_HOST = "video.simplepractice.com"
+_MARGIN = timedelta(days=1)
 
 
 class FeedError(Exception):
@@ -110,15 +113,21 @@ class IcsSource:
     def fetch(self, window: Window) -> Listing:
         """All sessions starting in the window, from every feed; any unreadable feed fails all."""
         calendars = []
-        with httpx.Client(
+        # Only feeds read over HTTP need a client (and the CA bundle it loads).
+        client = httpx.Client(
             timeout=self.timeout,
+            verify=_ssl_context(),
             follow_redirects=True,
             headers={"User-Agent": USER_AGENT, "Accept": "text/calendar, */*;q=0.5"},
-        ) as client:
+        ) if any(feed.url for feed in self.feeds) else None
+        try:
             # Read everything first: one broken feed must fail the listing before any
             # event of the others is listed.
             for feed in self.feeds:
                 calendars.append((feed, _parse(feed, self._read(feed, client))))
+        finally:
+            if client is not None:
+                client.close()
         listing = Listing()
         seen: dict[str, str] = {}
         for feed, calendar in calendars:
@@ -135,7 +144,7 @@ class IcsSource:
                 listing.appointments.append(appointment)
         return listing
 
-    def _read(self, feed: Feed, client: httpx.Client) -> bytes:
+    def _read(self, feed: Feed, client: httpx.Client | None) -> bytes:
         if feed.path is not None:
             try:
                 return feed.path.read_bytes()
@@ -145,7 +154,7 @@ class IcsSource:
             except OSError as exc:
                 raise SourceError(f"{feed.label}: cannot read {feed.path} "
                                   f"({exc.strerror or exc}); nothing was changed") from None
-        assert feed.url is not None
+        assert feed.url is not None and client is not None
         host = httpx.URL(feed.url).host
         self.requests += 1
         try:
@@ -230,7 +239,9 @@ class IcsSource:
         for event in good:
             mini.add_component(event)
         try:
-            found = list(rie.of(mini).between(window.start, window.end))
+            # A day's margin each side: floating times are compared as if UTC here, and
+            # the exact half-open window is applied to the real instants afterwards.
+            found = list(rie.of(mini).between(window.start - _MARGIN, window.end + _MARGIN))
         except Exception as exc:  # the library's errors are as varied as bad feeds are
             raise FeedError(uid, f"the recurrence cannot be expanded ({exc})",
                             whole_series=True) from None
@@ -307,6 +318,12 @@ class IcsSource:
             if urls:
                 return urls[0]
         return None
+
+
+@functools.cache
+def _ssl_context() -> ssl.SSLContext:
+    # Loading the CA bundle costs ~60 ms; one context serves every feed of the run.
+    return httpx.create_ssl_context()
 
 
 def _sp_allowed(url: str) -> bool:

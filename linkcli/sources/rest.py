@@ -480,8 +480,9 @@ class RestSource(HttpSource):
             params[s.start_param] = _iso(window.start)
         if s.end_param:
             params[s.end_param] = _iso(window.end)
+        # No path: base_url is the endpoint itself (url("") would add a trailing slash).
         # Merged by hand: httpx would replace a query string already written in `path`.
-        return httpx.URL(self.url(s.path)).copy_merge_params(params)
+        return httpx.URL(self.url(s.path) if s.path else s.base_url).copy_merge_params(params)
 
     def fetch(self, window: Window) -> Listing:
         """Every mapped record whose start falls in the window, across all pages."""

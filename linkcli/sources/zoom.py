@@ -166,6 +166,7 @@ class ZoomSource(HttpSource):
         self.users = users
         self.registrants = registrants
         self.therapist_names = dict(therapist_names or {})
+        self.at = now  # the run's instant: token expiry is judged by it, never the wall clock
         self._token: str | None = None
 
     # --- OAuth -----------------------------------------------------------------------
@@ -173,17 +174,13 @@ class ZoomSource(HttpSource):
     def _auth(self) -> dict[str, str]:
         """Bearer headers from the cached token, fetching one only when none is good."""
         if self._token is None:
-            self._token = self.cache.load(self._now()) or self._fresh_token()
+            self._token = self.cache.load(self.at) or self._fresh_token()
         return {"Authorization": f"Bearer {self._token}"}
 
     def _reauth(self) -> dict[str, str]:
         """A 401 on the cached token: it was revoked or Zoom's clock disagrees. Get one anew."""
         self._token = self._fresh_token()
         return {"Authorization": f"Bearer {self._token}"}
-
-    def _now(self) -> datetime:
-        assert self.now is not None  # always given by build(); the clock is read once per run
-        return self.now
 
     def _fresh_token(self) -> str:
         """POST the account_credentials grant; cache the token until it expires."""
@@ -220,7 +217,7 @@ class ZoomSource(HttpSource):
         lifetime = body.get("expires_in")
         if isinstance(lifetime, bool) or not isinstance(lifetime, int | float) or lifetime <= 0:
             lifetime = 3600  # Zoom documents one hour for server-to-server tokens
-        self.cache.save(token, self._now() + timedelta(seconds=float(lifetime)))
+        self.cache.save(token, self.at + timedelta(seconds=float(lifetime)))
         return token
 
     def _read(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
@@ -229,11 +226,14 @@ class ZoomSource(HttpSource):
 
     def _http_error(self, response: httpx.Response) -> str:
         # The shared wording points at a token in the environment; Zoom's is minted from
-        # the app's credentials, so after a fresh token a 401/403 means the app itself.
-        if response.status_code in (401, 403):
-            return (f"zoom: HTTP {response.status_code} from {response.request.url.path} even "
-                    "with a fresh OAuth token; check that the Zoom app is activated and has "
-                    "the meeting read scopes; nothing was changed")
+        # the app's credentials, so a refusal here means the app itself.
+        where = response.request.url.path
+        if response.status_code == 401:  # only ever after one fresh token (get_json)
+            return (f"zoom: HTTP 401 from {where} even with a fresh OAuth token; check that "
+                    "the Zoom app is activated; nothing was changed")
+        if response.status_code == 403:
+            return (f"zoom: HTTP 403 from {where}: the Zoom app may not read this; add the "
+                    "meeting read scopes to the app; nothing was changed")
         return super()._http_error(response)
 
     # --- listing ---------------------------------------------------------------------
