@@ -55,6 +55,19 @@ def test_killed_after_twilio_accepted_is_recorded_not_resent(practice):
         assert state_of(practice, "reminder-24h/sms") == "sent"
 
 
+def test_an_accepted_message_whose_answer_never_came_is_looked_up_not_resent(practice):
+    with TwilioServer() as twilio:
+        twilio_config(practice, twilio.url, timeout=0.5)
+        practice.ok(SYNCED, "sync")
+        twilio.state.hang_after_accept = True
+        first = practice.cli(DUE, "dispatch")
+        assert first.exit_code == 1 and "ReadTimeout" in first.stderr
+        twilio.state.hang_after_accept = False
+        practice.ok("2026-11-23T20:01:00Z", "dispatch")
+        assert twilio.state.creates == 1
+        assert state_of(practice, "reminder-24h/sms") == "sent"
+
+
 def test_three_dispatches_at_once_send_each_message_exactly_once(practice):
     practice.schedule(*[appointment(id=f"apt-{i}", participants=[
         client(id=f"cl-{i}", mobile=f"+1 617 555 01{i:02d}", email=f"c{i}@example.org")])

@@ -28,7 +28,7 @@ from linkcli.config import Config, load_config
 from linkcli.errors import ConfigError, SourceError
 from linkcli.sources import open_source
 from linkcli.sources.base import Window
-from linkcli.sources.zoom import OAUTH_REFUSED, ZoomSource, build
+from linkcli.sources.zoom import OAUTH_REFUSED, Credentials, TokenCache, ZoomSource, build
 
 FIXTURES = Path(__file__).parent / "fixtures" / "zoom"
 API = "https://api.zoom.us/v2"
@@ -184,9 +184,24 @@ def zoom() -> Iterator[ZoomApi]:
         yield api
 
 
-def source(config: Config, now: datetime = NOW, sleeps: list[float] | None = None) -> ZoomSource:
-    recorder = sleeps if sleeps is not None else []
-    return build(config, ENV, now, sleep=recorder.append)
+@pytest.fixture(scope="module")
+def shared_client() -> Iterator[httpx.Client]:
+    # One client for the module: each new one builds an SSL context (~50 ms), and these
+    # tests make dozens of sources. Each cron run builds its own; see the CLI tests.
+    with httpx.Client(timeout=5) as client:
+        yield client
+
+
+@pytest.fixture
+def source(shared_client: httpx.Client) -> Any:
+    """Factory: the zoom source for a config at an instant, recording its sleeps."""
+
+    def make(config: Config, now: datetime = NOW, sleeps: list[float] | None = None,
+             env: dict[str, str] | None = None) -> ZoomSource:
+        recorder = sleeps if sleeps is not None else []
+        return build(config, env or ENV, now, client=shared_client, sleep=recorder.append)
+
+    return make
 
 
 # --- mapping -------------------------------------------------------------------------
@@ -226,7 +241,7 @@ def test_meetings_become_canonical_appointments(tmp_path: Path, zoom: ZoomApi) -
     assert zoom.list_queries[0] == {"type": "upcoming", "page_size": "300"}
 
 
-def test_start_url_is_never_used(tmp_path: Path, zoom: ZoomApi) -> None:
+def test_start_url_is_never_used(tmp_path: Path, zoom: ZoomApi, source: Any) -> None:
     listing = source(config_for(tmp_path)).fetch(WINDOW)
     dumped = json.dumps([a.to_dict() for a in listing.appointments])
     assert "zak=" not in dumped and "/s/" not in dumped and "HOST-CREDENTIAL" not in dumped
@@ -234,7 +249,7 @@ def test_start_url_is_never_used(tmp_path: Path, zoom: ZoomApi) -> None:
 
 
 def test_missing_join_url_leaves_the_link_empty_never_the_start_url(
-    tmp_path: Path, zoom: ZoomApi
+    tmp_path: Path, zoom: ZoomApi, source: Any
 ) -> None:
     zoom.one_page([meeting(1, join_url=None), meeting(2)])
     del zoom.pages[""]["meetings"][1]["join_url"]
@@ -244,7 +259,7 @@ def test_missing_join_url_leaves_the_link_empty_never_the_start_url(
 
 
 def test_registration_meeting_without_registrants_falls_back_to_the_topic(
-    tmp_path: Path, zoom: ZoomApi
+    tmp_path: Path, zoom: ZoomApi, source: Any
 ) -> None:
     zoom.one_page([meeting(1, topic="Alex Rivera")])
     zoom.registration(str(86000000001), [])
@@ -253,7 +268,7 @@ def test_registration_meeting_without_registrants_falls_back_to_the_topic(
 
 
 def test_recurring_occurrences_get_their_own_ids_and_one_detail_read(
-    tmp_path: Path, zoom: ZoomApi
+    tmp_path: Path, zoom: ZoomApi, source: Any
 ) -> None:
     series = 87000000008
     zoom.one_page([
@@ -266,7 +281,9 @@ def test_recurring_occurrences_get_their_own_ids_and_one_detail_read(
     assert zoom.detail.call_count == 1
 
 
-def test_one_malformed_meeting_is_skipped_and_kept(tmp_path: Path, zoom: ZoomApi) -> None:
+def test_one_malformed_meeting_is_skipped_and_kept(
+    tmp_path: Path, zoom: ZoomApi, source: Any
+) -> None:
     zoom.one_page([meeting(1, start_time="next Tuesday"), meeting(2, duration="fifty"),
                    meeting(3)])
     listing = source(config_for(tmp_path)).fetch(WINDOW)
@@ -275,7 +292,9 @@ def test_one_malformed_meeting_is_skipped_and_kept(tmp_path: Path, zoom: ZoomApi
     assert len(listing.problems) == 2 and "start_time" in listing.problems[0]
 
 
-def test_registrants_off_reads_one_request_per_page(tmp_path: Path, zoom: ZoomApi) -> None:
+def test_registrants_off_reads_one_request_per_page(
+    tmp_path: Path, zoom: ZoomApi, source: Any
+) -> None:
     zoom.one_page([meeting(n) for n in range(1, 6)])
     src = source(config_for(tmp_path, "registrants = false\n"))
     listing = src.fetch(WINDOW)
@@ -287,7 +306,9 @@ def test_registrants_off_reads_one_request_per_page(tmp_path: Path, zoom: ZoomAp
 # --- OAuth and the token cache -------------------------------------------------------
 
 
-def test_token_is_fetched_once_and_reused_until_it_expires(tmp_path: Path, zoom: ZoomApi) -> None:
+def test_token_is_fetched_once_and_reused_until_it_expires(
+    tmp_path: Path, zoom: ZoomApi, source: Any
+) -> None:
     config = config_for(tmp_path)
     source(config).fetch(WINDOW)
     assert zoom.oauth.call_count == 1
@@ -311,7 +332,9 @@ def test_token_is_fetched_once_and_reused_until_it_expires(tmp_path: Path, zoom:
     assert json.loads(cache.read_text())["access_token"] == "test-access-token-2"
 
 
-def test_token_cache_setting_and_a_corrupt_cache(tmp_path: Path, zoom: ZoomApi) -> None:
+def test_token_cache_setting_and_a_corrupt_cache(
+    tmp_path: Path, zoom: ZoomApi, source: Any
+) -> None:
     config = config_for(tmp_path, 'token_cache = "state/zoom.json"\n')
     cache = tmp_path / "state" / "zoom.json"
     cache.parent.mkdir()
@@ -321,13 +344,14 @@ def test_token_cache_setting_and_a_corrupt_cache(tmp_path: Path, zoom: ZoomApi) 
     assert json.loads(cache.read_text())["access_token"] == "test-access-token-1"
 
     # A token cached for another app (other client id) is not reused.
-    other = load_config(config.path, ENV)
     env = {**ENV, "ZOOM_CLIENT_ID": "another-client"}
-    build(other, env, NOW).fetch(WINDOW)
+    source(load_config(config.path, env), env=env).fetch(WINDOW)
     assert zoom.oauth.call_count == 2
 
 
-def test_401_on_cached_token_gets_exactly_one_fresh_token(tmp_path: Path, zoom: ZoomApi) -> None:
+def test_401_on_cached_token_gets_exactly_one_fresh_token(
+    tmp_path: Path, zoom: ZoomApi, source: Any
+) -> None:
     config = config_for(tmp_path)
     source(config).fetch(WINDOW)  # caches test-access-token-1
     zoom.valid.clear()  # Zoom revoked it (the app was re-activated, say)
@@ -339,7 +363,9 @@ def test_401_on_cached_token_gets_exactly_one_fresh_token(tmp_path: Path, zoom: 
     assert json.loads(cache.read_text())["access_token"] == "test-access-token-2"
 
 
-def test_401_even_with_a_fresh_token_fails_the_read(tmp_path: Path, zoom: ZoomApi) -> None:
+def test_401_even_with_a_fresh_token_fails_the_read(
+    tmp_path: Path, zoom: ZoomApi, source: Any
+) -> None:
     config = config_for(tmp_path)
     source(config).fetch(WINDOW)
     zoom.refuse_all = True
@@ -349,7 +375,7 @@ def test_401_even_with_a_fresh_token_fails_the_read(tmp_path: Path, zoom: ZoomAp
 
 
 @pytest.mark.parametrize("status", [400, 401])
-def test_refused_credentials(tmp_path: Path, zoom: ZoomApi, status: int) -> None:
+def test_refused_credentials(tmp_path: Path, zoom: ZoomApi, status: int, source: Any) -> None:
     zoom.oauth_status = status
     with pytest.raises(SourceError) as caught:
         source(config_for(tmp_path)).fetch(WINDOW)
@@ -386,14 +412,14 @@ def three_pages(zoom: ZoomApi) -> None:
     }
 
 
-def test_paging_follows_next_page_token(tmp_path: Path, zoom: ZoomApi) -> None:
+def test_paging_follows_next_page_token(tmp_path: Path, zoom: ZoomApi, source: Any) -> None:
     three_pages(zoom)
     listing = source(config_for(tmp_path)).fetch(WINDOW)
     assert [a.id for a in listing.appointments] == [f"8600000000{n}" for n in range(1, 6)]
     assert [q.get("next_page_token") for q in zoom.list_queries] == [None, "tok-2", "tok-3"]
 
 
-def test_a_500_mid_paging_fails_the_whole_read(tmp_path: Path, zoom: ZoomApi) -> None:
+def test_a_500_mid_paging_fails_the_whole_read(tmp_path: Path, zoom: ZoomApi, source: Any) -> None:
     three_pages(zoom)
     zoom.pages["tok-2"] = None  # type: ignore[assignment]
     zoom.list.side_effect = lambda request: (
@@ -403,7 +429,7 @@ def test_a_500_mid_paging_fails_the_whole_read(tmp_path: Path, zoom: ZoomApi) ->
         source(config_for(tmp_path)).fetch(WINDOW)
 
 
-def test_429_waits_out_retry_after_then_reads(tmp_path: Path, zoom: ZoomApi) -> None:
+def test_429_waits_out_retry_after_then_reads(tmp_path: Path, zoom: ZoomApi, source: Any) -> None:
     zoom.queued = [httpx.Response(429, headers={"Retry-After": "2"},
                                   json={"code": 429, "message": "Too many requests"})]
     sleeps: list[float] = []
@@ -419,20 +445,24 @@ def test_429_waits_out_retry_after_then_reads(tmp_path: Path, zoom: ZoomApi) -> 
     ["not", "a", "page"],
 ])
 def test_a_malformed_page_fails_the_whole_read(
-    tmp_path: Path, zoom: ZoomApi, page: Any
+    tmp_path: Path, zoom: ZoomApi, page: Any, source: Any
 ) -> None:
     zoom.pages = {"": page}
     with pytest.raises(SourceError, match="page 1 of /users/me/meetings"):
         source(config_for(tmp_path)).fetch(WINDOW)
 
 
-def test_a_page_that_is_not_json_fails_the_whole_read(tmp_path: Path, zoom: ZoomApi) -> None:
+def test_a_page_that_is_not_json_fails_the_whole_read(
+    tmp_path: Path, zoom: ZoomApi, source: Any
+) -> None:
     zoom.queued = [httpx.Response(200, text="<html>maintenance</html>")]
     with pytest.raises(SourceError, match="did not return JSON"):
         source(config_for(tmp_path)).fetch(WINDOW)
 
 
-def test_a_repeated_page_token_fails_instead_of_looping(tmp_path: Path, zoom: ZoomApi) -> None:
+def test_a_repeated_page_token_fails_instead_of_looping(
+    tmp_path: Path, zoom: ZoomApi, source: Any
+) -> None:
     zoom.pages = {"": {"next_page_token": "same", "meetings": [meeting(1)]},
                   "same": {"next_page_token": "same", "meetings": [meeting(2)]}}
     with pytest.raises(SourceError, match="repeats a page token"):
@@ -442,25 +472,41 @@ def test_a_repeated_page_token_fails_instead_of_looping(tmp_path: Path, zoom: Zo
 # --- what a sync costs ---------------------------------------------------------------
 
 
+def seed_token(config: Config, zoom: ZoomApi, token: str = "test-access-token-0") -> None:
+    """A token left in the cache by the previous cron run, good for another 45 minutes."""
+    credentials = Credentials(ENV["ZOOM_ACCOUNT_ID"], ENV["ZOOM_CLIENT_ID"], SECRET)
+    cache = TokenCache(Path(f"{config.store_path}.zoom-token.json"),
+                       credentials.fingerprint(OAUTH))
+    cache.save(token, NOW + timedelta(minutes=45))
+    zoom.valid.add(token)
+
+
 @pytest.mark.parametrize(("with_registration", "expected"), [(0, 101), (100, 201)])
 def test_requests_for_100_meetings(
-    tmp_path: Path, zoom: ZoomApi, with_registration: int, expected: int
+    tmp_path: Path, zoom: ZoomApi, with_registration: int, expected: int, source: Any
 ) -> None:
-    """One sync with a good cached token: 1 list page + 1 read per meeting + 1 per
-    registration meeting. The first run of the hour adds the OAuth call."""
+    """One sync with a good cached token: 1 list page + 1 read per meeting in the window
+    + 1 registrants read per meeting with registration on."""
     meetings = [meeting(n) for n in range(1, 101)]
     zoom.one_page(meetings)
     for m in meetings[:with_registration]:
         zoom.registration(str(m["id"]), [{"email": f"client{m['id'] % 100}@example.org",
                                           "first_name": "Client", "phone": "+1 617 555 0110"}])
     config = config_for(tmp_path)
-    first = source(config)
-    first.fetch(WINDOW)
-    assert first.requests == expected + 1  # + the OAuth token
-    before = zoom.requests
-    again = source(config, NOW + timedelta(minutes=15))
-    assert len(again.fetch(WINDOW).appointments) == 100
-    assert again.requests == zoom.requests - before == expected
+    seed_token(config, zoom)
+    src = source(config)
+    assert len(src.fetch(WINDOW).appointments) == 100
+    assert src.requests == zoom.requests == expected
+    assert zoom.oauth.call_count == 0
+
+
+def test_the_first_run_of_the_hour_adds_one_oauth_call(
+    tmp_path: Path, zoom: ZoomApi, source: Any
+) -> None:
+    zoom.one_page([meeting(n) for n in range(1, 4)])
+    src = source(config_for(tmp_path))
+    src.fetch(WINDOW)
+    assert src.requests == zoom.requests == 1 + 1 + 3  # OAuth, list page, 3 meeting reads
 
 
 # --- end to end through the CLI ------------------------------------------------------
@@ -524,3 +570,30 @@ def test_cli_sync_exits_3_with_one_line_when_oauth_is_refused(
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "OAuth credentials were refused" in lines[0]
     assert SECRET not in result.stderr + result.stdout
+
+
+def test_cli_topic_meetings_join_the_contacts_directory_and_a_no_change_sync_costs(
+    tmp_path: Path, zoom: ZoomApi
+) -> None:
+    """A meeting without registrants reaches its client through [contacts] by topic; the
+    second sync (nothing changed, token cached) makes 1 list page + 1 read per meeting."""
+    (tmp_path / "contacts.csv").write_text(
+        "client,name,email,mobile,channels,timezone\n"
+        "cl-1,Alex Rivera,alex@example.org,+1 617 555 0101,both,America/Chicago\n")
+    zoom.one_page([m for m in fixture("meetings_page.json")["meetings"]
+                   if str(m["id"]) == PLAIN] + [meeting(n) for n in range(1, 4)])
+    write_config(tmp_path, E2E_SOURCE, E2E_CHANNELS + '\n[contacts]\npath = "contacts.csv"\n')
+
+    first = cli(tmp_path, "sync")
+    assert first.exit_code == 0, first.stderr
+    assert "title 'Client 1' matches no contact" in first.stderr  # reported, not guessed
+    before = zoom.requests
+    second = cli(tmp_path, "sync")
+    assert second.exit_code == 0, second.stderr
+    assert zoom.requests - before == 1 + 4  # no OAuth: the token is cached beside the db
+
+    items = json.loads(cli(tmp_path, "preview", "--json").stdout)
+    final = next(i for i in items if i["step"] == "final-30m")
+    assert (final["appointment"], final["participant"]) == (PLAIN, "cl-1")
+    assert final["recipient"].endswith("0101") and PLAIN_LINK in final["body"]
+    assert "Dr. Chen" in final["body"]

@@ -245,15 +245,16 @@ def test_send_error_mapping(
 
 
 @pytest.mark.parametrize(
-    "failure",
+    ("failure", "code"),
     [
-        httpx.ConnectTimeout("timed out"),
-        httpx.ReadTimeout("timed out"),
-        httpx.ConnectError("[Errno 111] Connection refused"),
+        (httpx.ConnectTimeout("timed out"), None),
+        # The request went out and no answer came: Twilio may hold the message.
+        (httpx.ReadTimeout("timed out"), "unanswered"),
+        (httpx.ConnectError("[Errno 111] Connection refused"), None),
     ],
 )
 def test_network_failure_is_transient(
-    api: respx.MockRouter, channel: TwilioSms, failure: httpx.TransportError
+    api: respx.MockRouter, channel: TwilioSms, failure: httpx.TransportError, code: str | None
 ):
     api.post(f"{TWILIO}{MESSAGES_PATH}").mock(side_effect=failure)
 
@@ -261,7 +262,8 @@ def test_network_failure_is_transient(
         channel.send(SmsMessage(to=CLIENT, body="hi", key="k6"))
 
     err = caught.value
-    assert (err.kind, err.permanent, err.fatal, err.code) == ("transient", False, False, None)
+    assert (err.kind, err.permanent, err.fatal, err.code) == ("transient", False, False, code)
+    assert err.unanswered is (code == "unanswered")
     assert err.reason == f"Twilio unreachable: {type(failure).__name__} (api.twilio.com)"
 
 

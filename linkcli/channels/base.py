@@ -67,6 +67,12 @@ class ChannelError(Exception):
         return self.kind in ("opted_out", "bad_contact", "rejected")
 
     @property
+    def unanswered(self) -> bool:
+        """True when the request went out but no answer came: the provider may have
+        accepted the message, so it is looked up before any second attempt."""
+        return self.code == "unanswered"
+
+    @property
     def fatal(self) -> bool:
         """True when the whole run must stop (credentials refused)."""
         return self.kind == "auth"

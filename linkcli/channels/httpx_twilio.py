@@ -39,9 +39,12 @@ class TwilioTransportError(TwilioException):
     hold phone numbers, and the exception text ends up in logs.
     """
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, sent: bool = False) -> None:
         super().__init__(reason)
         self.reason = reason
+        # True when the request went out and the answer never came: Twilio may hold
+        # the message, so the caller must look before sending it again.
+        self.sent = sent
 
 
 class HttpxTwilioClient(HttpClient):
@@ -102,7 +105,8 @@ class HttpxTwilioClient(HttpClient):
             # ProtocolError, ProxyError and UnsupportedProtocol.
             host = urlsplit(url).netloc or "?"
             raise TwilioTransportError(
-                f"Twilio unreachable: {type(exc).__name__} ({host})"
+                f"Twilio unreachable: {type(exc).__name__} ({host})",
+                sent=not isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout),
             ) from exc
 
         # Path only: the query string of a list request carries phone numbers.

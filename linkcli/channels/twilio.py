@@ -242,7 +242,8 @@ class TwilioSms:
     def _channel_error(self, exc: TwilioException, *, to: str | None) -> ChannelError:
         """Translate any twilio failure into a ChannelError with a short, safe reason."""
         if isinstance(exc, TwilioTransportError):
-            return ChannelError(exc.reason, kind="transient")
+            return ChannelError(exc.reason, kind="transient",
+                                code="unanswered" if exc.sent else None)
 
         status, code, detail = _error_facts(exc)
         known = _KNOWN_CODES.get(code) if code is not None else None

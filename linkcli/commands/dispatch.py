@@ -323,6 +323,11 @@ class Dispatcher:
                 store.set_health(address[0]["recipient"], row["channel"], now, bad=1,
                                  reason=exc.reason)
             result.failed += 1
+        elif exc.unanswered and row["channel"] == "sms":
+            # Left in 'sending': the next run asks the provider's message list whether it
+            # arrived (as after a crash) before anything is sent again.
+            store.set_state(row["id"], "sending", now, reason=exc.reason)
+            result.retrying += 1
         else:
             attempts = row["attempts"] + 1
             delay = min(MAX_BACKOFF, timedelta(minutes=2 ** (attempts - 1)))

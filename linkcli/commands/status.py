@@ -120,9 +120,9 @@ def attention(config: Config, store: Store, now: datetime) -> list[dict[str, Any
 
 
 def _record_id(problem: str) -> str | None:
-    marker = "record '"
-    if marker in problem:
-        return problem.split(marker, 1)[1].split("'", 1)[0]
+    for marker in ("record '", "appointment '"):
+        if marker in problem:
+            return problem.split(marker, 1)[1].split("'", 1)[0]
     return None
 
 

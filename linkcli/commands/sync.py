@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from linkcli.context import Context
 from linkcli.core.diff import diff, vanish_refusal
 from linkcli.core.reconcile import reconcile
 from linkcli.errors import LinkcliError, SourceError
 from linkcli.sources import open_source
-from linkcli.sources.base import Window
+from linkcli.sources.base import Listing, Window
 from linkcli.store import Store
 
 
@@ -21,6 +21,24 @@ class SyncResult:
     problems: list[str] = field(default_factory=list)
     adopted: bool = False
     planned: int = 0
+
+
+def drop_unresolved(listing: Listing) -> Listing:
+    """Participants a source could only name (id "") and no contacts directory resolved
+    are reported, never stored: without an id they can get no sequence of their own."""
+    kept = []
+    for appointment in listing.appointments:
+        unnamed = [p for p in appointment.participants if not p.id]
+        if unnamed:
+            for p in unnamed:
+                listing.problems.append(
+                    f"appointment {appointment.id!r}: client {p.name!r} is named but not "
+                    "identified; add them to the [contacts] directory")
+            appointment = replace(appointment, participants=tuple(
+                p for p in appointment.participants if p.id))
+        kept.append(appointment)
+    listing.appointments = kept
+    return listing
 
 
 def window_for(ctx: Context) -> Window:
@@ -37,13 +55,19 @@ def run_sync(
     source_name = config.source.kind
     try:
         source = open_source(config, ctx.env, now)
-        listing = source.fetch(window)
+        try:
+            listing = source.fetch(window)
+        finally:
+            close = getattr(source, "close", None)
+            if close:
+                close()
         if config.contacts_path is not None:
             # Sources that lack phone/email (calendar feeds, Zoom) are joined to the
             # practice's contacts directory, which also holds channel preferences.
             from linkcli.sources.contacts import join_listing, load_directory
 
             listing = join_listing(listing, load_directory(config.contacts_path))
+        listing = drop_unresolved(listing)
     except SourceError as exc:
         store.record_sync(now, ctx.now, source_name, ok=False, error=exc.message)
         raise

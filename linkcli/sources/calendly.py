@@ -23,8 +23,20 @@ with a new uuid. This source does not try to join the two: the old event's
 appointment turns canceled (Calendly cancels a one-on-one event, and an event whose
 invitees are all canceled counts as canceled here), which withdraws its pending sends,
 and the new event is created with its own sequence and link. So a moved client gets the
-new event's messages only; nothing is sent by the source itself. In a group event, a
-rescheduled invitee simply leaves the old event's participants.
+new event's messages only (its confirmation among them, after the first sync); nothing
+is sent by the source itself. Because a move is a cancel plus a create, the core sees no
+`rescheduled` change for Calendly, so its same-day-move attention item does not arise.
+In a group event, a rescheduled invitee simply leaves the old event's participants.
+
+Format. Zoom, Google Meet, Teams, Webex and GoToMeeting locations are telehealth with
+`join_url` as the link (None until Calendly has created the meeting: the core holds the
+link messages and flags it). A custom or invitee-typed location containing a URL is
+telehealth with that URL; one without (an address) is in person, and so are physical and
+phone-call locations: linkcli sends nothing for those. An event with no location, or a
+type unknown here without a join_url, is telehealth without a link, so a human looks.
+
+Rate limits. A 429 whose reset is at most 60 s away is waited out once per sync, not
+once per request; a second 429, or a far reset, fails the listing and says when to retry.
 
 Invitee cache. Invitees are the expensive part (one request per event, every sync, on a
 rate-limited API: 50 requests/minute on Calendly's free plan). They are kept in a small
@@ -44,6 +56,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import time
 from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
@@ -91,6 +104,8 @@ NO_LINK_TYPES = frozenset({"physical", "inbound_call", "outbound_call"})
 # Free-text locations (host's custom text, or text the invitee typed): a URL there is a
 # video link (Doxy.me, a clinic portal); any other text is a place.
 TEXT_TYPES = frozenset({"custom", "ask_invitee"})
+
+_URL = re.compile(r"https?://\S+", re.IGNORECASE)
 
 CACHE_VERSION = 1
 _CACHED_FIELDS = ("id", "name", "first_name", "email", "mobile", "timezone")
@@ -158,6 +173,7 @@ class InviteeCache:
                           sort_keys=True, separators=(",", ":"))
         tmp = self.path.with_name(f"{self.path.name}.{os.getpid()}.tmp")
         try:
+            self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
             # Created 0600 from the start (never world-readable for an instant): the file
             # holds client names, emails and phone numbers.
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -233,8 +249,7 @@ class CalendlySource(HttpSource):
                 listing.skip(f"calendly event #{index} skipped: it has no uri", None)
                 continue
             if uuid in self._listed:
-                listing.skip(f"calendly event {uuid} skipped: listed twice", uuid)
-                continue
+                continue  # the same event on two pages (it changed mid-read): first wins
             self._listed.add(uuid)
             try:
                 appointment = self._appointment(uuid, event, window)
@@ -463,10 +478,12 @@ def _format_and_link(location: Any) -> tuple[str, str | None]:
     if kind in NO_LINK_TYPES:
         return "in_person", None
     if kind in TEXT_TYPES:
-        text = join or _text(location.get("location"))
-        if text and text.lower().startswith(("https://", "http://")) and " " not in text:
-            # http:// is passed on so the core's link policy refuses it visibly.
-            return "telehealth", text
+        found = _URL.search(join or _text(location.get("location")) or "")
+        if found:
+            # "Join at https://doxy.me/drchen" is a video session: sending nothing for it
+            # would be the costly mistake. http:// is passed on so the core's link
+            # policy refuses it where a human sees it.
+            return "telehealth", found.group(0).rstrip(".,;)")
         return "in_person", None
     # A location type this module does not know yet: a join_url makes it a video
     # meeting; without one, ask a human rather than guess.
@@ -545,11 +562,12 @@ def build(
         cache_path = (config.base_dir / Path(cache_setting).expanduser()).resolve()
     if problems:
         raise ConfigError(problems, str(config.path))
+    token_env = token_env.strip()
     token = secret(env, {"token_env": token_env}, "token_env", DEFAULT_TOKEN_ENV)
     return CalendlySource(
         token,
         base_url=base_url,
-        token_env=token_env.strip(),
+        token_env=token_env,
         therapists=config.therapists,
         cache=InviteeCache(cache_path),
         timeout=float(timeout),

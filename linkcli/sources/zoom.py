@@ -6,7 +6,9 @@ page (`next_page_token`), then for each distinct meeting inside the window one
 email), and `GET /meetings/{id}/registrants?status=approved` only for meetings with
 registration on. So a sync costs 1 list page per 300 meetings, plus 1 request per
 meeting in the window, plus 1 per registration meeting (more pages past 300
-registrants), plus the OAuth call when the cached token has run out.
+registrants), plus the OAuth call when the cached token has run out. With
+`registrants = false` only the list pages are read (clients then come from the contacts
+directory by topic, and therapists are named by [therapists] or their host_id).
 
 Mapping (documented choices):
 - Appointment id is the meeting id. A recurring meeting with a fixed time (type 8)
@@ -16,7 +18,8 @@ Mapping (documented choices):
 - Link: the meeting's `join_url`, never `start_url` (the host's credential: anyone
   holding it starts the meeting as the therapist). Registrants also carry a personal
   `join_url`, but the canonical appointment has one link for everyone, so the
-  meeting's link is the one sent.
+  meeting's link is the one sent (on a registration meeting Zoom may show a client
+  the registration form first; see the README).
 - Participants: the approved registrants (id = email, lowercased) or, for a meeting
   without any, one participant with id "" named after the topic, for the contacts
   directory to resolve by name.

@@ -1,0 +1,303 @@
+"""`linkcli explain APPOINTMENT_ID`: every step of one session's sequence, and why.
+
+For each participant and each step x channel of the sequence: when it is due (in the
+client's zone), to which masked address, the exact text, its state in the sends table,
+and the reason it did, will, or will not go. Steps that were never planned get the
+reason too (adopted at the first sync, window already passed, session not live), so an
+operator never has to read the database to answer "why did this client get nothing?".
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from linkcli.commands.dispatch import contact_state
+from linkcli.commands.status import iso, mask
+from linkcli.compose import compose, effective_link, recipient_for
+from linkcli.config import Config
+from linkcli.context import Context
+from linkcli.core.messages import zone_for
+from linkcli.core.model import Appointment, Participant
+from linkcli.core.plan import Step
+from linkcli.core.segments import count_segments
+from linkcli.errors import ExitCode, LinkcliError
+from linkcli.store import Known, Store, parse_ts, ts
+
+
+def local_time(moment: datetime, zone: ZoneInfo) -> str:
+    """`Tue Dec 1 9:00 AM CST`: how a person reads an instant in a zone."""
+    value = moment.astimezone(zone)
+    return f"{value:%a %b} {value.day} {value.strftime('%I:%M %p').lstrip('0')} {value.tzname()}"
+
+
+def build_explain(ctx: Context, store: Store, appointment_id: str) -> dict[str, Any]:
+    """The whole explanation of one appointment as a JSON-ready object."""
+    config, now = ctx.config, ctx.now
+    known = store.appointment(appointment_id)
+    if known is None:
+        raise LinkcliError(
+            f"no appointment {appointment_id!r} in the snapshot ({config.store_path}); check "
+            "the id in `linkcli status` or `linkcli preview --json`, or run `linkcli sync` if "
+            "it was booked since the last sync",
+            ExitCode.USAGE,
+        )
+    appt = known.appointment
+    meta = store.query("select first_seen, changed_at from appointments where id = ?",
+                       [appointment_id])[0]
+    first_good = store.query("select min(finished_at) as t from syncs where ok = 1")[0]["t"]
+    good = store.last_good_sync()
+    stale = good is None or now - good > config.max_snapshot_age
+    rows = store.query("select * from sends where appointment_id = ? order by revision, id",
+                       [appointment_id])
+    practice_zone = ZoneInfo(config.practice.timezone)
+    link = effective_link(config, appt)
+    facts = _Facts(config, store, known, now, stale, good, rows,
+                   adopted=bool(meta["first_seen"]) and meta["first_seen"] == first_good,
+                   changed_at=meta["changed_at"])
+
+    participant_ids = [p.id for p in appt.participants]
+    participant_ids += sorted({r["participant_id"] for r in rows} - set(participant_ids))
+    participants = [facts.participant(pid) for pid in participant_ids]
+    notices = [
+        {"kind": n["kind"], "reason": n["reason"], "fix": n["fix"],
+         "participant": n["participant_id"]}
+        for n in store.notices() if n["appointment_id"] == appointment_id
+    ]
+    return {
+        "now": iso(ts(now)),
+        "appointment": {
+            "id": appt.id,
+            "status": appt.status,
+            "format": appt.format,
+            "start": iso(ts(appt.start)),
+            "start_local": local_time(appt.start, practice_zone),
+            "timezone": config.practice.timezone,
+            "therapist": {"id": appt.therapist.id, "name": appt.therapist.name,
+                          "shown": _therapist_shown(config, appt)},
+            "link": link,
+            "link_problem": config.links.check(link) if appt.is_live_telehealth else None,
+            "revision": known.revision,
+            "first_seen": iso(meta["first_seen"]),
+            "changed_at": iso(meta["changed_at"]),
+            "adopted_at_first_sync": facts.adopted,
+        },
+        "snapshot": {"last_good_sync": iso(ts(good)) if good else None, "stale": stale},
+        "notices": notices,
+        "participants": participants,
+    }
+
+
+def _therapist_shown(config: Config, appt: Appointment) -> str:
+    therapist = config.therapists.get(appt.therapist.id)
+    if therapist and (therapist.display_name or therapist.name):
+        return therapist.display_name or therapist.name or appt.therapist.shown
+    return appt.therapist.shown
+
+
+class _Facts:
+    """What one explanation needs, gathered once."""
+
+    def __init__(self, config: Config, store: Store, known: Known, now: datetime,
+                 stale: bool, good: datetime | None, rows: list[dict[str, Any]],
+                 adopted: bool, changed_at: str | None) -> None:
+        self.config = config
+        self.store = store
+        self.known = known
+        self.appt = known.appointment
+        self.now = now
+        self.stale = stale
+        self.good = good
+        self.rows = rows
+        self.adopted = adopted
+        this = [r for r in rows if r["revision"] == known.revision]
+        # When this version of the session was planned: its first send row, else the
+        # snapshot row's last change.
+        self.planned_at = min((r["created_at"] for r in this), default=changed_at)
+
+    def participant(self, pid: str) -> dict[str, Any]:
+        """One participant's steps, in sequence order, with older versions as history."""
+        p = self.appt.participant(pid)
+        mine = [r for r in self.rows if r["participant_id"] == pid]
+        steps: list[dict[str, Any]] = []
+        covered: set[int] = set()
+        for step in self.config.sequence:
+            for channel in step.channels:
+                same = [r for r in mine if r["step"] == step.name and r["channel"] == channel]
+                covered |= {r["id"] for r in same}
+                current = next((r for r in same if r["revision"] == self.known.revision), None)
+                history = [r for r in same if r is not current]
+                steps.append(self.step(p, pid, step, channel, current, history))
+        # Rows of steps the config no longer has (the sequence was edited since).
+        for row in mine:
+            if row["id"] not in covered:
+                steps.append(self.step(p, pid, None, row["channel"], row, [], name=row["step"]))
+        zone = zone_for(p, self.config.practice.timezone) if p else ZoneInfo(
+            self.config.practice.timezone)
+        contacts: dict[str, Any] = {}
+        if p:
+            for channel in ("sms", "email"):
+                address, why = recipient_for(self.config, p, channel)
+                health = self.store.health(address) if address else None
+                if address and health and health["opted_out"]:
+                    why = health["reason"] or "opted out (replied STOP)"
+                elif address and health and health["bad"]:
+                    why = health["reason"] or "address cannot receive messages"
+                contacts[channel] = {"to": mask(channel, address), "problem": why}
+        return {
+            "id": pid,
+            "name": p.name if p else None,
+            "removed": p is None,
+            "timezone": zone.key,
+            "contacts": contacts,
+            "steps": steps,
+        }
+
+    def step(self, p: Participant | None, pid: str, step: Step | None, channel: str,
+             row: dict[str, Any] | None, history: list[dict[str, Any]],
+             name: str | None = None) -> dict[str, Any]:
+        """One step x channel for one participant."""
+        config, appt = self.config, self.appt
+        zone = zone_for(p, config.practice.timezone) if p else ZoneInfo(config.practice.timezone)
+        step_name = step.name if step else (name or "?")
+        due: datetime | None = None
+        if row is not None:
+            due = parse_ts(row["due_at"])
+        elif step is not None and step.before is not None:
+            due = appt.start - step.before
+        entry: dict[str, Any] = {
+            "step": step_name,
+            "channel": channel,
+            "revision": row["revision"] if row else self.known.revision,
+            "due": iso(ts(due)) if due else None,
+            "due_local": local_time(due, zone) if due else None,
+            "state": row["state"] if row else "not planned",
+            "to": None,
+            "subject": None,
+            "body": None,
+            "segments": None,
+            "encoding": None,
+            "reason": "",
+            "history": [
+                {"revision": h["revision"], "state": h["state"], "due": iso(h["due_at"]),
+                 "reason": self._row_reason(h, zone)}
+                for h in history
+            ],
+        }
+        if p is None:
+            entry["reason"] = ("the client is no longer on this session"
+                               + (f"; {self._row_reason(row, zone)}" if row else ""))
+            if row:
+                entry["to"] = mask(channel, row["recipient"])
+            return entry
+        if row is not None and row["state"] in ("sent", "delivered", "sending", "failed") and (
+            row["body"] is not None
+        ):
+            # What actually went (or was attempted), exactly as recorded.
+            entry.update(to=mask(channel, row["recipient"]), subject=row["subject"],
+                         body=row["body"], segments=row["segments"], encoding=row["encoding"])
+        else:
+            # Render at the moment it goes (pending), went by (skipped, canceled) or is
+            # due: {day} and {starts_in} depend on it.
+            if row is not None and row["state"] == "pending":
+                at = max(due or self.now, self.now)
+            elif row is not None:
+                at = parse_ts(row["updated_at"])
+            else:
+                at = due or self.now
+            outcome = compose(config, appt, p, step_name, channel, at)
+            if outcome.recipient:
+                outcome = compose(config, appt, p, step_name, channel, at,
+                                  contact_state(self.store, outcome.recipient, channel))
+            message = outcome.message
+            entry["to"] = mask(channel, outcome.recipient)
+            if message is not None:
+                entry.update(subject=message.subject, body=message.body)
+                if channel == "sms":
+                    seg = count_segments(message.body)
+                    entry.update(segments=seg.segments, encoding=seg.encoding)
+            if row is not None and row["state"] == "pending":
+                entry["reason"] = self._pending_reason(row, outcome.action, outcome.reason,
+                                                       due, zone)
+                return entry
+        if row is not None:
+            entry["reason"] = self._row_reason(row, zone)
+        else:
+            entry["reason"] = self._not_planned(step, channel, due, zone)
+        return entry
+
+    def _row_reason(self, row: dict[str, Any], zone: ZoneInfo) -> str:
+        """Why a stored send is in its state."""
+        state, reason = row["state"], row["reason"]
+        if state in ("sent", "delivered"):
+            when = parse_ts(row["sent_at"] or row["updated_at"])
+            status = f", provider says {row['provider_status']}" if row["provider_status"] else ""
+            return f"sent {local_time(when, zone)}{status}"
+        if state == "skipped":
+            return f"skipped: {reason or 'its moment passed'}"
+        if state == "canceled":
+            if reason in ("rescheduled", "restored"):
+                return (f"canceled: the session was {reason}; the new version's sequence "
+                        "replaced it")
+            return f"canceled: {reason or 'the session was canceled'}"
+        if state == "failed":
+            return f"failed: {reason or 'provider error'}"
+        if state == "sending":
+            return ("being sent (if no dispatch is running, a run stopped mid-send; the next "
+                    "dispatch checks with the provider)")
+        return reason or state
+
+    def _pending_reason(self, row: dict[str, Any], action: str, why: str | None,
+                        due: datetime | None, zone: ZoneInfo) -> str:
+        """Why a pending send will, or will not, go."""
+        now = self.now
+        expires = parse_ts(row["expires_at"])
+        if now >= expires:
+            return ("too late: its moment passed (the next message or the session start came "
+                    "first); the next dispatch marks it skipped")
+        if self.stale:
+            since = f"since {local_time(self.good, zone)}" if self.good else "ever"
+            return (f"waits: stale snapshot (no successful sync {since}); link messages wait "
+                    "until `linkcli sync` succeeds")
+        if action == "wait":
+            return f"waits: {why}; fix the link before {local_time(expires, zone)} or it is skipped"
+        if action == "skip":
+            return f"will not go: {why}"
+        if action == "cancel":
+            return f"will be canceled: {why}"
+        if row["attempts"] and row["reason"]:
+            retry = row["next_attempt_at"]
+            when = local_time(parse_ts(retry), zone) if retry else "at the next dispatch"
+            return f"will retry {when} after {row['attempts']} failed attempt(s): {row['reason']}"
+        if due is not None and due <= now:
+            return f"due now: goes at the next dispatch (until {local_time(expires, zone)})"
+        return f"will go at {local_time(due, zone) if due else 'its due time'}"
+
+    def _not_planned(self, step: Step | None, channel: str, due: datetime | None,
+                     zone: ZoneInfo) -> str:
+        """Why a step has no send row for the current version of the session."""
+        appt = self.appt
+        if not appt.is_live_telehealth:
+            if appt.format != "telehealth":
+                return ("not planned: in-person session; linkcli sends nothing for in-person "
+                        "sessions (the EHR's own reminders serve those)")
+            return f"not planned: the session is {appt.status.replace('_', ' ')}"
+        if step is None:
+            return "not planned"
+        if step.on_created:
+            if self.known.revision == 1 and self.adopted:
+                return ("not planned: adopted at the first sync (booked before linkcli was "
+                        "installed), so no booking confirmation; its reminders still go")
+            return ("not planned: a booking confirmation goes only when the session (or this "
+                    "client on it) is new or moved, not for this version")
+        planned = parse_ts(self.planned_at) if self.planned_at else None
+        window = ""
+        if due is not None:
+            window = f" (due {local_time(due, zone)})"
+        if appt.start <= (planned or self.now):
+            return f"not planned: the session had started before it was planned{window}"
+        when = f" at {local_time(planned, zone)}" if planned else ""
+        return (f"not planned: its window{window} had passed when this version of the session "
+                f"was planned{when}; a later step on the {channel} channel took its place")
+
