@@ -98,6 +98,27 @@ class Store:
 
     # --- snapshot -----------------------------------------------------------------
 
+    def index(self) -> dict[str, tuple[str, str, str, int]]:
+        """Every known appointment as (digest, status, start, revision), without parsing
+        the stored JSON: a no-change sync of a large practice compares digests only."""
+        return {
+            row[0]: (row[1], row[2], row[3], row[4])
+            for row in self.db.execute(
+                "select id, digest, status, start, revision from appointments")
+        }
+
+    def load(self, ids: Iterable[str]) -> dict[str, Known]:
+        """Parse the snapshot rows of these appointments."""
+        out: dict[str, Known] = {}
+        for chunk in _chunks(list(ids), 500):
+            marks = ",".join("?" * len(chunk))
+            for row in self.db.query(
+                f"select id, revision, sequence, data from appointments where id in ({marks})",
+                chunk,
+            ):
+                out[row["id"]] = Known(_load(row["data"]), row["revision"], row["sequence"] or 0)
+        return out
+
     def snapshot(self) -> dict[str, Known]:
         """Every known appointment, parsed."""
         out: dict[str, Known] = {}

@@ -20,14 +20,14 @@ import respx
 from typer.testing import CliRunner
 
 from linkcli.cli import app
-from linkcli.config import Config, load_config
+from linkcli.config import Config, TherapistConfig, load_config
 from linkcli.errors import ConfigError, ExitCode, SourceError
-from linkcli.sources import open_source
+from linkcli.sources import fhir, open_source
 from linkcli.sources.base import Window
 from linkcli.sources.fhir import (
     FhirSource,
     appointment_from_fhir,
-    build,
+    from_config,
     pick_mobile,
     virtual_service_link,
 )
@@ -119,12 +119,14 @@ def three_pages() -> tuple[dict[str, Any], dict[str, Any]]:
     return page("page1.json"), {"3": page("page2.json"), "7": page("page3.json")}
 
 
+# One client for every test: building an httpx client loads the CA bundle (~0.1 s), and
+# respx answers at the transport, whichever client sends.
+_CLIENT = httpx.Client(timeout=5.0, follow_redirects=False)
+
+
 def source(tmp_path: Path, extra: str = "", **kwargs: Any) -> FhirSource:
     config = config_for(tmp_path, extra)
-    built = build(config, {"FHIR_TOKEN": TOKEN}, NOW)
-    for key, value in kwargs.items():
-        setattr(built, key, value)
-    return built
+    return from_config(config, {"FHIR_TOKEN": TOKEN}, NOW, client=_CLIENT, **kwargs)
 
 
 # --- a whole listing ---------------------------------------------------------------------
@@ -231,6 +233,17 @@ def test_missing_link_uses_fallback_link_only_when_configured(
     # None: the core then uses the therapist's fixed link, or flags the session.
     assert apt.telehealth_url is None
     assert apt.format == "telehealth"
+
+
+def test_a_therapists_own_link_beats_the_practice_fallback(tmp_path: Path) -> None:
+    page1 = page("page1.json")
+    included = {(e["resource"]["resourceType"], e["resource"]["id"]): e["resource"]
+                for e in page1["entry"][3:]}
+    room = "https://doxy.me/dr-okafor"
+    therapists = {"prac-okafor": TherapistConfig(id="prac-okafor", link=room)}
+    apt = appointment_from_fhir(page1["entry"][1]["resource"], included, therapists,
+                                FALLBACK, NOW)
+    assert apt.telehealth_url is None  # so compose uses the therapist's room
 
 
 def test_total_larger_than_what_was_read_marks_listing_incomplete(
@@ -373,6 +386,8 @@ def test_build_is_reached_through_open_source(tmp_path: Path) -> None:
     built = open_source(config, {"EHR_TOKEN": TOKEN}, NOW)
     assert isinstance(built, FhirSource)
     assert built.base_url == BASE and built.token_env == "EHR_TOKEN"
+    assert built.client.timeout.read == 5.0
+    built.close()
 
 
 @pytest.mark.parametrize(
@@ -390,7 +405,7 @@ def test_config_problems_are_config_errors(
 ) -> None:
     config = config_for(tmp_path, extra)
     with pytest.raises(ConfigError, match=expected.replace("(", r"\(")) as caught:
-        build(config, env, NOW)
+        from_config(config, env, NOW, client=_CLIENT)
     assert caught.value.exit_code == ExitCode.USAGE
 
 
@@ -398,7 +413,7 @@ def test_missing_base_url_is_a_config_error(tmp_path: Path) -> None:
     path = write_config(tmp_path)
     path.write_text(path.read_text().replace(f'base_url = "{BASE}"', ""))
     with pytest.raises(ConfigError, match="source.base_url: missing"):
-        build(load_config(path, {}), {"FHIR_TOKEN": TOKEN}, NOW)
+        from_config(load_config(path, {}), {"FHIR_TOKEN": TOKEN}, NOW, client=_CLIENT)
 
 
 # --- pieces ------------------------------------------------------------------------------
@@ -458,7 +473,12 @@ def test_appointment_without_practitioner_is_a_record_error() -> None:
 # --- end to end --------------------------------------------------------------------------
 
 
-def test_cli_sync_then_preview_and_401(tmp_path: Path, fhir_mock: Any) -> None:
+def test_cli_sync_then_preview_and_401(
+    tmp_path: Path, fhir_mock: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The real build path, with the shared client instead of a fresh one per command.
+    monkeypatch.setattr(fhir, "build", lambda config, env, now: from_config(
+        config, env, now, client=_CLIENT))
     config = write_config(tmp_path, tail='\n[therapists."prac-chen"]\ndisplay_name = "Dr. Chen"')
     env = {"FHIR_TOKEN": TOKEN, "LINKCLI_NOW": "2026-11-23T15:00:00-05:00",
            "LINKCLI_CONFIG": str(config)}

@@ -10,7 +10,7 @@ from linkcli.core.reconcile import reconcile
 from linkcli.errors import LinkcliError, SourceError
 from linkcli.sources import open_source
 from linkcli.sources.base import Listing, Window
-from linkcli.store import Store
+from linkcli.store import Store, ts
 
 
 @dataclass
@@ -71,25 +71,35 @@ def run_sync(
     except SourceError as exc:
         store.record_sync(now, ctx.now, source_name, ok=False, error=exc.message)
         raise
-    known = store.snapshot()
+    # Compare digests first and parse only what changed or vanished: a no-change sync of
+    # a large practice never loads its whole snapshot.
+    index = store.index()
+    changed = [a for a in listing.appointments
+               if a.id not in index or index[a.id][0] != a.digest()]
+    listed = {a.id for a in listing.appointments}
+    start_ts, end_ts, now_ts = ts(window.start), ts(window.end), ts(now)
+    candidates = [aid for aid, (_d, status, start, _r) in index.items()
+                  if status == "scheduled" and start_ts <= start < end_ts and aid not in listed]
+    known = store.load([a.id for a in changed if a.id in index] + candidates)
     snapshot = {aid: k.appointment for aid, k in known.items()}
     result = diff(
-        snapshot, listing.appointments, window.start, window.end,
+        snapshot, changed, window.start, window.end,
         keep=listing.skipped_ids, complete=listing.complete,
     )
-    refusal = vanish_refusal(
-        result, snapshot, now, window.end, config.sync.vanish_ratio, config.sync.vanish_min
-    )
+    upcoming = sum(1 for _d, status, start, _r in index.values()
+                   if status == "scheduled" and now_ts <= start < end_ts)
+    gone = sum(1 for aid in result.vanished if index[aid][2] >= now_ts)
+    refusal = vanish_refusal(gone, upcoming, config.sync.vanish_ratio, config.sync.vanish_min)
     if refusal and not force:
         store.record_sync(now, now, source_name, ok=False, error=refusal)
         raise SourceError(refusal)
     adopting = store.last_good_sync() is None and not confirm_existing
-    changed = [c.appointment_id for c in result.changes]
+    changed_ids = [c.appointment_id for c in result.changes]
     plan = reconcile(
         result,
-        revisions={aid: k.revision for aid, k in known.items()},
-        pending=store.pending_of(changed),
-        sent=store.sent_messages(changed),
+        revisions={aid: index[aid][3] for aid in changed_ids if aid in index},
+        pending=store.pending_of(changed_ids),
+        sent=store.sent_messages(changed_ids),
         steps=config.sequence,
         now=now,
         adopting=adopting,
@@ -98,7 +108,7 @@ def run_sync(
     )
     counts = {kind: result.count(kind) for kind in
               ("created", "rescheduled", "canceled", "updated", "restored")}
-    counts["unchanged"] = result.unchanged
+    counts["unchanged"] = result.unchanged + len(listing.appointments) - len(changed)
     counts["skipped_records"] = len(listing.problems)
     counts["listed"] = len(listing.appointments)
     try:

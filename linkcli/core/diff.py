@@ -108,25 +108,15 @@ def diff(
     return Diff(tuple(changes), unchanged, tuple(vanished))
 
 
-def vanish_refusal(
-    result: Diff,
-    snapshot: Mapping[str, Appointment],
-    now: datetime,
-    window_end: datetime,
-    ratio: float,
-    minimum: int,
-) -> str | None:
-    """Why this listing looks like a broken feed rather than a mass cancellation, or None.
+def vanish_refusal(gone: int, upcoming: int, ratio: float, minimum: int) -> str | None:
+    """Why a listing in which `gone` of `upcoming` scheduled sessions silently vanished
+    looks like a broken feed rather than a mass cancellation, or None.
 
     Only silent vanishing counts: explicit cancellations (a snow day) are honoured.
     """
-    upcoming = [
-        a for a in snapshot.values() if a.status == "scheduled" and now <= a.start < window_end
-    ]
-    gone = [aid for aid in result.vanished if snapshot[aid].start >= now]
-    if len(gone) > minimum and len(gone) > ratio * len(upcoming):
+    if gone > minimum and gone > ratio * upcoming:
         return (
-            f"{len(gone)} of {len(upcoming)} upcoming appointments vanished from the listing at "
+            f"{gone} of {upcoming} upcoming appointments vanished from the listing at "
             "once; refusing it as a suspicious feed (run `linkcli sync --force` if they really "
             "were cancelled)"
         )
