@@ -477,8 +477,12 @@ def test_cli_sync_then_preview_and_401(
     tmp_path: Path, fhir_mock: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # The real build path, with the shared client instead of a fresh one per command.
-    monkeypatch.setattr(fhir, "build", lambda config, env, now: from_config(
-        config, env, now, client=_CLIENT))
+    def build(config: Any, env: Any, now: Any) -> Any:
+        source = from_config(config, env, now, client=_CLIENT)
+        source.close = lambda: None  # the shared test client outlives one command
+        return source
+
+    monkeypatch.setattr(fhir, "build", build)
     config = write_config(tmp_path, tail='\n[therapists."prac-chen"]\ndisplay_name = "Dr. Chen"')
     env = {"FHIR_TOKEN": TOKEN, "LINKCLI_NOW": "2026-11-23T15:00:00-05:00",
            "LINKCLI_CONFIG": str(config)}
