@@ -292,6 +292,13 @@ class Store:
             [stamp, stamp],
         )
 
+    def next_due(self) -> datetime | None:
+        """When the earliest pending send (or retry) may go."""
+        rows = self.query(
+            "select min(max(due_at, coalesce(next_attempt_at, due_at))) as t from sends "
+            "where state = 'pending'")
+        return parse_ts(rows[0]["t"]) if rows and rows[0]["t"] else None
+
     def claim(self, send_id: int, now: datetime) -> bool:
         """Move one send from pending to sending; True for exactly one caller."""
         cursor = self.db.execute(

@@ -14,6 +14,7 @@ import textwrap
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -42,8 +43,22 @@ ZOOM = "https://us02web.zoom.us/j/85512345678?pwd=AbCdEf123"
 ZOOM_NEW = "https://us02web.zoom.us/j/85599990000?pwd=NeWlInK42"
 
 
+@cache
+def shared_client() -> httpx.Client:
+    """One client for every source built here: each new client builds its own TLS
+    context (tens of ms), which would dominate these tests. respx intercepts it all the
+    same; the CLI tests keep the client the source builds itself."""
+    return httpx.Client(timeout=5.0)
+
+
+@cache
+def _fixture_text(name: str) -> str:
+    return (FIXTURES / name).read_text()
+
+
 def fixture(name: str) -> dict[str, Any]:
-    return json.loads((FIXTURES / name).read_text())
+    """A fresh copy of a recorded-shape Calendly resource (safe to modify)."""
+    return json.loads(_fixture_text(name))
 
 
 def event(
@@ -235,7 +250,8 @@ class Run:
 def sync(config: Config, env: dict[str, str] | None = None) -> Run:
     """One listing, as one cron run reads it (a fresh source each time)."""
     sleeps: list[float] = []
-    source = calendly.build(config, env or ENV, NOW, sleep=sleeps.append)
+    source = calendly.build(config, env or ENV, NOW, client=shared_client(),
+                            sleep=sleeps.append)
     return Run(source.fetch(WINDOW), source, sleeps)
 
 
@@ -406,6 +422,11 @@ def test_an_invitee_without_text_reminder_number_has_no_mobile(
     ({"type": "custom", "location": "https://doxy.me/drchen"}, "telehealth",
      "https://doxy.me/drchen"),
     ({"type": "custom", "location": "Suite 200, 10 Main St"}, "in_person", None),
+    ({"type": "custom", "location": "Join at https://doxy.me/drchen."}, "telehealth",
+     "https://doxy.me/drchen"),
+    ({"type": "ask_invitee", "location": "my office"}, "in_person", None),
+    ({"type": "some_future_conference", "join_url": "https://meet.example.org/r/42"},
+     "telehealth", "https://meet.example.org/r/42"),
     ({"type": "physical", "location": "Riverside Therapy, Room 2"}, "in_person", None),
     ({"type": "outbound_call", "location": "+1 617 555 0101"}, "in_person", None),
 ])
@@ -485,7 +506,7 @@ def test_rate_limit_with_a_far_reset_fails_and_says_when_to_retry(
 ) -> None:
     api.inject("events", 1, httpx.Response(429, headers={"X-RateLimit-Reset": "600"}))
     sleeps: list[float] = []
-    source = calendly.build(config, ENV, NOW, sleep=sleeps.append)
+    source = calendly.build(config, ENV, NOW, client=shared_client(), sleep=sleeps.append)
 
     with pytest.raises(SourceError) as exc:
         source.fetch(WINDOW)
@@ -503,7 +524,7 @@ def test_a_second_rate_limit_in_one_sync_fails_instead_of_waiting_again(
     api.inject("events", 1, limited)
     api.inject("invitees", 1, limited)
     sleeps: list[float] = []
-    source = calendly.build(config, ENV, NOW, sleep=sleeps.append)
+    source = calendly.build(config, ENV, NOW, client=shared_client(), sleep=sleeps.append)
 
     with pytest.raises(SourceError, match="rate limited again .*retry in 31 s"):
         source.fetch(WINDOW)
@@ -626,7 +647,6 @@ def test_invitees_read_before_a_failure_are_kept_so_the_next_sync_progresses(
 def test_cache_path_setting_and_turning_it_off(api: FakeCalendly, tmp_path: Path) -> None:
     api.add(event("EVT-1"), invitee("EVT-1"))
     custom = load_config(write_config(tmp_path, 'cache_path = "state/cal.json"\n'), ENV)
-    (tmp_path / "state").mkdir()
     sync(custom)
     assert (tmp_path / "state" / "cal.json").exists()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -15,6 +16,7 @@ from linkcli.core.optout import classify_reply, means_cancel
 from linkcli.core.phones import mask_email, mask_phone
 from linkcli.core.reconcile import CANCELLATION
 from linkcli.errors import ExitCode, LinkcliError
+from linkcli.pacing import Pacer
 from linkcli.store import Known, Store, parse_ts, ts
 
 MAX_BACKOFF = timedelta(minutes=15)
@@ -58,8 +60,13 @@ def contact_state(store: Store, address: str, channel: str) -> ContactState:
 class Dispatcher:
     """Sends due rows one by one: claim, record the attempt, call, record the outcome."""
 
-    def __init__(self, ctx: Context, store: Store) -> None:
+    def __init__(
+        self, ctx: Context, store: Store, pacer: Pacer | None = None,
+        stop: Callable[[], bool] | None = None,
+    ) -> None:
         self.ctx = ctx
+        self.pacer = pacer or Pacer(ctx.config.sms.max_per_second)
+        self.stop = stop or (lambda: False)
         self.store = store
         self.config = ctx.config
         self.now = ctx.now
@@ -84,6 +91,8 @@ class Dispatcher:
             if any(row["channel"] == "sms" for row in due):
                 self._read_replies()
             for row in self.store.due_sends(self.now) if stranded else due:
+                if self.stop():
+                    break  # SIGTERM in watch mode: the claimed send before this finished
                 self._one(row, result)
             if to_refresh:
                 self._refresh_delivery(self._awaiting_delivery())
@@ -261,6 +270,7 @@ class Dispatcher:
         attempt = store.start_attempt(row["id"], now)
         try:
             if row["channel"] == "sms":
+                self.pacer.wait()
                 sent = self._sms_channel().send(SmsMessage(outcome.recipient, outcome.message.body,
                                                  row["key"]))
             else:
@@ -343,6 +353,8 @@ def _mask(channel: str, address: str | None) -> str:
     return mask_phone(address) if channel == "sms" else mask_email(address)
 
 
-def run_dispatch(ctx: Context, store: Store) -> DispatchResult:
-    """Send everything due at `ctx.now`."""
-    return Dispatcher(ctx, store).run()
+def run_dispatch(
+    ctx: Context, store: Store, stop: Callable[[], bool] | None = None
+) -> DispatchResult:
+    """Send everything due at `ctx.now` (stopping early when `stop()` turns true)."""
+    return Dispatcher(ctx, store, stop=stop).run()

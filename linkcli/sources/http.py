@@ -55,6 +55,7 @@ class HttpSource:
         self.sleep = sleep
         self.now = now  # the run's clock value, for reading absolute rate-limit resets
         self.requests = 0  # counted for the figures in the docs and benchmarks
+        self.rate_waited = False
 
     def url(self, path: str) -> str:
         """An absolute URL for `path` (absolute URLs, e.g. next-page links, pass through)."""
@@ -75,7 +76,6 @@ class HttpSource:
         expired cached OAuth token) before the read counts as failed.
         """
         url = self.url(path)
-        waited = False
         auth_retried = False
         extra = dict(headers or {})
         while True:
@@ -84,10 +84,10 @@ class HttpSource:
                 auth_retried = True
                 extra.update(retry_auth())
                 continue
-            if response.status_code == 429 and not waited:
+            if response.status_code == 429 and not self.rate_waited:
                 delay = rate_limit_delay(response.headers, self.now)
                 if delay is not None and delay <= MAX_RATE_WAIT:
-                    waited = True
+                    self.rate_waited = True  # once per sync, never once per request
                     self.sleep(max(delay, 0.0))
                     continue
             break
