@@ -289,8 +289,8 @@ def _check_url(reader: _Reader, path: tuple[str, ...], value: str, allow_path: b
         return
     if parsed.scheme == "http" and parsed.hostname in ("127.0.0.1", "localhost", "::1"):
         return
-    if allow_path and parsed.scheme in ("", "file"):
-        return
+    if allow_path and parsed.scheme in ("", "file", "webcal"):
+        return  # a local feed path, or a calendar-subscription link (read over https)
     reader.problem(path, f"{value!r} must be an https URL (plain http only for a loopback host)")
 
 

@@ -297,3 +297,11 @@ def test_retention_purges_bodies_and_departed_sessions(practice):
                       "not null").fetchone() == (0,)
     assert db.execute("select count(*) from appointments").fetchone() == (0,)
     assert practice.status("2026-12-25T12:00:00Z")["sends"]["sent"] == 2
+
+
+def test_a_lasting_problem_reaches_cron_mail_once(practice):
+    practice.schedule(appointment(), {**appointment(id="apt-9"), "start": "soon"})
+    assert "record 'apt-9'" in practice.cli(T0, "sync").stderr
+    assert practice.cli("2026-11-20T12:15:00Z", "sync").stderr == ""
+    kinds = [a["kind"] for a in practice.status("2026-11-20T12:15:00Z")["attention"]]
+    assert kinds == ["bad_record"]

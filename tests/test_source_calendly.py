@@ -526,7 +526,7 @@ def test_a_second_rate_limit_in_one_sync_fails_instead_of_waiting_again(
     sleeps: list[float] = []
     source = calendly.build(config, ENV, NOW, client=shared_client(), sleep=sleeps.append)
 
-    with pytest.raises(SourceError, match="rate limited again .*retry in 31 s"):
+    with pytest.raises(SourceError, match="rate limited \\(HTTP 429\\); retry in 31 s"):
         source.fetch(WINDOW)
     assert sleeps == [30.0]
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import ssl
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -15,7 +17,7 @@ from typer.testing import CliRunner
 from linkcli.cli import app
 from linkcli.config import Config, load_config
 from linkcli.errors import ConfigError, SourceError
-from linkcli.sources import open_source
+from linkcli.sources import open_source, rest
 from linkcli.sources.base import Window
 from linkcli.sources.rest import RestSource, build, lookup
 
@@ -62,6 +64,29 @@ mobile = "client.mobile"
 """
 
 
+@pytest.fixture(scope="module")
+def tls() -> ssl.SSLContext:
+    """One TLS context for the module: loading the CA bundle costs ~0.25 s each time."""
+    return httpx.create_ssl_context()
+
+
+@pytest.fixture
+def client(tls: ssl.SSLContext) -> Iterator[httpx.Client]:
+    """A fresh client per test (a sync closes its source's client), cheap on a shared context."""
+    with httpx.Client(verify=tls, follow_redirects=False) as fresh:
+        yield fresh
+
+
+def share_tls(monkeypatch: pytest.MonkeyPatch, tls: ssl.SSLContext) -> None:
+    """Make `open_source` (and so the CLI) build each rest source on the shared context."""
+    real_build = rest.build
+
+    def build_on_shared_tls(config: Config, env: Mapping[str, str], now: datetime) -> RestSource:
+        return real_build(config, env, now, client=httpx.Client(verify=tls))
+
+    monkeypatch.setattr(rest, "build", build_on_shared_tls)
+
+
 def make_config(tmp_path: Path, source_toml: str) -> Config:
     path = tmp_path / "config.toml"
     path.write_text(HEAD + source_toml, encoding="utf-8")
@@ -92,7 +117,10 @@ def mini_source(tmp_path: Path, extra: str = "", **kwargs: Any) -> RestSource:
     return build(config, ENV, NOW, **kwargs)
 
 
-def test_simplepractice_style_three_pages_by_next_url(tmp_path: Path) -> None:
+def test_simplepractice_style_three_pages_by_next_url(
+    tmp_path: Path, tls: ssl.SSLContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    share_tls(monkeypatch, tls)
     config = make_config(tmp_path, fixture_toml("simplepractice.toml"))
     with respx.mock(assert_all_called=True) as mock:
         route = mock.get(url__startswith=f"{GATEWAY}/sp/v1/appointments").mock(
@@ -132,13 +160,15 @@ def test_simplepractice_style_three_pages_by_next_url(tmp_path: Path) -> None:
     assert by_id["sp-5006"].participants[0].sms_opt_in is None
 
 
-def test_therapynotes_style_flat_fields_cursor_paging_and_status_map(tmp_path: Path) -> None:
+def test_therapynotes_style_flat_fields_cursor_paging_and_status_map(
+    tmp_path: Path, client: httpx.Client
+) -> None:
     config = make_config(tmp_path, fixture_toml("therapynotes.toml"))
     with respx.mock(assert_all_called=True) as mock:
         route = mock.get(url__startswith=f"{GATEWAY}/tn/appointments").mock(
             side_effect=[page("tn-page1.json"), page("tn-page2.json")]
         )
-        listing = open_source(config, ENV, NOW).fetch(WINDOW)
+        listing = build(config, ENV, NOW, client=client).fetch(WINDOW)
 
     first, second = (call.request for call in route.calls)
     assert first.url.params["startDate"] == "2026-11-22T12:00:00Z"
@@ -167,8 +197,10 @@ def test_therapynotes_style_flat_fields_cursor_paging_and_status_map(tmp_path: P
     assert by_id["TN-7005"].format == "in_person"
 
 
-def test_record_missing_start_is_skipped_with_a_problem(tmp_path: Path) -> None:
-    source = mini_source(tmp_path)
+def test_record_missing_start_is_skipped_with_a_problem(
+    tmp_path: Path, client: httpx.Client
+) -> None:
+    source = mini_source(tmp_path, client=client)
     body = {"data": [record("a-1001"), record("a-1002", start=None), record("a-1003")]}
     with respx.mock() as mock:
         mock.get(f"{GATEWAY}/v1/appointments").respond(json=body)
@@ -189,17 +221,15 @@ def test_record_missing_start_is_skipped_with_a_problem(tmp_path: Path) -> None:
         ({"start": "24 Nov 2026 3pm"}, "not an ISO 8601 time"),
         ({"start": "2026-11-24T15:00:00"}, "has no UTC offset"),  # no source.timezone
         ({"status": "Rescheduled"}, "map it in [source.status_map]"),
+        ({"status": {"code": "canceled"}}, "status is an object, not one value"),
         ({"client": {"name": "No Id"}}, "a client has no id"),
     ],
 )
 def test_bad_records_are_skipped_one_by_one(
-    tmp_path: Path, bad: dict[str, Any], expected: str
+    tmp_path: Path, client: httpx.Client, bad: dict[str, Any], expected: str
 ) -> None:
-    extra = 'status = "status"\n' if "status" in bad else ""
-    source = mini_source(tmp_path)
-    if extra:
-        config = make_config(tmp_path, MINI + extra)
-        source = build(config, ENV, NOW)
+    status = 'status = "status"\n' if "status" in bad else ""  # map it only when tested
+    source = build(make_config(tmp_path, MINI + status), ENV, NOW, client=client)
     body = {"data": [record("a-2001"), {**record("a-2002"), **bad}]}
     with respx.mock() as mock:
         mock.get(f"{GATEWAY}/v1/appointments").respond(json=body)
@@ -209,22 +239,22 @@ def test_bad_records_are_skipped_one_by_one(
     assert listing.complete == ("id" not in bad)
 
 
-def test_500_on_page_2_fails_the_whole_listing(tmp_path: Path) -> None:
+def test_500_on_page_2_fails_the_whole_listing(tmp_path: Path, client: httpx.Client) -> None:
     config = make_config(tmp_path, fixture_toml("simplepractice.toml"))
     with respx.mock() as mock:
         mock.get(url__startswith=f"{GATEWAY}/sp/v1/appointments").mock(
             side_effect=[page("sp-page1.json"), httpx.Response(500, text="oops")]
         )
         with pytest.raises(SourceError) as caught:
-            build(config, ENV, NOW).fetch(WINDOW)
+            build(config, ENV, NOW, client=client).fetch(WINDOW)
     message = caught.value.message
     assert message.startswith("rest gateway.example.org: HTTP 500")
     assert "nothing was changed" in message and "page 2" in message
     assert caught.value.exit_code == 3
 
 
-def test_401_names_the_token_and_where_it_comes_from(tmp_path: Path) -> None:
-    source = mini_source(tmp_path)
+def test_401_names_the_token_and_where_it_comes_from(tmp_path: Path, client: httpx.Client) -> None:
+    source = mini_source(tmp_path, client=client)
     with respx.mock() as mock:
         mock.get(f"{GATEWAY}/v1/appointments").respond(401, json={"error": "unauthorized"})
         with pytest.raises(SourceError) as caught:
@@ -242,8 +272,10 @@ def test_401_names_the_token_and_where_it_comes_from(tmp_path: Path) -> None:
         ("<html>", "did not return JSON"),
     ],
 )
-def test_a_page_that_is_not_a_listing_fails_it(tmp_path: Path, body: Any, expected: str) -> None:
-    source = mini_source(tmp_path)
+def test_a_page_that_is_not_a_listing_fails_it(
+    tmp_path: Path, client: httpx.Client, body: Any, expected: str
+) -> None:
+    source = mini_source(tmp_path, client=client)
     response = httpx.Response(200, text=body) if isinstance(body, str) else httpx.Response(
         200, json=body)
     with respx.mock() as mock:
@@ -253,16 +285,18 @@ def test_a_page_that_is_not_a_listing_fails_it(tmp_path: Path, body: Any, expect
     assert expected in caught.value.message
 
 
-def test_timeout_fails_the_listing(tmp_path: Path) -> None:
-    source = mini_source(tmp_path)
+def test_timeout_fails_the_listing(tmp_path: Path, client: httpx.Client) -> None:
+    source = mini_source(tmp_path, client=client)
     with respx.mock() as mock:
         mock.get(f"{GATEWAY}/v1/appointments").mock(side_effect=httpx.ReadTimeout("slow"))
         with pytest.raises(SourceError, match="timed out"):
             source.fetch(WINDOW)
 
 
-def test_next_link_to_another_host_never_gets_the_token(tmp_path: Path) -> None:
-    source = mini_source(tmp_path, 'next = "links.next"')
+def test_next_link_to_another_host_never_gets_the_token(
+    tmp_path: Path, client: httpx.Client
+) -> None:
+    source = mini_source(tmp_path, 'next = "links.next"', client=client)
     body = {"data": [record("a-3001")], "links": {"next": "https://evil.example.net/p2"}}
     with respx.mock() as mock:
         mock.get(f"{GATEWAY}/v1/appointments").respond(json=body)
@@ -271,8 +305,10 @@ def test_next_link_to_another_host_never_gets_the_token(tmp_path: Path) -> None:
         assert len(mock.calls) == 1
 
 
-def test_a_next_link_that_loops_is_an_error_not_a_hang(tmp_path: Path) -> None:
-    source = mini_source(tmp_path, 'next = "next"\ncursor_param = "after"')
+def test_a_next_link_that_loops_is_an_error_not_a_hang(
+    tmp_path: Path, client: httpx.Client
+) -> None:
+    source = mini_source(tmp_path, 'next = "next"\ncursor_param = "after"', client=client)
     body = {"data": [], "next": "c-1"}
     with respx.mock() as mock:
         mock.get(f"{GATEWAY}/v1/appointments").respond(json=body)
@@ -282,10 +318,10 @@ def test_a_next_link_that_loops_is_an_error_not_a_hang(tmp_path: Path) -> None:
 
 
 def test_rate_limit_with_a_near_reset_waits_once_through_the_injected_sleep(
-    tmp_path: Path,
+    tmp_path: Path, client: httpx.Client
 ) -> None:
     waits: list[float] = []
-    source = mini_source(tmp_path, sleep=waits.append)
+    source = mini_source(tmp_path, sleep=waits.append, client=client)
     with respx.mock() as mock:
         mock.get(f"{GATEWAY}/v1/appointments").mock(side_effect=[
             httpx.Response(429, headers={"Retry-After": "2"}),
@@ -295,9 +331,9 @@ def test_rate_limit_with_a_near_reset_waits_once_through_the_injected_sleep(
     assert waits == [2.0] and [a.id for a in listing.appointments] == ["a-4001"]
 
 
-def test_auth_none_sends_no_token_and_needs_none(tmp_path: Path) -> None:
+def test_auth_none_sends_no_token_and_needs_none(tmp_path: Path, client: httpx.Client) -> None:
     config = make_config(tmp_path, MINI.replace("[source.map]", 'auth = "none"\n[source.map]'))
-    source = build(config, {}, NOW)
+    source = build(config, {}, NOW, client=client)
     with respx.mock() as mock:
         route = mock.get(f"{GATEWAY}/v1/appointments").respond(json={"data": []})
         source.fetch(WINDOW)
@@ -305,60 +341,66 @@ def test_auth_none_sends_no_token_and_needs_none(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("edit", "named"),
+    ("old", "new", "named"),
     [
-        (lambda t: t.replace('link = "url"', 'telehealth_link = "url"'), "source.map.telehealth_link"),
-        (lambda t: t.replace('start = "start"\n', ""), "source.map.start"),
-        (lambda t: t.replace('id = "id"\n', ""), "source.map.id"),
-        (lambda t: t.replace('participant_id = "client.id"\n', ""), "source.map.participant_id"),
-        (lambda t: t.replace('therapist_id = "therapist"\n', ""), "source.map.therapist_id"),
-        (lambda t: t.replace('start = "start"', 'start = "a..b"'), "source.map.start"),
-        (lambda t: t.replace('start = "start"', 'start = ["a", "b"]'), "source.map.start"),
-        (lambda t: t.replace('items = "data"', 'item = "data"'), "source.item"),
-        (lambda t: t.replace('items = "data"', 'cursor_param = "c"'), "source.cursor_param"),
-        (lambda t: t.replace('"/v1/appointments"', '"https://other.example.org/x"'),
-         "source.path"),
-        (lambda t: t.replace('items = "data"', 'auth = "basic"'), "source.auth"),
-        (lambda t: t.replace('items = "data"', 'auth = "header"'), "source.auth_header"),
-        (lambda t: t.replace('items = "data"', 'timezone = "Mars/Base"'), "source.timezone"),
-        (lambda t: t.replace('items = "data"', 'params = { from = "x" }'), "source.params.from"),
-        (lambda t: t + '\n[source.status_map]\nDone = "finished"\n', "source.status_map.Done"),
-        (lambda t: t.split("[source.map]")[0], "source.map"),
+        ('link = "url"', 'telehealth_link = "url"', "source.map.telehealth_link"),
+        ('start = "start"\n', "", "source.map.start"),
+        ('id = "id"\n', "", "source.map.id"),
+        ('participant_id = "client.id"\n', "", "source.map.participant_id"),
+        ('therapist_id = "therapist"\n', "", "source.map.therapist_id"),
+        ('start = "start"', 'start = "a..b"', "source.map.start"),
+        ('start = "start"', 'start = ["a", "b"]', "source.map.start"),
+        ('items = "data"', 'item = "data"', "source.item"),
+        ('items = "data"', 'cursor_param = "c"', "source.cursor_param"),
+        ('"/v1/appointments"', '"https://other.example.org/x"', "source.path"),
+        ('items = "data"', 'auth = "basic"', "source.auth"),
+        ('items = "data"', 'auth = "header"', "source.auth_header"),
+        ('items = "data"', 'timezone = "Mars/Base"', "source.timezone"),
+        ('items = "data"', 'params = { from = "x" }', "source.params.from"),
+        ('link = "url"', 'link = "url"\n[source.status_map]\nDone = "finished"',
+         "source.status_map.Done"),
+        ("[source.map]", "[source.other]", "source.map"),  # also: source.other
     ],
 )
 def test_bad_mapping_is_a_config_error_naming_the_key(
-    tmp_path: Path, edit: Any, named: str
+    tmp_path: Path, client: httpx.Client, old: str, new: str, named: str
 ) -> None:
-    config = make_config(tmp_path, edit(MINI))
+    assert old in MINI
+    config = make_config(tmp_path, MINI.replace(old, new))
     with pytest.raises(ConfigError) as caught:
-        build(config, ENV, NOW)
-    assert f"{named}:" in caught.value.message
-    assert str(config.path) in caught.value.message
+        build(config, ENV, NOW, client=client)
+    problems = caught.value.problems
+    assert any(problem.startswith(f"{named}: ") for problem in problems), problems
+    assert str(config.path) in caught.value.message and problems[0] in caught.value.message
     assert caught.value.exit_code == 2
 
 
-def test_a_named_token_variable_that_is_unset_is_a_config_error(tmp_path: Path) -> None:
+def test_a_named_token_variable_that_is_unset_is_a_config_error(
+    tmp_path: Path, client: httpx.Client
+) -> None:
     config = make_config(tmp_path, MINI.replace("[source.map]",
                                                 'token_env = "PARTNER_TOKEN"\n[source.map]'))
     with pytest.raises(ConfigError, match="PARTNER_TOKEN is not set"):
-        build(config, ENV, NOW)
+        build(config, ENV, NOW, client=client)
     with pytest.raises(ConfigError, match="LINKCLI_REST_TOKEN is not set"):
-        build(make_config(tmp_path, MINI), {}, NOW)
+        build(make_config(tmp_path, MINI), {}, NOW, client=client)
 
 
-def test_config_refuses_plain_http_base_url_except_loopback(tmp_path: Path) -> None:
+def test_config_refuses_plain_http_base_url_except_loopback(
+    tmp_path: Path, client: httpx.Client
+) -> None:
     with pytest.raises(ConfigError, match="source.base_url"):
         make_config(tmp_path, MINI.replace("https://gateway", "http://gateway"))
     local = make_config(tmp_path, MINI.replace(GATEWAY, "http://127.0.0.1:8099"))
-    assert build(local, ENV, NOW).url("/x") == "http://127.0.0.1:8099/x"
+    assert build(local, ENV, NOW, client=client).url("/x") == "http://127.0.0.1:8099/x"
 
 
 def test_lookup_walks_dotted_paths_and_list_indexes() -> None:
     data = {"clients": [{"email": "a@example.org"}, {"email": None}], "n": {"0": "zero"}}
-    assert lookup(data, "clients.0.email".split(".")) == "a@example.org"
-    assert lookup(data, "clients.1.email".split(".")) is None
-    assert lookup(data, "clients.5.email".split(".")) is None
-    assert lookup(data, "clients.email".split(".")) is None  # a name into a list: absent
+    assert lookup(data, ["clients", "0", "email"]) == "a@example.org"
+    assert lookup(data, ["clients", "1", "email"]) is None
+    assert lookup(data, ["clients", "5", "email"]) is None
+    assert lookup(data, ["clients", "email"]) is None  # a name into a list: absent
     assert lookup(data, ["n", "0"]) == "zero"
     assert lookup(data, []) is data
 
@@ -408,7 +450,10 @@ E2E_BODY = {
 }
 
 
-def test_cli_sync_and_preview_end_to_end(tmp_path: Path) -> None:
+def test_cli_sync_and_preview_end_to_end(
+    tmp_path: Path, tls: ssl.SSLContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    share_tls(monkeypatch, tls)  # only the CA-bundle load is saved; the path is real
     config = tmp_path / "config.toml"
     config.write_text(HEAD + E2E_SOURCE, encoding="utf-8")
     env = {
@@ -441,3 +486,41 @@ def test_cli_sync_and_preview_end_to_end(tmp_path: Path) -> None:
     lines = failed.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("linkcli: error: rest gateway.example.org")
     assert "HTTP 500" in lines[0] and TOKEN not in failed.output
+
+
+def test_100_appointments_at_50_a_page_take_two_requests(
+    tmp_path: Path, client: httpx.Client
+) -> None:
+    """The figure in the docs: one GET per page, nothing per record."""
+    records = [record(f"a-{5000 + n}", start=f"2026-11-{24 + n % 5}T15:00:00-05:00")
+               for n in range(100)]
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        offset = int(request.url.params.get("offset", "0"))
+        more = offset + 50 < len(records)
+        return httpx.Response(200, json={"data": records[offset:offset + 50],
+                                         "meta": {"next": offset + 50 if more else None}})
+
+    source = mini_source(
+        tmp_path, 'next = "meta.next"\ncursor_param = "offset"\nparams = { limit = 50 }',
+        client=client)
+    with respx.mock() as mock:
+        mock.get(f"{GATEWAY}/v1/appointments").mock(side_effect=answer)
+        listing = source.fetch(WINDOW)
+    assert len(listing.appointments) == 100 and source.requests == 2
+
+
+def test_no_path_reads_base_url_itself_keeping_its_query(
+    tmp_path: Path, client: httpx.Client
+) -> None:
+    toml = MINI.replace('path = "/v1/appointments"\n', "").replace(
+        f'"{GATEWAY}"', f'"{GATEWAY}/flows/appts?code=view-1"').replace(
+        'items = "data"', 'items = ""\nstart_param = ""\nend_param = "before"')
+    source = build(make_config(tmp_path, toml), ENV, NOW, client=client)
+    with respx.mock() as mock:
+        route = mock.get(url__startswith=f"{GATEWAY}/flows/appts").respond(
+            json=[record("a-6001")])
+        listing = source.fetch(WINDOW)
+    assert str(route.calls[0].request.url) == (
+        f"{GATEWAY}/flows/appts?code=view-1&before=2026-12-23T12%3A00%3A00Z")
+    assert [a.id for a in listing.appointments] == ["a-6001"]

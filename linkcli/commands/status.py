@@ -58,7 +58,8 @@ def attention(config: Config, store: Store, now: datetime) -> list[dict[str, Any
         for problem in json.loads(last["problems"] or "[]"):
             items.append(attention_item(
                 "bad_record", _record_id(problem), problem,
-                "correct the appointment in the scheduling system; it is skipped until then",
+                "correct the appointment in the scheduling system (or the contacts "
+                "directory); linkcli sends nothing for what it cannot read",
             ))
     horizon = now + config.sync.future
     for known in store.appointments_between(now, horizon):

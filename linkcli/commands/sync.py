@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field, replace
 
 from linkcli.context import Context
@@ -18,7 +19,7 @@ class SyncResult:
     """What one sync did."""
 
     counts: dict[str, int] = field(default_factory=dict)
-    problems: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)  # new since the last sync
     adopted: bool = False
     planned: int = 0
 
@@ -94,6 +95,8 @@ def run_sync(
         store.record_sync(now, now, source_name, ok=False, error=refusal)
         raise SourceError(refusal)
     adopting = store.last_good_sync() is None and not confirm_existing
+    previous = store.query("select problems from syncs where ok = 1 order by id desc limit 1")
+    known_problems = set(json.loads(previous[0]["problems"] or "[]")) if previous else set()
     changed_ids = [c.appointment_id for c in result.changes]
     plan = reconcile(
         result,
@@ -109,7 +112,7 @@ def run_sync(
     counts = {kind: result.count(kind) for kind in
               ("created", "rescheduled", "canceled", "updated", "restored")}
     counts["unchanged"] = result.unchanged + len(listing.appointments) - len(changed)
-    counts["skipped_records"] = len(listing.problems)
+    counts["problems"] = len(listing.problems)
     counts["listed"] = len(listing.appointments)
     try:
         with store.atomic():
@@ -119,4 +122,7 @@ def run_sync(
             store.purge(now - config.retention)
     except Exception as exc:  # the transaction rolled back: the snapshot is as it was
         raise LinkcliError(f"sync could not be saved ({exc}); nothing was changed") from None
-    return SyncResult(counts, listing.problems, adopting, len(plan.inserts))
+    # Cron mail carries a problem once, when it first appears; `status` lists it until
+    # it is fixed.
+    fresh = [p for p in listing.problems if p not in known_problems]
+    return SyncResult(counts, fresh, adopting, len(plan.inserts))

@@ -207,14 +207,12 @@ class CalendlySource(HttpSource):
             headers={"Authorization": f"Bearer {token}"},
             timeout=timeout,
             client=client,
-            sleep=self._wait_once,
+            sleep=sleep,
             now=now,
         )
         self.token_env = token_env
         self.therapists = dict(therapists or {})
         self.cache = cache or InviteeCache(None)
-        self._real_sleep = sleep
-        self._waited = False
         self._listed: set[str] = set()  # event uuids of the current listing
 
     # --- the one verb ------------------------------------------------------------
@@ -389,20 +387,6 @@ class CalendlySource(HttpSource):
                          display_name=configured.display_name if configured else None)
 
     # --- error wording and the one rate-limit wait ---------------------------------
-
-    def _wait_once(self, delay: float) -> None:
-        """Wait out a near rate-limit reset once per sync (DESIGN.md), not per request.
-
-        A second 429 in the same sync means the budget is spent; waiting again on each
-        of a hundred invitee reads would hold the cron lock for many minutes.
-        """
-        if self._waited:
-            raise SourceError(
-                f"calendly: rate limited again (HTTP 429) after waiting once; retry in "
-                f"{int(delay) + 1} s; nothing was changed"
-            )
-        self._waited = True
-        self._real_sleep(delay)
 
     def _http_error(self, response: httpx.Response) -> str:
         if response.status_code in (401, 403):

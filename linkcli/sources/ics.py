@@ -119,6 +119,7 @@ class IcsSource:
             verify=_ssl_context(),
             follow_redirects=True,
             headers={"User-Agent": USER_AGENT, "Accept": "text/calendar, */*;q=0.5"},
+            event_hooks={"request": [_refuse_plain_http]},
         ) if any(feed.url for feed in self.feeds) else None
         try:
             # Read everything first: one broken feed must fail the listing before any
@@ -159,16 +160,15 @@ class IcsSource:
         self.requests += 1
         try:
             response = client.get(feed.url)
+        except _PlainHttp:
+            raise SourceError(f"{feed.label}: {host} redirected to a plain-http address; "
+                              "refused; nothing was changed") from None
         except httpx.TimeoutException:
             raise SourceError(f"{feed.label}: timed out reading {host}; nothing was changed "
                               "(will retry next sync)") from None
         except httpx.HTTPError as exc:
             raise SourceError(f"{feed.label}: cannot reach {host} ({type(exc).__name__}); "
                               "nothing was changed") from None
-        final = response.url
-        if final.scheme != "https" and final.host not in _LOOPBACK:
-            raise SourceError(f"{feed.label}: {host} redirected to a plain-http address; "
-                              "refused; nothing was changed")
         status = response.status_code
         if status in (401, 403, 404, 410):
             raise SourceError(
@@ -318,6 +318,17 @@ class IcsSource:
             if urls:
                 return urls[0]
         return None
+
+
+class _PlainHttp(Exception):
+    """A redirect led to plain http off the loopback host."""
+
+
+def _refuse_plain_http(request: httpx.Request) -> None:
+    # Checked on every hop, before it is sent: a redirect must not downgrade the read of
+    # a feed whose address and contents are private.
+    if request.url.scheme != "https" and request.url.host not in _LOOPBACK:
+        raise _PlainHttp()
 
 
 @functools.cache

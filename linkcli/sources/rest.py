@@ -116,7 +116,7 @@ def lookup(data: Any, path: Iterable[str]) -> Any:
     for part in path:
         if isinstance(node, dict):
             node = node.get(part)
-        elif isinstance(node, list) and part.isdigit():
+        elif isinstance(node, list) and part.isascii() and part.isdigit():
             index = int(part)
             node = node[index] if index < len(node) else None
         else:
@@ -366,11 +366,11 @@ class RecordMapper:
             raise RecordError(rid, f"therapist id is missing ({self.where('therapist_id')})")
         return {
             "id": rid,
-            "status": self.coded(record, "status", self.s.status_map),
+            "status": self.coded(record, "status", self.s.status_map, rid),
             "start": self.instant(record, "start"),
             "end": self.instant(record, "end"),
             "updated_at": self.instant(record, "updated_at"),
-            "format": self.coded(record, "format", self.s.format_map),
+            "format": self.coded(record, "format", self.s.format_map, rid),
             "telehealth_url": self.text(record, "link"),
             "therapist": {
                 "id": therapist_id,
@@ -411,9 +411,16 @@ class RecordMapper:
             "email_opt_in": self.flag(raw, "email_opt_in", rid),
         }
 
-    def coded(self, record: dict[str, Any], key: str, table: Mapping[str, str]) -> str | None:
+    def coded(
+        self, record: dict[str, Any], key: str, table: Mapping[str, str], rid: str
+    ) -> str | None:
         """A status/format through its *_map; unmapped values go on to the model's aliases."""
-        value = _code(self.get(record, key))
+        raw = self.get(record, key)
+        if isinstance(raw, dict | list):
+            # Never guess: read as absent, a canceled session would become "scheduled".
+            raise RecordError(rid, f"{key} is an {'object' if isinstance(raw, dict) else 'array'}, "
+                                   f"not one value ({self.where(key)}; point it at the value)")
+        value = _code(raw)
         if value is None:
             return None
         return table.get(value.lower(), value)
