@@ -150,6 +150,9 @@ def run(
     config: ConfigOpt = None,
     verbose: VerboseOpt = False,
     force: Annotated[bool, typer.Option("--force", help="As for sync.")] = False,
+    watch: Annotated[bool, typer.Option("--watch", help="Stay running (for systemd): sync "
+                                        "each interval and wake at each due send; stop on "
+                                        "SIGTERM.")] = False,
 ) -> None:
     """Sync (when the interval has passed), then dispatch: the one-line crontab.
 
@@ -161,6 +164,9 @@ def run(
     from linkcli.commands.dispatch import run_dispatch
     from linkcli.commands.sync import run_sync
 
+    if watch:
+        _watch(config, verbose)
+        return
     ctx = _ctx(config, verbose)
     sync_error: LinkcliError | None = None
     with ctx.store() as store:
@@ -181,6 +187,33 @@ def run(
             output.warn_line(line)
         raise sync_error
     _finish_dispatch(result, verbose)
+
+
+def _watch(config: Path | None, verbose: bool) -> None:
+    import signal
+    import threading
+
+    from linkcli import clock
+    from linkcli.commands.watch import Cycle, watch
+
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+
+    def report(done: Cycle) -> None:
+        if done.sync is not None:
+            _report_sync(done.sync, verbose)
+        if done.sync_error is not None:
+            output.warn_line(done.sync_error.message)
+        for line in done.dispatch.errors:
+            output.warn_line(line)
+        if verbose:
+            d = done.dispatch
+            output.info_line(f"dispatch: sent {d.sent}, failed {d.failed}, retrying "
+                             f"{d.retrying}, skipped {d.skipped}; next wake "
+                             f"{done.wake_at.isoformat()}")
+
+    watch(lambda: _ctx(config, verbose), stop, report, lambda: clock.now({}))
 
 
 def _finished(row: dict[str, Any]) -> Any:
@@ -238,6 +271,152 @@ def preview(
         output.print_json(items)
     else:
         output.show_preview(items)
+
+
+def _opt(flag: str, text: str) -> Any:
+    """A string flag of `init` (None when not given, so the question is asked)."""
+    return typer.Option(flag, help=text, show_default=False)
+
+
+def _ask(question: str, default: str | None) -> str:
+    """One question at the terminal; a closed stdin is a usage error, not a traceback."""
+    try:
+        return str(typer.prompt(question, default=default))
+    except typer.Abort:
+        raise LinkcliError("no answer (input closed); give the settings as flags, with "
+                           "--yes to take the defaults", ExitCode.USAGE) from None
+
+
+@app.command()
+@_guarded
+def init(
+    config: ConfigOpt = None,
+    practice_name: Annotated[str | None, _opt("--practice-name", "Practice name.")] = None,
+    timezone: Annotated[str | None, _opt("--timezone", "IANA zone, e.g. America/Chicago.")]
+    = None,
+    country: Annotated[str | None, _opt("--country", "Two-letter country code.")] = None,
+    source: Annotated[str | None, _opt("--source", "file, ics, simplepractice, therapynotes, "
+                                       "calendly, zoom, fhir or rest.")] = None,
+    source_path: Annotated[str | None, _opt("--source-path", "file source: the JSON file.")]
+    = None,
+    feed_url: Annotated[str | None, _opt("--feed-url", "ics sources: the feed URL or path.")]
+    = None,
+    therapist_id: Annotated[str | None, _opt("--therapist-id", "ics sources: the feed's "
+                                             "therapist id.")] = None,
+    base_url: Annotated[str | None, _opt("--base-url", "API sources: the base URL.")] = None,
+    sms_provider: Annotated[str | None, _opt("--sms-provider", "twilio or outbox.")] = None,
+    from_number: Annotated[str | None, _opt("--from-number", "twilio: the sending number, "
+                                            "E.164.")] = None,
+    email_provider: Annotated[str | None, _opt("--email-provider", "smtp or outbox.")] = None,
+    smtp_host: Annotated[str | None, _opt("--smtp-host", "smtp: the server host.")] = None,
+    smtp_port: Annotated[int | None, _opt("--smtp-port", "smtp: the port.")] = None,
+    security: Annotated[str | None, _opt("--security", "smtp: starttls, ssl or none.")] = None,
+    from_address: Annotated[str | None, _opt("--from-address", "smtp: the From address.")]
+    = None,
+    yes: Annotated[bool, typer.Option("--yes", "--no-input", "-y", help="Never prompt: take "
+                                      "the default for every setting not given as a flag.")]
+    = False,
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing config file.")]
+    = False,
+) -> None:
+    """Write a config from a few questions (or flags), then print what is left to do.
+
+    Example: linkcli init --source file --source-path appointments.json --yes
+    """
+    from linkcli.commands.init import (
+        gather,
+        next_steps,
+        refuse_overwrite,
+        render_config,
+        target_path,
+        write_config,
+    )
+
+    path = target_path(config, os.environ)
+    refuse_overwrite(path, force)  # before any question: never ask, then refuse
+    given = {
+        "practice_name": practice_name, "timezone": timezone, "country": country,
+        "source": source, "source_path": source_path, "feed_url": feed_url,
+        "therapist_id": therapist_id, "base_url": base_url, "sms_provider": sms_provider,
+        "from_number": from_number, "email_provider": email_provider, "smtp_host": smtp_host,
+        "smtp_port": None if smtp_port is None else str(smtp_port), "security": security,
+        "from_address": from_address,
+    }
+    answers = gather(given, None if yes else _ask, output.warn_line)
+    written = write_config(path, render_config(answers), os.environ)
+    output.show_init(next_steps(written, path, os.environ))
+
+
+@app.command()
+@_guarded
+def doctor(
+    config: ConfigOpt = None,
+    json_: Annotated[bool, typer.Option("--json", help="One JSON object for machines.")] = False,
+) -> None:
+    """Check config, secrets, database, source, Twilio, SMTP, templates, links and clock.
+
+    Exits 1 when a check fails; warnings alone exit 0. Nothing is sent or synced.
+
+    Example: linkcli doctor --config /etc/linkcli/config.toml
+    """
+    from linkcli.commands.doctor import run_doctor
+
+    report = run_doctor(_ctx(config)).to_dict()
+    if json_:
+        output.print_json(report)
+    else:
+        output.show_doctor(report)
+    failed = [c["name"] for c in report["checks"] if c["status"] == "fail"]
+    if failed:
+        raise LinkcliError(f"{len(failed)} check(s) failed: {', '.join(failed)}",
+                           ExitCode.SENDS_FAILED)
+
+
+@app.command()
+@_guarded
+def demo(
+    config: Annotated[Path | None, typer.Option(
+        "--config", "-c", help="Not used: the demo writes its own config (accepted so "
+        "scripts may pass --config to every command).", show_default=False)] = None,
+    keep: Annotated[Path | None, typer.Option(
+        "--keep", metavar="DIR", help="Run in DIR (new or empty) and leave its config, "
+        "database and outbox files there to explore.", show_default=False)] = None,
+) -> None:
+    """A synthetic practice's week through the real sync and dispatch, offline.
+
+    No config, credentials or network: a made-up practice (three therapists, ~30
+    sessions, a group, reschedules, a cancellation) runs on the file source and outbox
+    channels in a scratch folder; then the timeline of every message and the status.
+
+    Example: linkcli demo --keep ./linkcli-demo
+    """
+    from linkcli.commands.demo import run_demo
+
+    output.show_demo(run_demo(os.environ, keep))
+
+
+@app.command()
+@_guarded
+def explain(
+    appointment_id: Annotated[str, typer.Argument(
+        metavar="APPOINTMENT_ID", help="The appointment id, as `linkcli status` shows it.",
+        show_default=False)],
+    config: ConfigOpt = None,
+    json_: Annotated[bool, typer.Option("--json", help="One JSON object for machines.")] = False,
+) -> None:
+    """Every step of one appointment's messages, per client, and why each did or will not go.
+
+    Example: linkcli explain apt-1001 --json
+    """
+    from linkcli.commands.explain import build_explain
+
+    ctx = _ctx(config)
+    with ctx.store(locked=False) as store:
+        data = build_explain(ctx, store, appointment_id)
+    if json_:
+        output.print_json(data)
+    else:
+        output.show_explain(data)
 
 
 def main() -> None:

@@ -11,6 +11,7 @@ from typing import Any
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 
 def console(stderr: bool = False) -> Console:
@@ -39,6 +40,7 @@ def warn_line(message: str) -> None:
 def info_line(message: str) -> None:
     """A -v line on stdout."""
     sys.stdout.write(message + "\n")
+    sys.stdout.flush()  # a long-lived `run --watch` under systemd shows each line at once
 
 
 def _table(title: str, columns: list[str]) -> Table:
@@ -100,3 +102,155 @@ def show_preview(items: list[dict[str, Any]]) -> None:
         table.add_row(item["due"], item["step"], item["channel"], item["recipient"] or "-",
                       seg, text)
     out.print(table)
+
+
+# --- init, doctor, demo, explain ----------------------------------------------------
+# Their texts carry config keys such as "[links] allowed_hosts" and regular expressions,
+# which rich would take for markup and silently drop: everything below prints with
+# markup off, and table cells go in as Text.
+
+
+def _say(out: Console, text: str = "", style: str | None = None) -> None:
+    out.print(Text(text, style=style or ""), markup=False)
+
+
+def show_init(result: Any) -> None:
+    """What `init` wrote and what is left to do: secrets, files, checks, crontab."""
+    out = console()
+    _say(out, f"Wrote {result.path} (owner-only, 0600).", "bold")
+    if result.secrets:
+        _say(out)
+        _say(out, "Set these in the environment cron runs with (secrets are read from the "
+             "environment only; cron does not read your shell profile, so put NAME=value lines "
+             "at the top of the crontab or in a file only you can read):")
+        for name, purpose, required in result.secrets:
+            _say(out, f"  {name:<24} {purpose}" + ("" if required else " (optional)"))
+    _say(out)
+    _say(out, "Next:")
+    for item in result.todo:
+        _say(out, f"  - {item}")
+    _say(out)
+    _say(out, "Crontab (crontab -e; use the full path of linkcli if cron's PATH lacks it):")
+    for line in result.cron:
+        _say(out, f"  {line}")
+    _say(out, "or, as one line:")
+    _say(out, f"  {result.cron_single}")
+
+
+_MARK = {"pass": "PASS", "warn": "WARN", "fail": "FAIL"}
+_STYLE = {"pass": "green", "warn": "yellow", "fail": "bold red"}
+
+
+def show_doctor(report: dict[str, Any]) -> None:
+    """The doctor's checks: a table on a terminal, plain lines for cron mail and pipes."""
+    out = console()
+    checks = report["checks"]
+    counts = report["counts"]
+    summary = (f"{len(checks)} checks: {counts['pass']} pass, {counts['warn']} warn, "
+               f"{counts['fail']} fail")
+    if out.is_terminal:
+        table = Table(title=Text(f"linkcli doctor: {report['config']}"), title_justify="left",
+                      show_lines=True)
+        for column in ("", "check", "result", "fix"):
+            table.add_column(column)
+        for c in checks:
+            table.add_row(Text(_MARK[c["status"]], style=_STYLE[c["status"]]), Text(c["name"]),
+                          Text(c["detail"]), Text(c["fix"] if c["status"] != "pass" else ""))
+        out.print(table)
+        _say(out, summary)
+        return
+    _say(out, f"linkcli doctor: {report['config']}")
+    for c in checks:
+        _say(out, f"{_MARK[c['status']]}  {c['name']:<20} {c['detail']}")
+        if c["status"] != "pass" and c["fix"]:
+            _say(out, f"{'':6}{'fix:':<20} {c['fix']}")
+    _say(out, summary)
+
+
+def show_demo(result: Any) -> None:
+    """The demo week as a timeline (practice time), then the status screen it ends with."""
+    out = console()
+    _say(out, f"linkcli demo: {result.practice} (a synthetic practice), times in "
+         f"{result.timezone}", "bold")
+    _say(out, f"Cron every 15 min from {result.start[:16].replace('T', ' ')} to "
+         f"{result.end[:16].replace('T', ' ')}: the {result.runs} of {result.ticks} ticks with "
+         "work each ran the real sync and dispatch (file source, outbox channels); quiet ticks "
+         "were skipped. Nothing left this machine.")
+    day = None
+    for e in result.timeline:
+        if e["day"] != day:
+            day = e["day"]
+            _say(out)
+            _say(out, day, "bold")
+        head = f"  {e['clock']}  "
+        if e["kind"] == "sync":
+            _say(out, f"{head}sync    {e['text']}")
+        elif e["kind"] == "change":
+            _say(out, f"{head}change  {e['appointment']}: {e['text']} ({e['reason']})", "cyan")
+        else:
+            who = f"{e['step']:<13} {e['appointment']} {e['participant']:<9}"
+            if e["kind"] == "message":
+                _say(out, f"{head}{e['channel']:<6}  {who} {e['to']}")
+                text = e["text"] if e["channel"] == "sms" else f"Subject: {e['text']}"
+                _say(out, f"{'':9}{text}", "dim")
+            else:
+                _say(out, f"{head}{e['channel']:<6}  {who} {e['kind']}: {e['reason']}", "yellow")
+    _say(out)
+    _say(out, f"Status at the end of the week ({result.end[:16].replace('T', ' ')}, "
+         "`linkcli status`):", "bold")
+    show_status(result.status)
+    if result.kept:
+        _say(out)
+        _say(out, f"Kept in {result.kept}: config.toml, appointments.json, linkcli.db and the "
+             "outbox files. Explore as of the demo's end, e.g.:")
+        env = f"LINKCLI_NOW={result.end} LINKCLI_CONFIG={result.kept / 'config.toml'}"
+        for command in ("status", "preview --days 3", "explain apt-105", "doctor"):
+            _say(out, f"  {env} linkcli {command}")
+
+
+def show_explain(data: dict[str, Any]) -> None:
+    """One appointment's whole sequence, per participant, with the reason for each step."""
+    out = console()
+    a = data["appointment"]
+    _say(out, f"{a['id']}: {a['status']} {a['format'].replace('_', '-')} session, "
+         f"{a['start_local']} ({a['timezone']}), {a['therapist']['shown']} "
+         f"({a['therapist']['id']})", "bold")
+    if a["link_problem"]:
+        _say(out, f"link: {a['link'] or '-'}  REFUSED: {a['link_problem']}", "red")
+    else:
+        _say(out, f"link: {a['link'] or '-'}")
+    origin = "adopted at the first sync" if a["adopted_at_first_sync"] else "first seen"
+    _say(out, f"version {a['revision']}; {origin} {a['first_seen_local']}; last changed "
+         f"{a['changed_at_local']}; explained as of {data['now_local']}")
+    snap = data["snapshot"]
+    if snap["stale"]:
+        _say(out, f"snapshot is stale (last good sync {snap['last_good_sync'] or 'never'}): "
+             "link messages wait", "yellow")
+    for n in data["notices"]:
+        _say(out, f"! {n['reason']}; {n['fix']}", "yellow")
+    for p in data["participants"]:
+        _say(out)
+        name = f" ({p['name']})" if p["name"] else ""
+        removed = "  [removed from the session]" if p["removed"] else ""
+        _say(out, f"{p['id']}{name}, times in {p['timezone']}{removed}", "bold")
+        for channel, c in p["contacts"].items():
+            _say(out, f"  {channel}: {c['to'] or '-'}" + (f"  ({c['problem']})"
+                                                            if c["problem"] else ""))
+        for s in p["steps"]:
+            due = s["due_local"] or "on booking"
+            to = s["to"] or "-"
+            version = f" (v{s['revision']})"
+            _say(out, f"  {due:<24} {s['step']:<13} {s['channel']:<6} {to:<18} "
+                 f"{s['state']}{version}", _STATE_STYLE.get(s["state"]))
+            _say(out, f"{'':6}why:  {s['reason']}")
+            if s["body"] is not None:
+                text = s["body"] if s["channel"] == "sms" else f"Subject: {s['subject']}"
+                seg = (f"  [{s['segments']} {s['encoding']} segment(s)]"
+                       if s["channel"] == "sms" and s["segments"] else "")
+                _say(out, f"{'':6}text: {text}{seg}", "dim")
+            for h in s["history"]:
+                _say(out, f"{'':6}v{h['revision']}:   {h['state']}, {h['reason']}", "dim")
+
+
+_STATE_STYLE = {"sent": "green", "delivered": "green", "failed": "red", "pending": "cyan",
+                "skipped": "yellow", "not planned": "yellow"}
