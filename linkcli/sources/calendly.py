@@ -55,7 +55,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import re
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -76,6 +75,7 @@ from linkcli.core.model import (
     parse_participant,
 )
 from linkcli.errors import ConfigError, SourceError
+from linkcli.private_file import write_private
 from linkcli.sources.base import Listing, Window
 from linkcli.sources.http import HttpSource, rate_limit_delay, secret
 
@@ -171,18 +171,7 @@ class InviteeCache:
             self.entries = {k: v for k, v in self.entries.items() if k in keep}
         blob = json.dumps({"version": CACHE_VERSION, "events": self.entries},
                           sort_keys=True, separators=(",", ":"))
-        tmp = self.path.with_name(f"{self.path.name}.{os.getpid()}.tmp")
-        try:
-            self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-            # Created 0600 from the start (never world-readable for an instant): the file
-            # holds client names, emails and phone numbers.
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(blob)
-            os.replace(tmp, self.path)
-        except OSError:
-            with contextlib.suppress(OSError):
-                tmp.unlink()
+        write_private(self.path, blob)
 
 
 class CalendlySource(HttpSource):

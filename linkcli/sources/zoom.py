@@ -33,10 +33,8 @@ gets one fresh token before the read counts as failed.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
-import os
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -55,6 +53,7 @@ from linkcli.core.model import (
     parse_instant,
 )
 from linkcli.errors import ConfigError, SourceError
+from linkcli.private_file import write_private
 from linkcli.sources.base import Listing, Window
 from linkcli.sources.http import HttpSource, secret
 
@@ -132,18 +131,7 @@ class TokenCache:
         """Write atomically with mode 0600: the token lets anyone read the practice's schedule."""
         data = {"key": self.fingerprint, "access_token": token,
                 "expires_at": expires_at.astimezone(UTC).isoformat()}
-        tmp = self.path.with_name(self.path.name + ".tmp")
-        try:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            try:
-                os.fchmod(fd, 0o600)  # O_CREAT's mode is ignored for a file left behind
-                os.write(fd, json.dumps(data).encode())
-            finally:
-                os.close(fd)
-            os.replace(tmp, self.path)
-        except OSError:
-            with contextlib.suppress(OSError):
-                tmp.unlink()
+        write_private(self.path, json.dumps(data))
 
 
 class ZoomSource(HttpSource):
