@@ -20,6 +20,7 @@ from linkcli.pacing import Pacer
 from linkcli.store import Known, Store, parse_ts, ts
 
 MAX_BACKOFF = timedelta(minutes=15)
+POLL_EVERY = timedelta(minutes=5)
 
 
 @dataclass
@@ -120,10 +121,16 @@ class Dispatcher:
             since = parse_ts(row["updated_at"]) - timedelta(minutes=10)
             try:
                 found = finder(row["recipient"], since, row["body"])
-            except ChannelError as exc:
-                result.errors.append(f"could not check a half-done send ({exc.reason}); "
-                                     "it waits for the next run")
-                return
+            except Exception as exc:  # the provider cannot say whether it has the message
+                permanent = isinstance(exc, ChannelError) and exc.permanent
+                if not permanent and now < parse_ts(row["expires_at"]):
+                    # Never resend blind while the answer may still come: ask again next run.
+                    reason = exc.reason if isinstance(exc, ChannelError) else type(exc).__name__
+                    result.errors.append(f"could not check a half-done send ({reason}); "
+                                         "it waits for the next run")
+                    return
+                # The provider cannot list messages at all (or the moment passed): the
+                # send is settled below like one that never reached it.
         if found is not None:
             store.set_state(row["id"], "sent", now, provider_id=found.provider_id,
                             provider_status=found.status, sent_at=row["updated_at"],
@@ -142,8 +149,8 @@ class Dispatcher:
         since = parse_ts(last) - timedelta(minutes=5) if last else self.now - timedelta(days=7)
         try:
             replies = reader(since)
-        except ChannelError:
-            return  # a failed read is not a reason to stop sending; tried again next run
+        except Exception:  # a failed read is no reason to stop sending; tried next run
+            return
         for reply in replies:
             verdict = classify_reply(reply.body)
             if verdict == "opt_out":
@@ -173,10 +180,13 @@ class Dispatcher:
     def _awaiting_delivery(self) -> list[dict[str, Any]]:
         if self.config.sms.provider != "twilio":
             return []
+        # Each text is polled at most every few minutes, for two days, until its status is
+        # final: a busy practice never spends a request per text per cron minute.
         return self.store.query(
             "select id, provider_id, recipient from sends where channel = 'sms' and state = "
-            "'sent' and provider_id is not null and sent_at >= ? order by sent_at limit 100",
-            [ts(self.now - timedelta(days=2))])
+            "'sent' and provider_id is not null and sent_at >= ? and updated_at <= ? "
+            "order by sent_at limit 100",
+            [ts(self.now - timedelta(days=2)), ts(self.now - POLL_EVERY)])
 
     def _refresh_delivery(self, rows: list[dict[str, Any]]) -> None:
         """Move sent texts to delivered or failed from the provider's final status."""
@@ -186,7 +196,7 @@ class Dispatcher:
         for row in rows:
             try:
                 status, code = poll(row["provider_id"])
-            except ChannelError:
+            except Exception:  # a status poll is bookkeeping: never costs a send
                 return
             if status == "delivered":
                 self.store.advance_delivery(row["id"], "delivered", status, None, self.now)
