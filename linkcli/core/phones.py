@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import phonenumbers
-from phonenumbers import NumberParseException, PhoneNumberFormat, PhoneNumberType
+if TYPE_CHECKING:  # loaded on first use: a quiet cron tick never parses a number
+    pass
 
 # Longer raw values are cut in messages so an attention line stays one readable line.
 _SHOWN_MAX = 40
@@ -40,6 +41,9 @@ def normalize_mobile(raw: str | None, country: str) -> PhoneResult:
     """
     if raw is None or not raw.strip():
         return PhoneResult(None, None)
+    import phonenumbers
+    from phonenumbers import NumberParseException, PhoneNumberFormat, PhoneNumberType
+
     raw = raw.strip()
     shown = _shown(raw)
     region = (country or "").strip().upper()
@@ -95,6 +99,9 @@ def mask_email(addr: str) -> str:
 
 def _country_code(e164: str) -> str:
     """The country calling code of a "+..." number, or "" when there is none to trust."""
+    import phonenumbers
+    from phonenumbers import NumberParseException
+
     try:
         return str(phonenumbers.parse(e164, None).country_code)
     except NumberParseException:
