@@ -228,7 +228,7 @@ def _book(record: dict[str, Any], edited: datetime) -> Callable[[Records], None]
 def _events() -> tuple[ScheduleEvent, ...]:
     move_108 = local(0, "11:20")
     book_111 = local(1, "09:10")
-    cancel_208 = local(1, "16:05")
+    cancel_208 = local(2, "16:05")
     move_105 = local(2, "08:05")
     return (
         ScheduleEvent(
@@ -243,7 +243,8 @@ def _events() -> tuple[ScheduleEvent, ...]:
         ),
         ScheduleEvent(
             cancel_208, "canceled", "apt-208",
-            "Ivy's Thursday 11:00 AM session with Dr. Okafor was canceled",
+            "Ivy's Thursday 11:00 AM session with Dr. Okafor was canceled, after its 24h "
+            "reminder went out",
             _cancel("apt-208", cancel_208),
         ),
         ScheduleEvent(

@@ -18,7 +18,8 @@ def console(stderr: bool = False) -> Console:
     """A console that adds no colour or markup when not on a terminal."""
     stream = sys.stderr if stderr else sys.stdout
     tty = stream.isatty()
-    return Console(file=stream, highlight=False, soft_wrap=True, no_color=not tty,
+    # markup=False: "[links] allowed_hosts" in a fix text is text, not a style tag.
+    return Console(file=stream, highlight=False, markup=False, soft_wrap=True, no_color=not tty,
                    force_terminal=tty if tty else None, width=None if tty else 120)
 
 
@@ -124,7 +125,8 @@ def show_init(result: Any) -> None:
              "environment only; cron does not read your shell profile, so put NAME=value lines "
              "at the top of the crontab or in a file only you can read):")
         for name, purpose, required in result.secrets:
-            _say(out, f"  {name:<24} {purpose}" + ("" if required else " (optional)"))
+            _say(out, f"  {name:<24} {purpose}" + (
+                "" if required else " (optional: a relay may need no login)"))
     _say(out)
     _say(out, "Next:")
     for item in result.todo:
@@ -152,7 +154,7 @@ def show_doctor(report: dict[str, Any]) -> None:
         table = Table(title=Text(f"linkcli doctor: {report['config']}"), title_justify="left",
                       show_lines=True)
         for column in ("", "check", "result", "fix"):
-            table.add_column(column)
+            table.add_column(column, overflow="fold")  # long paths and URLs wrap, never "…"
         for c in checks:
             table.add_row(Text(_MARK[c["status"]], style=_STYLE[c["status"]]), Text(c["name"]),
                           Text(c["detail"]), Text(c["fix"] if c["status"] != "pass" else ""))

@@ -37,6 +37,7 @@ SOURCE_SECRETS: dict[str, dict[str, str]] = {
         "client_secret_env": "ZOOM_CLIENT_SECRET",
     },
     "fhir": {"token_env": "FHIR_TOKEN"},
+    "rest": {"token_env": "LINKCLI_REST_TOKEN"},  # unless auth = "none"
 }
 
 # Twilio treats a reply of exactly CANCEL as an opt-out: a message that invites one
@@ -92,11 +93,13 @@ def secret_names(config: Config) -> list[tuple[str, str, bool]]:
         ]
     if config.email.provider == "smtp":
         names += [
-            ("LINKCLI_SMTP_USERNAME", "SMTP login (leave unset for a relay without login)", False),
+            ("LINKCLI_SMTP_USERNAME", "SMTP user name", False),
             ("LINKCLI_SMTP_PASSWORD", "SMTP password", False),
         ]
     settings = config.source.settings
     keys = dict(SOURCE_SECRETS.get(config.source.kind, {}))
+    if config.source.kind == "rest" and settings.get("auth") == "none":
+        keys.pop("token_env")
     # Any other `*_env` setting names a variable the source reads (e.g. a rest token).
     keys.update({k: str(v) for k, v in settings.items() if k.endswith("_env") and v})
     for key, default in keys.items():
@@ -345,14 +348,18 @@ def _sample(config: Config, therapist_id: str | None, step_before: timedelta | N
 
 def _templates(config: Config) -> list[Check]:
     from linkcli.compose import render_send
+    from linkcli.core.plan import Step
+    from linkcli.core.reconcile import LINK_CHANGED
     from linkcli.core.segments import count_segments
 
     long_texts: list[str] = []
     unnamed: list[str] = []
     variants: list[str | None] = [None, *config.therapists]
-    for step in config.sequence:
-        if "sms" not in step.channels:
-            continue
+    texted = [s for s in config.sequence if "sms" in s.channels]
+    if config.change_messages.link_changed:
+        # Sent when a link a client already holds changes: a text like the others.
+        texted.append(Step(LINK_CHANGED, ("sms",), timedelta(hours=3)))
+    for step in texted:
         for tid in variants:
             label = f"{step.name}" + (f" ({tid})" if tid else "")
             template = config.template(step.name, tid, "sms") or ""
@@ -369,7 +376,7 @@ def _templates(config: Config) -> list[Check]:
                     why += ", because of " + " ".join(repr(c) for c in seg.non_gsm)
                 long_texts.append(f"{label}: {why}")
     checks: list[Check] = []
-    sms_steps = [s.name for s in config.sequence if "sms" in s.channels]
+    sms_steps = [s.name for s in texted]
     if not sms_steps:
         checks.append(Check("SMS length", "pass", "the sequence sends no SMS"))
     elif long_texts:

@@ -37,6 +37,13 @@ def build_explain(ctx: Context, store: Store, appointment_id: str) -> dict[str, 
     config, now = ctx.config, ctx.now
     known = store.appointment(appointment_id)
     if known is None:
+        kept = store.query("select count(*) as n from sends where appointment_id = ?",
+                           [appointment_id])[0]["n"]
+        if kept:
+            raise LinkcliError(
+                f"appointment {appointment_id!r} is no longer in the snapshot: sessions older "
+                f"than the retention period are removed ({kept} send record(s) remain in "
+                "`linkcli status` counts)", ExitCode.USAGE)
         raise LinkcliError(
             f"no appointment {appointment_id!r} in the snapshot ({config.store_path}); check "
             "the id in `linkcli status` or `linkcli preview --json`, or run `linkcli sync` if "
@@ -53,8 +60,12 @@ def build_explain(ctx: Context, store: Store, appointment_id: str) -> dict[str, 
                        [appointment_id])
     practice_zone = ZoneInfo(config.practice.timezone)
     link = effective_link(config, appt)
-    facts = _Facts(config, store, known, now, stale, good, rows,
-                   adopted=bool(meta["first_seen"]) and meta["first_seen"] == first_good,
+    # Adopted: seen first by the store's first good sync, which sent no confirmation
+    # (unless `sync --confirm-existing` asked for them).
+    on_created = {s.name for s in config.sequence if s.on_created}
+    confirmed = any(r["step"] in on_created and r["revision"] == 1 for r in rows)
+    adopted = bool(meta["first_seen"]) and meta["first_seen"] == first_good and not confirmed
+    facts = _Facts(config, store, known, now, stale, good, rows, adopted=adopted,
                    changed_at=meta["changed_at"])
 
     participant_ids = [p.id for p in appt.participants]
@@ -67,6 +78,7 @@ def build_explain(ctx: Context, store: Store, appointment_id: str) -> dict[str, 
     ]
     return {
         "now": iso(ts(now)),
+        "now_local": local_time(now, practice_zone),
         "appointment": {
             "id": appt.id,
             "status": appt.status,
@@ -80,13 +92,19 @@ def build_explain(ctx: Context, store: Store, appointment_id: str) -> dict[str, 
             "link_problem": config.links.check(link) if appt.is_live_telehealth else None,
             "revision": known.revision,
             "first_seen": iso(meta["first_seen"]),
+            "first_seen_local": _local_ts(meta["first_seen"], practice_zone),
             "changed_at": iso(meta["changed_at"]),
+            "changed_at_local": _local_ts(meta["changed_at"], practice_zone),
             "adopted_at_first_sync": facts.adopted,
         },
         "snapshot": {"last_good_sync": iso(ts(good)) if good else None, "stale": stale},
         "notices": notices,
         "participants": participants,
     }
+
+
+def _local_ts(value: str | None, zone: ZoneInfo) -> str | None:
+    return local_time(parse_ts(value), zone) if value else None
 
 
 def _therapist_shown(config: Config, appt: Appointment) -> str:
@@ -191,21 +209,22 @@ class _Facts:
             if row:
                 entry["to"] = mask(channel, row["recipient"])
             return entry
-        if row is not None and row["state"] in ("sent", "delivered", "sending", "failed") and (
-            row["body"] is not None
-        ):
-            # What actually went (or was attempted), exactly as recorded.
+        if row is not None and row["state"] in ("sent", "delivered", "sending", "failed"):
+            # What actually went (or was attempted), exactly as recorded; the retention
+            # purge may have removed text and address since.
             entry.update(to=mask(channel, row["recipient"]), subject=row["subject"],
                          body=row["body"], segments=row["segments"], encoding=row["encoding"])
+            if row["body"] is None and row["state"] != "sending":
+                entry["reason"] = (f"{self._row_reason(row, zone)} (its text was removed "
+                                   "after the retention period)")
+                return entry
         else:
-            # Render at the moment it goes (pending), went by (skipped, canceled) or is
-            # due: {day} and {starts_in} depend on it.
+            # Render at the moment it goes (pending) or was due (the rest): {day} and
+            # {starts_in} depend on it, and "starts in 18 h" would explain nothing.
             if row is not None and row["state"] == "pending":
                 at = max(due or self.now, self.now)
-            elif row is not None:
-                at = parse_ts(row["updated_at"])
             else:
-                at = due or self.now
+                at = due or (parse_ts(row["updated_at"]) if row else self.now)
             outcome = compose(config, appt, p, step_name, channel, at)
             if outcome.recipient:
                 outcome = compose(config, appt, p, step_name, channel, at,
@@ -235,14 +254,15 @@ class _Facts:
             status = f", provider says {row['provider_status']}" if row["provider_status"] else ""
             return f"sent {local_time(when, zone)}{status}"
         if state == "skipped":
-            return f"skipped: {reason or 'its moment passed'}"
+            return reason or "its moment passed"
         if state == "canceled":
             if reason in ("rescheduled", "restored"):
-                return (f"canceled: the session was {reason}; the new version's sequence "
-                        "replaced it")
-            return f"canceled: {reason or 'the session was canceled'}"
+                return f"the session was {reason}; the new version's sequence replaced it"
+            if reason and reason.startswith("status "):
+                return f"the session became {reason.removeprefix('status ').replace('_', ' ')}"
+            return reason or "the session was canceled"
         if state == "failed":
-            return f"failed: {reason or 'provider error'}"
+            return reason or "provider error"
         if state == "sending":
             return ("being sent (if no dispatch is running, a run stopped mid-send; the next "
                     "dispatch checks with the provider)")

@@ -152,7 +152,8 @@ QUESTIONS: tuple[Question, ...] = (
              lambda a: "US", _country),
     Question("source", "--source", "Where appointments come from ("
              + ", ".join(SOURCE_KINDS) + ")", lambda a: "file", _choice(*SOURCE_KINDS)),
-    Question("source_path", "--source-path", "Appointments file (canonical JSON, relative to the config)",
+    Question("source_path", "--source-path",
+             "Appointments file (canonical JSON, relative to the config)",
              lambda a: "appointments.json", _path, _is("source", "file")),
     Question("feed_url", "--feed-url", "Calendar feed URL (https, or a local .ics path)",
              lambda a: None, _feed, _is("source", *ICS_KINDS)),
@@ -261,8 +262,9 @@ def render_config(a: Answers) -> str:
             f"[therapists.{_q(a['therapist_id'])}]",
             "# name = \"Maya Chen\"",
             "# display_name = \"Dr. Chen\"  # what clients see in messages",
-            "# link = \"https://...\"  # fixed link for sessions without one (TherapyNotes: "
-            "the TherapyPortal waiting room)",
+            "# A fixed link for sessions that carry none (TherapyNotes: the therapist's",
+            "# TherapyPortal waiting room):",
+            "# link = \"https://...\"",
         ]
     lines += ["", "[sms]", f"provider = {_q(a['sms_provider'])}"]
     if a["sms_provider"] == "twilio":

@@ -108,6 +108,7 @@ def run_sync(
         adopting=adopting,
         link_changed=config.change_messages.link_changed,
         cancellation=config.change_messages.cancellation,
+        zone=config.practice.timezone,
     )
     counts = {kind: result.count(kind) for kind in
               ("created", "rescheduled", "canceled", "updated", "restored")}

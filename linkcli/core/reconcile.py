@@ -10,6 +10,7 @@ import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from linkcli.core.diff import Change, Diff
 from linkcli.core.model import Appointment
@@ -81,6 +82,7 @@ def reconcile(
     adopting: bool,
     link_changed: bool = True,
     cancellation: bool = True,
+    zone: str = "UTC",
 ) -> SyncPlan:
     """Plan the writes for `result`.
 
@@ -119,7 +121,7 @@ def reconcile(
             plan.inserts += plan_appointment(after, revision, steps, now, created_at)
             reminded = {m.step for m in sent.get(change.appointment_id, set())} & scheduled_steps
             if change.kind == "rescheduled" and reminded:
-                plan.notices.append(_moved_after_reminder(change, revision))
+                plan.notices.append(_moved_after_reminder(change, revision, zone))
         elif change.kind == "canceled":
             cancel(old_pending, change.detail or "canceled")
             if cancellation and after.status == "canceled" and after.start > now:
@@ -174,12 +176,17 @@ def _short_hash(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:8]
 
 
-def _moved_after_reminder(change: Change, revision: int) -> Notice:
+def _moved_after_reminder(change: Change, revision: int, zone: str) -> Notice:
+    tz = ZoneInfo(zone)
+    old = change.before.start.astimezone(tz) if change.before else None
+    new = change.after.start.astimezone(tz)
+    moved = (f"moved from {old:%a %b %d %H:%M} to {new:%a %b %d %H:%M %Z}" if old
+             else change.detail)
     return Notice(
         key=f"moved-after-reminder/{change.appointment_id}/r{revision}",
         appointment_id=change.appointment_id,
         kind="moved_after_reminder",
-        reason=f"rescheduled after a reminder went out ({change.detail})",
+        reason=f"rescheduled after a reminder went out ({moved})",
         fix="new reminders with the new time go out automatically; consider calling the "
         "client to confirm they know",
     )
