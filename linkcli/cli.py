@@ -97,7 +97,7 @@ def sync(
     from linkcli.commands.sync import run_sync
 
     ctx = _ctx(config, verbose)
-    with ctx.store() as store:
+    with ctx.store() as store, output.working("Reading the schedule and planning messages"):
         result = run_sync(ctx, store, force=force, confirm_existing=confirm_existing)
     _report_sync(result, verbose)
 

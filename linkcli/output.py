@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from rich.console import Console
@@ -21,6 +23,16 @@ def console(stderr: bool = False) -> Console:
     # markup=False: "[links] allowed_hosts" in a fix text is text, not a style tag.
     return Console(file=stream, highlight=False, markup=False, soft_wrap=True, no_color=not tty,
                    force_terminal=tty if tty else None, width=None if tty else 120)
+
+
+@contextmanager
+def working(label: str) -> Iterator[None]:
+    """A spinner on a terminal for a long sync; nothing at all under cron."""
+    if not sys.stderr.isatty():
+        yield
+        return
+    with console(stderr=True).status(label):
+        yield
 
 
 def print_json(data: Any) -> None:
@@ -73,10 +85,20 @@ def show_status(report: dict[str, Any]) -> None:
     else:
         out.print("Next sends: none planned")
     if report["last_7_days"]:
-        table = _table("Last 7 days", ["channel", "sent", "delivered", "failed", "skipped"])
+        table = _table("Last 7 days", ["channel", "sent", "delivered", "failed", "skipped",
+                                       "delivery rate"])
         for channel, states in sorted(report["last_7_days"].items()):
+            rate = states.get("delivery_rate")
             table.add_row(channel, *(str(states.get(s, 0)) for s in
-                                     ("sent", "delivered", "failed", "skipped")))
+                                     ("sent", "delivered", "failed", "skipped")),
+                          f"{rate:.0%}" if rate is not None else "-")
+        out.print(table)
+    if report.get("therapists"):
+        table = _table("By therapist (7 days)", ["therapist", "sent", "delivered", "failed",
+                                                 "skipped", "canceled"])
+        for therapist, states in sorted(report["therapists"].items()):
+            table.add_row(therapist, *(str(states.get(s, 0)) for s in
+                                       ("sent", "delivered", "failed", "skipped", "canceled")))
         out.print(table)
     if report["attention"]:
         table = _table("Needs attention", ["appointment", "participant", "reason", "fix"])

@@ -54,3 +54,26 @@ def test_config_example_loads_and_documents_every_key():
     keys.discard("templates")  # a table ([therapists."ID".templates."STEP"]), shown as such
     missing = sorted(k for k in keys if not re.search(rf"^#?\s*{k}\s*=", text, re.M))
     assert missing == []
+
+
+def test_the_readme_quick_start_runs(tmp_path):
+    """The linkcli part of the README's first quick-start command works as written."""
+    readme = (ROOT / "README.md").read_text()
+    block = readme.split("## Quick start", 1)[1].split("```sh", 1)[1].split("```", 1)[0]
+    first, second = [line for line in block.strip().splitlines() if line.strip()]
+    assert first.endswith("linkcli demo") and "pip install -e ." in first
+    assert second.endswith("python -m pytest -q")
+    result = CliRunner().invoke(app, ["demo"], env={"LINKCLI_CONFIG": str(tmp_path / "x")})
+    assert result.exit_code == 0, result.output
+    assert "Needs attention" in result.stdout
+
+
+def test_version_and_module_entry_point():
+    import subprocess
+    import sys
+
+    from linkcli import __version__
+
+    out = subprocess.run([sys.executable, "-m", "linkcli", "--version"], capture_output=True,
+                         text=True, check=True)
+    assert out.stdout.strip() == f"linkcli {__version__}"

@@ -305,3 +305,16 @@ def test_a_lasting_problem_reaches_cron_mail_once(practice):
     assert practice.cli("2026-11-20T12:15:00Z", "sync").stderr == ""
     kinds = [a["kind"] for a in practice.status("2026-11-20T12:15:00Z")["attention"]]
     assert kinds == ["bad_record"]
+
+
+def test_status_counts_by_therapist_and_delivery_rate(practice):
+    practice.schedule(appointment(), appointment(
+        id="apt-2", therapist={"id": "th-2", "name": "Sam Okafor"},
+        participants=[client(id="cl-2", mobile="+1 617 555 0102", email="b@example.org")]))
+    practice.ok(T0, "sync")
+    practice.ok("2026-11-23T20:00:00Z", "run")
+    report = practice.status("2026-11-23T20:00:00Z")
+    assert report["therapists"] == {"th-1": {"sent": 2}, "th-2": {"sent": 2}}
+    assert report["last_7_days"]["sms"] == {"sent": 2, "delivery_rate": None}
+    screen = practice.ok("2026-11-23T20:00:00Z", "status").stdout
+    assert "By therapist (7 days)" in screen and "th-2" in screen

@@ -175,9 +175,23 @@ def build_status(ctx: Context, store: Store) -> dict[str, Any]:
         "and state != 'pending' group by channel, state",
         [ts(now - timedelta(days=7))],
     )
-    last_7_days: dict[str, dict[str, int]] = {}
+    last_7_days: dict[str, dict[str, Any]] = {}
     for row in week:
         last_7_days.setdefault(row["channel"], {})[row["state"]] = row["n"]
+    for states in last_7_days.values():
+        out = states.get("sent", 0) + states.get("delivered", 0) + states.get("failed", 0)
+        # Of what left linkcli, the share the provider confirmed delivered (SMS only
+        # learns this from Twilio; email has no receipts, so its rate stays None).
+        states["delivery_rate"] = round(states.get("delivered", 0) / out, 3) if (
+            out and states.get("delivered")) else None
+    therapists: dict[str, dict[str, int]] = {}
+    for row in store.query(
+        "select json_extract(a.data, '$.therapist.id') as therapist, s.state, count(*) as n "
+        "from sends s join appointments a on a.id = s.appointment_id "
+        "where s.updated_at >= ? and s.state != 'pending' group by 1, 2",
+        [ts(now - timedelta(days=7))],
+    ):
+        therapists.setdefault(row["therapist"] or "?", {})[row["state"]] = row["n"]
     return {
         "now": iso(ts(now)),
         "practice": config.practice.name,
@@ -186,6 +200,7 @@ def build_status(ctx: Context, store: Store) -> dict[str, Any]:
         "upcoming": upcoming,
         "recent": recent,
         "last_7_days": last_7_days,
+        "therapists": therapists,
         "attention": attention(config, store, now),
     }
 
