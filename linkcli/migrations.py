@@ -113,3 +113,10 @@ def m0001_initial(db: Database) -> None:
         pk="address",
     )
     db["meta"].create({"key": str, "value": str}, pk="key")
+
+
+@migrations(name="0002_sends_by_recipient")
+def m0002_sends_by_recipient(db: Database) -> None:
+    """Dispatch asks "was this number ever texted?" before each first text; an index keeps
+    that a lookup instead of a scan of the whole history."""
+    db["sends"].create_index(["recipient", "channel"])
