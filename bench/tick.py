@@ -22,7 +22,6 @@ import os
 import re
 import sqlite3
 import sys
-import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -35,6 +34,7 @@ TARGET = 1.5
 
 # Runs the real entry point with argv set, then lists the heavy packages it imported.
 IMPORT_PROBE = f"""
+import json
 import sys
 sys.argv = ["linkcli", "dispatch"]
 from linkcli.cli import main
@@ -45,7 +45,7 @@ except SystemExit as exc:
 else:
     code = 0
 heavy = sorted(m for m in sys.modules if m.split(".")[0] in {set(HEAVY)!r})
-print("LOADED", {{"exit": code, "modules": heavy}})
+print("LOADED " + json.dumps({{"exit": code, "modules": heavy}}))
 """
 
 
@@ -96,7 +96,8 @@ def build_store(work: Path, n: int, exe: str) -> tuple[Path, datetime]:
         run = c.run_once([exe, cmd, "-v"], env_at(config, anchor))
         if run.returncode:
             raise SystemExit(f"setup `linkcli {cmd}` failed: {run.stderr.strip()}")
-        print(f"  setup {cmd} at {iso(anchor)}: {(run.stdout + run.stderr).strip().splitlines()[-1]} "
+        said = (run.stdout + run.stderr).strip().splitlines()
+        print(f"  setup {cmd} at {iso(anchor)}: {said[-1] if said else '(silent)'} "
               f"({c.fmt_s(run.seconds)})")
     left, nxt = pending_due(work / "tick.db", anchor)
     if left or nxt is None:
@@ -127,7 +128,7 @@ def heavy_imports(env: dict[str, str]) -> dict[str, object]:
     run = c.run_once([sys.executable, "-c", IMPORT_PROBE], env)
     for line in run.stdout.splitlines():
         if line.startswith("LOADED "):
-            return dict(eval(line[len("LOADED "):]))  # noqa: S307 - our own repr
+            return dict(json.loads(line[len("LOADED "):]))
     raise SystemExit(f"import probe failed: {run.stderr.strip()[-1000:]}")
 
 
@@ -148,29 +149,34 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-n", "--runs", type=int, default=5, help="timed runs per command")
     parser.add_argument("--appointments", type=int, default=10_000)
-    parser.add_argument("--work", type=Path, help="work folder (default: a temp folder)")
+    parser.add_argument("--work", type=Path,
+                        help="work folder, kept (default: a temporary one, removed after)")
     parser.add_argument("--linkcli", help="path of the linkcli console script")
     parser.add_argument("--importtime", action="store_true",
                         help="also print the 15 slowest imports of one tick")
     args = parser.parse_args()
     exe = c.linkcli_exe(args.linkcli)
-    work = args.work or Path(tempfile.mkdtemp(prefix="linkcli-tick-"))
-    work.mkdir(parents=True, exist_ok=True)
+    work = c.work_folder(args.work, "linkcli-tick-")
     print(c.machine())
     print(f"work folder: {work}")
     config, tick = build_store(work, args.appointments, exe)
     env = env_at(config, tick)
 
-    tick_series = c.measure("linkcli dispatch (nothing due)", [exe, "dispatch", "-v"],
-                            args.runs, env, check=check_nothing_due)
-    base_series = c.measure("baseline: python -c import ...", [sys.executable, "-c", BASELINE],
-                            args.runs, env)
+    print(f"  before: {c.load()}")
+    tick_series, base_series = c.measure_all([
+        c.Spec("linkcli dispatch (nothing due)", [exe, "dispatch", "-v"], env,
+               check=check_nothing_due),
+        c.Spec("baseline: python -c import ...", [sys.executable, "-c", BASELINE], env),
+    ], args.runs)
+    print(f"  after: {c.load()}")
     ratio = tick_series.median / base_series.median
     print(f"\nresults ({args.runs} runs after 1 warm-up, "
           f"{args.appointments} appointments in the store):")
     c.print_series(tick_series)
     c.print_series(base_series)
-    print(f"  ratio {ratio:.2f}x (target <= {TARGET}x): {c.verdict(ratio <= TARGET)}")
+    cpu_ratio = tick_series.cpu_median / base_series.cpu_median
+    print(f"  ratio {ratio:.2f}x (target <= {TARGET}x): {c.verdict(ratio <= TARGET)}; "
+          f"CPU-time ratio {cpu_ratio:.2f}x")
     loaded = heavy_imports(env)
     print(f"  heavy modules imported by the tick: {json.dumps(loaded['modules'])} "
           f"({len(loaded['modules'])} modules; exit {loaded['exit']})")

@@ -9,15 +9,17 @@ import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
-from rich.table import Table
-from rich.text import Text
+if TYPE_CHECKING:  # rich loads when something is shown: a quiet cron tick shows nothing
+    from rich.console import Console
+    from rich.table import Table
 
 
 def console(stderr: bool = False) -> Console:
     """A console that adds no colour or markup when not on a terminal."""
+    from rich.console import Console
+
     stream = sys.stderr if stderr else sys.stdout
     tty = stream.isatty()
     # markup=False: "[links] allowed_hosts" in a fix text is text, not a style tag.
@@ -57,6 +59,8 @@ def info_line(message: str) -> None:
 
 
 def _table(title: str, columns: list[str]) -> Table:
+    from rich.table import Table
+
     table = Table(title=title, title_justify="left", show_lines=False)
     for column in columns:
         table.add_column(column)
@@ -134,6 +138,8 @@ def show_preview(items: list[dict[str, Any]]) -> None:
 
 
 def _say(out: Console, text: str = "", style: str | None = None) -> None:
+    from rich.text import Text
+
     out.print(Text(text, style=style or ""), markup=False)
 
 
@@ -173,6 +179,9 @@ def show_doctor(report: dict[str, Any]) -> None:
     summary = (f"{len(checks)} checks: {counts['pass']} pass, {counts['warn']} warn, "
                f"{counts['fail']} fail")
     if out.is_terminal:
+        from rich.table import Table
+        from rich.text import Text
+
         table = Table(title=Text(f"linkcli doctor: {report['config']}"), title_justify="left",
                       show_lines=True)
         for column in ("", "check", "result", "fix"):

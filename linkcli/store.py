@@ -299,37 +299,60 @@ class Store:
             "where state = 'pending'")
         return parse_ts(rows[0]["t"]) if rows and rows[0]["t"] else None
 
-    def claim(self, send_id: int, now: datetime) -> bool:
-        """Move one send from pending to sending; True for exactly one caller."""
-        cursor = self.db.execute(
-            "update sends set state = 'sending', attempts = attempts + 1, updated_at = ? "
-            "where id = ? and state = 'pending'",
-            [ts(now), send_id],
-        )
-        return cursor.rowcount == 1
+    def claim(self, send_id: int, now: datetime, **message: Any) -> int | None:
+        """Move one send from pending to sending (recording the message as it goes) and
+        open its attempt row, in one transaction. The attempt id for exactly one caller;
+        None for any other. Plain SQL: this runs once per message sent."""
+        stamp = ts(now)
+        columns = "".join(f", {name} = ?" for name in message)
+        conn = self.db.conn
+        with self.db.atomic():
+            cursor = conn.execute(
+                f"update sends set state = 'sending', attempts = attempts + 1, "
+                f"updated_at = ?{columns} where id = ? and state = 'pending'",
+                [stamp, *message.values(), send_id],
+            )
+            if cursor.rowcount != 1:
+                return None
+            attempt = conn.execute(
+                "insert into attempts (send_id, started_at, outcome) values (?, ?, 'started')",
+                [send_id, stamp],
+            )
+            return int(attempt.lastrowid or 0)
+
+    def record_sent(
+        self, send_id: int, attempt_id: int, now: datetime, provider_id: str | None,
+        provider_status: str, segments: int | None,
+    ) -> None:
+        """The provider accepted the message: close the attempt and the send together."""
+        stamp = ts(now)
+        with self.db.atomic():
+            self.db.conn.execute(
+                "update attempts set finished_at = ?, outcome = 'sent', provider_id = ? "
+                "where id = ?", [stamp, provider_id, attempt_id])
+            self.db.conn.execute(
+                "update sends set state = 'sent', updated_at = ?, provider_id = ?, "
+                "provider_status = ?, sent_at = ?, reason = null, next_attempt_at = null, "
+                "segments = coalesce(?, segments) where id = ?",
+                [stamp, provider_id, provider_status, stamp, segments, send_id])
 
     def set_state(self, send_id: int, state: str, now: datetime, **fields: Any) -> None:
         """Record a send's new state and whatever the attempt learned."""
         assert state in STATES
-        values = {"state": state, "updated_at": ts(now), **fields}
-        self.db["sends"].update(send_id, values)
-
-    def start_attempt(self, send_id: int, now: datetime) -> int:
-        """Write the attempt row before the provider call; returns its id."""
-        table = self.db["attempts"]
-        table.insert({"send_id": send_id, "started_at": ts(now), "outcome": "started"})
-        return int(table.last_pk)
+        columns = "".join(f", {name} = ?" for name in fields)
+        self.db.conn.execute(
+            f"update sends set state = ?, updated_at = ?{columns} where id = ?",
+            [state, ts(now), *fields.values(), send_id],
+        )
 
     def finish_attempt(
         self, attempt_id: int, now: datetime, outcome: str, provider_id: str | None = None,
         error: str | None = None,
     ) -> None:
         """Write the attempt's outcome."""
-        self.db["attempts"].update(
-            attempt_id,
-            {"finished_at": ts(now), "outcome": outcome, "provider_id": provider_id,
-             "error": error},
-        )
+        self.db.conn.execute(
+            "update attempts set finished_at = ?, outcome = ?, provider_id = ?, error = ? "
+            "where id = ?", [ts(now), outcome, provider_id, error, attempt_id])
 
     def counts_by_state(self) -> dict[str, int]:
         """How many sends are in each state (every state listed, zeros included)."""

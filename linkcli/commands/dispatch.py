@@ -9,7 +9,7 @@ from typing import Any
 
 from linkcli.channels import open_email, open_sms
 from linkcli.channels.base import ChannelError, EmailMessage, SmsMessage
-from linkcli.compose import ContactState, Outcome, calendar_file, compose
+from linkcli.compose import ContactState, Outcome, calendar_file, compose, recipient_for
 from linkcli.context import Context
 from linkcli.core.emailbody import to_html
 from linkcli.core.optout import classify_reply, means_cancel
@@ -247,11 +247,10 @@ class Dispatcher:
             # An old snapshot may carry an old link or time: wait for a good sync.
             result.waiting += 1
             return
-        outcome = compose(self.config, appointment, participant, row["step"], row["channel"], now)
-        if outcome.action == "send" and outcome.recipient:
-            state = contact_state(store, outcome.recipient, row["channel"])
-            outcome = compose(self.config, appointment, participant, row["step"],
-                              row["channel"], now, state)
+        address, _why = recipient_for(self.config, participant, row["channel"])
+        state = contact_state(store, address, row["channel"]) if address else None
+        outcome = compose(self.config, appointment, participant, row["step"], row["channel"],
+                          now, state)
         if outcome.action == "wait":
             store.set_state(row["id"], "pending", now, reason=outcome.reason)
             result.waiting += 1
@@ -269,15 +268,16 @@ class Dispatcher:
               result: DispatchResult) -> None:
         now, store = self.now, self.store
         assert outcome.message is not None and outcome.recipient is not None
-        if not store.claim(row["id"], now):
-            return  # another run took it
         seg = outcome.segments
-        store.set_state(
-            row["id"], "sending", now, recipient=outcome.recipient, body=outcome.message.body,
+        # Claim, the message as it goes, and the attempt row: one transaction before the
+        # provider call, so a crash leaves a 'sending' row that the next run settles.
+        attempt = store.claim(
+            row["id"], now, recipient=outcome.recipient, body=outcome.message.body,
             subject=outcome.message.subject, segments=seg.segments if seg else None,
             encoding=seg.encoding if seg else None,
         )
-        attempt = store.start_attempt(row["id"], now)
+        if attempt is None:
+            return  # another run took it
         try:
             if row["channel"] == "sms":
                 self.pacer.wait()
@@ -294,12 +294,7 @@ class Dispatcher:
             self._failed(row, attempt, ChannelError(f"unexpected error: {exc}",
                                                     kind="transient"), result)
             return
-        store.finish_attempt(attempt, now, "sent", sent.provider_id)
-        store.set_state(
-            row["id"], "sent", now, provider_id=sent.provider_id,
-            provider_status=sent.status, sent_at=ts(now), reason=None, next_attempt_at=None,
-            **({"segments": sent.segments} if sent.segments else {}),
-        )
+        store.record_sent(row["id"], attempt, now, sent.provider_id, sent.status, sent.segments)
         result.sent += 1
 
     def _email_message(self, row: dict[str, Any], known: Known, outcome: Outcome) -> EmailMessage:
