@@ -119,13 +119,6 @@ class Store:
                 out[row["id"]] = Known(_load(row["data"]), row["revision"], row["sequence"] or 0)
         return out
 
-    def snapshot(self) -> dict[str, Known]:
-        """Every known appointment, parsed."""
-        out: dict[str, Known] = {}
-        for row in self.db.query("select id, revision, sequence, data from appointments"):
-            out[row["id"]] = Known(_load(row["data"]), row["revision"], row["sequence"] or 0)
-        return out
-
     def appointment(self, appointment_id: str) -> Known | None:
         """One snapshot row, or None."""
         rows = self.query(

@@ -6,11 +6,11 @@ import json
 from datetime import datetime, timedelta
 from typing import Any
 
-from linkcli.compose import ContactState, effective_link, recipient_for
+from linkcli.compose import effective_link, recipient_for
 from linkcli.config import Config
 from linkcli.context import Context
 from linkcli.core.phones import mask_email, mask_phone, normalize_mobile
-from linkcli.store import Store, parse_ts, ts
+from linkcli.store import Store, ts
 
 UPCOMING_LIMIT = 20
 
@@ -226,6 +226,3 @@ def check_problems(ctx: Context, store: Store, report: dict[str, Any]) -> list[s
     if config.status.check_attention and report["attention"]:
         problems.append(f"{len(report['attention'])} item(s) need attention")
     return problems
-
-
-__all__ = ["build_status", "check_problems", "ContactState", "parse_ts"]
