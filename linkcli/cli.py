@@ -94,11 +94,12 @@ def sync(
 
     Example: linkcli sync --config /etc/linkcli/config.toml
     """
-    from linkcli.commands.sync import run_sync
+    from linkcli.commands.sync import SYNC_PHASES, run_sync
 
     ctx = _ctx(config, verbose)
-    with ctx.store() as store, output.working("Reading the schedule and planning messages"):
-        result = run_sync(ctx, store, force=force, confirm_existing=confirm_existing)
+    with ctx.store() as store, output.progress(SYNC_PHASES) as step:
+        result = run_sync(ctx, store, force=force, confirm_existing=confirm_existing,
+                          step=step)
     _report_sync(result, verbose)
 
 

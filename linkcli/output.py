@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -27,14 +27,30 @@ def console(stderr: bool = False) -> Console:
                    force_terminal=tty if tty else None, width=None if tty else 120)
 
 
+Step = Callable[[str], None]
+
+
 @contextmanager
-def working(label: str) -> Iterator[None]:
-    """A spinner on a terminal for a long sync; nothing at all under cron."""
+def progress(phases: int) -> Iterator[Step]:
+    """A progress bar over a command's phases on a terminal; under cron (no terminal) a
+    callback that does nothing, so cron mail never holds bars or control codes."""
     if not sys.stderr.isatty():
-        yield
+        yield lambda _label: None
         return
-    with console(stderr=True).status(label):
-        yield
+    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn
+
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
+                  TextColumn("{task.completed}/{task.total}"), console=console(stderr=True),
+                  transient=True) as bar:
+        task = bar.add_task("starting", total=phases)
+        started = False
+
+        def step(label: str) -> None:
+            nonlocal started
+            bar.update(task, description=label, advance=1 if started else 0)
+            started = True
+
+        yield step
 
 
 def print_json(data: Any) -> None:

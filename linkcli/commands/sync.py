@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from linkcli.context import Context
@@ -47,11 +48,19 @@ def window_for(ctx: Context) -> Window:
     return Window(ctx.now - ctx.config.sync.past, ctx.now + ctx.config.sync.future)
 
 
+SYNC_PHASES = 4
+
+
 def run_sync(
-    ctx: Context, store: Store, force: bool = False, confirm_existing: bool = False
+    ctx: Context, store: Store, force: bool = False, confirm_existing: bool = False,
+    step: Callable[[str], None] = lambda _label: None,
 ) -> SyncResult:
-    """One sync. A listing that fails or is refused changes nothing but the sync log."""
+    """One sync. A listing that fails or is refused changes nothing but the sync log.
+
+    `step` is told as each of the SYNC_PHASES phases begins (a progress bar on a
+    terminal)."""
     config, now = ctx.config, ctx.now
+    step(f"reading the schedule ({config.source.kind})")
     window = window_for(ctx)
     source_name = config.source.kind
     try:
@@ -72,6 +81,7 @@ def run_sync(
     except SourceError as exc:
         store.record_sync(now, ctx.now, source_name, ok=False, error=exc.message)
         raise
+    step(f"comparing {len(listing.appointments)} appointments with the snapshot")
     # Compare digests first and parse only what changed or vanished: a no-change sync of
     # a large practice never loads its whole snapshot.
     index = store.index()
@@ -98,6 +108,7 @@ def run_sync(
     previous = store.query("select problems from syncs where ok = 1 order by id desc limit 1")
     known_problems = set(json.loads(previous[0]["problems"] or "[]")) if previous else set()
     changed_ids = [c.appointment_id for c in result.changes]
+    step(f"planning messages for {len(changed_ids)} changed appointments")
     plan = reconcile(
         result,
         revisions={aid: index[aid][3] for aid in changed_ids if aid in index},
@@ -115,6 +126,7 @@ def run_sync(
     counts["unchanged"] = result.unchanged + len(listing.appointments) - len(changed)
     counts["problems"] = len(listing.problems)
     counts["listed"] = len(listing.appointments)
+    step(f"saving {len(plan.writes)} appointments and {len(plan.inserts)} messages")
     try:
         with store.atomic():
             store.apply_sync(plan, now)
