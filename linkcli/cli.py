@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import functools
 import os
+import sqlite3
 import traceback
 from collections.abc import Callable
 from pathlib import Path
@@ -49,6 +50,13 @@ def _guarded(func: F) -> F:
         except LinkcliError as exc:
             output.error_line(exc.message)
             raise typer.Exit(int(exc.exit_code)) from None
+        except sqlite3.OperationalError as exc:
+            # Another program (a backup, an sqlite3 shell) holds the database: like a held
+            # run lock, the next tick simply tries again. The transaction rolled back.
+            busy = "locked" in str(exc) or "busy" in str(exc)
+            output.error_line(f"the database is {'busy' if busy else 'unusable'} ({exc}); "
+                              "nothing was changed")
+            raise typer.Exit(int(ExitCode.LOCKED if busy else ExitCode.USAGE)) from None
         except KeyboardInterrupt:
             output.error_line("interrupted")
             raise typer.Exit(130) from None

@@ -304,3 +304,21 @@ def test_secrets_never_reach_output_or_the_database(practice, twilio_api):
     assert TWILIO_ENV["TWILIO_AUTH_TOKEN"] not in result.output + result.stderr
     assert TWILIO_ENV["TWILIO_AUTH_TOKEN"].encode() not in practice.db.read_bytes()
     assert SID in TWILIO_ENV["TWILIO_ACCOUNT_SID"]
+
+
+def test_a_database_locked_by_another_program_exits_4_and_loses_nothing(practice):
+    practice.ok(SYNCED, "sync")
+    before = rows(practice)
+    practice.schedule(appointment(start="2026-11-25T10:00:00-05:00"))
+    holder = sqlite3.connect(practice.db, isolation_level=None)
+    holder.execute("begin immediate")  # e.g. a backup tool writing
+    try:
+        result = practice.cli("2026-11-23T12:15:00Z", "sync")
+    finally:
+        holder.execute("rollback")
+        holder.close()
+    assert result.exit_code == 4
+    assert "the database is busy (database is locked); nothing was changed" in result.stderr
+    assert rows(practice) == before
+    practice.ok("2026-11-23T12:16:00Z", "sync")
+    assert rows(practice) != before

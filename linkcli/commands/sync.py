@@ -9,7 +9,7 @@ from dataclasses import dataclass, field, replace
 from linkcli.context import Context
 from linkcli.core.diff import diff, vanish_refusal
 from linkcli.core.reconcile import reconcile
-from linkcli.errors import LinkcliError, SourceError
+from linkcli.errors import SourceError
 from linkcli.sources import open_source
 from linkcli.sources.base import Listing, Window
 from linkcli.store import Store, ts
@@ -127,14 +127,12 @@ def run_sync(
     counts["problems"] = len(listing.problems)
     counts["listed"] = len(listing.appointments)
     step(f"saving {len(plan.writes)} appointments and {len(plan.inserts)} messages")
-    try:
-        with store.atomic():
-            store.apply_sync(plan, now)
-            store.record_sync(now, now, source_name, ok=True, counts=counts,
-                              problems=listing.problems)
-            store.purge(now - config.retention)
-    except Exception as exc:  # the transaction rolled back: the snapshot is as it was
-        raise LinkcliError(f"sync could not be saved ({exc}); nothing was changed") from None
+    # One transaction: on any failure it rolls back and the snapshot is as it was.
+    with store.atomic():
+        store.apply_sync(plan, now)
+        store.record_sync(now, now, source_name, ok=True, counts=counts,
+                          problems=listing.problems)
+        store.purge(now - config.retention)
     # Cron mail carries a problem once, when it first appears; `status` lists it until
     # it is fixed.
     fresh = [p for p in listing.problems if p not in known_problems]
