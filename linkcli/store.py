@@ -200,65 +200,44 @@ class Store:
         return out
 
     def apply_sync(self, plan: SyncPlan, now: datetime) -> None:
-        """Write one sync's plan in a single transaction."""
+        """Write one sync's plan in a single transaction.
+
+        Plain `executemany` with fixed columns: a first sync of a large practice writes
+        hundreds of thousands of send rows, and per-row dict handling dominated it."""
         stamp = ts(now)
+        conn = self.db.conn
         with self.db.atomic():
-            rows = [
-                {
-                    "id": w.appointment.id,
-                    "revision": w.revision,
-                    "status": w.appointment.status,
-                    "start": ts(w.appointment.start),
-                    "digest": w.appointment.digest(),
-                    "data": json.dumps(w.appointment.to_dict(), sort_keys=True),
-                    "changed_at": stamp,
-                }
-                for w in plan.writes
-            ]
-            if rows:
-                self.db["appointments"].upsert_all(rows, pk="id")
-                for chunk in _chunks([w.appointment.id for w in plan.writes], 500):
-                    marks = ",".join("?" * len(chunk))
-                    self.db.execute(
-                        "update appointments set sequence = coalesce(sequence, -1) + 1 "
-                        f"where id in ({marks})",
-                        chunk,
-                    )
-                new_ids = [w.appointment.id for w in plan.writes if w.first_seen]
-                for chunk in _chunks(new_ids, 500):
-                    marks = ",".join("?" * len(chunk))
-                    self.db.execute(
-                        f"update appointments set first_seen = ? where id in ({marks})",
-                        [stamp, *chunk],
-                    )
-            for key in plan.cancel_keys:
-                self.db.execute(
-                    "update sends set state = 'canceled', reason = ?, updated_at = ? "
-                    "where key = ? and state = 'pending'",
-                    [plan.cancel_reasons.get(key, "canceled"), stamp, key],
-                )
-            if plan.inserts:
-                self.db["sends"].insert_all(
-                    (
-                        {
-                            "key": s.key,
-                            "appointment_id": s.appointment_id,
-                            "participant_id": s.participant_id,
-                            "step": s.step,
-                            "channel": s.channel,
-                            "revision": s.revision,
-                            "due_at": ts(s.due_at),
-                            "expires_at": ts(s.expires_at),
-                            "state": "pending",
-                            "attempts": 0,
-                            "created_at": stamp,
-                            "updated_at": stamp,
-                        }
-                        for s in plan.inserts
-                    ),
-                    ignore=True,
-                    batch_size=500,
-                )
+            # SEQUENCE (the calendar file's) starts at 0 and rises on every change.
+            conn.executemany(
+                "insert into appointments (id, revision, sequence, status, start, digest, "
+                "data, first_seen, changed_at) values (?, ?, 0, ?, ?, ?, ?, ?, ?) "
+                "on conflict(id) do update set revision = excluded.revision, "
+                "sequence = coalesce(appointments.sequence, -1) + 1, "
+                "status = excluded.status, start = excluded.start, digest = excluded.digest, "
+                "data = excluded.data, changed_at = excluded.changed_at",
+                (
+                    (w.appointment.id, w.revision, w.appointment.status,
+                     ts(w.appointment.start), w.appointment.digest(),
+                     json.dumps(w.appointment.to_dict(), sort_keys=True), stamp, stamp)
+                    for w in plan.writes
+                ),
+            )
+            conn.executemany(
+                "update sends set state = 'canceled', reason = ?, updated_at = ? "
+                "where key = ? and state = 'pending'",
+                ((plan.cancel_reasons.get(key, "canceled"), stamp, key)
+                 for key in plan.cancel_keys),
+            )
+            conn.executemany(
+                "insert or ignore into sends (key, appointment_id, participant_id, step, "
+                "channel, revision, due_at, expires_at, state, attempts, created_at, "
+                "updated_at) values (?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?)",
+                (
+                    (s.key, s.appointment_id, s.participant_id, s.step, s.channel,
+                     s.revision, ts(s.due_at), ts(s.expires_at), stamp, stamp)
+                    for s in plan.inserts
+                ),
+            )
             for notice in plan.notices:
                 self.db["notices"].upsert(
                     {

@@ -11,6 +11,7 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cached_property
 from typing import Any
 
 STATUSES = ("scheduled", "canceled", "completed", "no_show")
@@ -133,12 +134,17 @@ class Appointment:
             "updated_at": _iso(self.updated_at) if self.updated_at else None,
         }
 
-    def digest(self) -> str:
-        """A stable fingerprint of everything except `updated_at`, for cheap change checks."""
+    @cached_property
+    def _digest(self) -> str:
         data = self.to_dict()
         data.pop("updated_at")
         blob = json.dumps(data, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(blob.encode()).hexdigest()[:32]
+
+    def digest(self) -> str:
+        """A stable fingerprint of everything except `updated_at`, for cheap change checks
+        (computed once per appointment: sync compares it, then stores it)."""
+        return self._digest
 
 
 def _iso(value: datetime) -> str:
