@@ -178,7 +178,7 @@ class Store:
         for chunk in _chunks(list(appointment_ids), 500):
             marks = ",".join("?" * len(chunk))
             for row in self.db.query(
-                f"select key, appointment_id, participant_id, step from sends "
+                f"select key, appointment_id, participant_id, step, channel from sends "
                 f"where state = 'pending' and appointment_id in ({marks})",
                 chunk,
             ):

@@ -231,3 +231,22 @@ def test_digest_ignores_updated_at_only():
     a = appt()
     assert a.digest() == replace(a, updated_at=None).digest()
     assert a.digest() != replace(a, telehealth_url="https://zoom.us/j/2").digest()
+
+
+def test_a_reschedule_confirmation_gives_way_to_an_open_reminder():
+    now = utc("2026-11-24T14:00:00Z")  # moved to 22:00Z today: the 24 h windows are open
+    moved = appt(start="2026-11-24T17:00:00-05:00")
+    got = windows(plan_appointment(moved, 2, DEFAULT, now, created_at=now,
+                                   created_yields=True))
+    assert set(got) == {("reminder-24h", "email"), ("reminder-24h", "sms"), ("final-30m", "sms")}
+    later = windows(plan_appointment(appt(start="2026-12-01T17:00:00-05:00"), 2, DEFAULT, now,
+                                     created_at=now, created_yields=True))
+    assert ("confirmation", "email") in later  # moved a week out: the new time goes now
+
+
+def test_unreachable_channels_are_not_planned():
+    a = appt(participants=[client(), client(id="cl-2", mobile=None)])
+    planned = plan_appointment(a, 1, DEFAULT, utc("2026-11-20T12:00:00Z"),
+                               reachable=lambda p, channel: channel != "sms" or bool(p.mobile))
+    assert {(p.participant_id, p.channel) for p in planned} == {
+        ("cl-1", "sms"), ("cl-1", "email"), ("cl-2", "email")}

@@ -41,8 +41,10 @@ def test_demo_prints_a_timeline_and_the_status_screen(demo):
     assert "same-day reschedule: Mia's 10:00 AM session" in out
     assert "Reminder: Dr. Chen session today at 3:00 PM." in out
     # The rules of the field, visible in the timeline.
-    assert re.search(r"apt-103 cl-noah\s+skipped: no mobile number: email only", out)
-    assert re.search(r"apt-206 cl-sky\s+skipped: client has not agreed to texts", out)
+    # No mobile (Noah) or no consent to texts (Sky): the email-only sequence.
+    for appointment, client in (("apt-103", "cl-noah"), ("apt-206", "cl-sky")):
+        assert re.search(rf"email\s+reminder-24h\s+{appointment} {client}", out)
+        assert not re.search(rf"sms\s+\S+\s+{appointment} {client}", out)
     assert "Canceled: your session with Dr. Okafor on Thursday, December 3" in out
     assert "Subject: Your session with Dr. Chen on Thursday, December 3" in out  # new booking
     assert "Reply STOP to opt out." in out  # the first text to a number

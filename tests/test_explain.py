@@ -53,15 +53,17 @@ def test_sent_skipped_and_pending_each_with_its_reason(group: Practice):
     assert confirmation["state"] == "not planned"
     assert "adopted at the first sync" in confirmation["reason"]
 
+    # A client without a mobile simply has the email-only sequence.
     noah = steps(data, "cl-2")
-    skipped = noah[("reminder-24h", "sms")]
-    assert (skipped["state"], skipped["reason"]) == ("skipped", "no mobile number: email only")
-    assert skipped["to"] is None
-    assert noah[("final-30m", "sms")]["reason"] == "will not go: no mobile number: email only"
+    unplanned = noah[("reminder-24h", "sms")]
+    assert (unplanned["state"], unplanned["reason"]) == (
+        "not planned", "not planned: no mobile number: email only")
+    assert unplanned["to"] is None
+    assert noah[("final-30m", "sms")]["reason"] == "not planned: no mobile number: email only"
     assert noah[("reminder-24h", "email")]["state"] == "sent"
 
     sky = steps(data, "cl-3")
-    assert sky[("reminder-24h", "sms")]["state"] == "skipped"
+    assert sky[("reminder-24h", "sms")]["state"] == "not planned"
     assert "not agreed to texts" in sky[("final-30m", "sms")]["reason"]
     assert data["appointment"]["adopted_at_first_sync"] is True
 
@@ -72,7 +74,7 @@ def test_text_output_shows_each_state_and_why(group: Practice):
     assert out.startswith("apt-1001: scheduled telehealth session, Tue Nov 24 3:00 PM EST")
     assert "cl-2 (Noah Kim), times in America/New_York" in out
     assert "sms: -  (no mobile number: email only)" in out
-    assert "why:  no mobile number: email only" in out
+    assert "why:  not planned: no mobile number: email only" in out
     assert "why:  will go at Tue Nov 24 2:30 PM EST" in out
     assert "why:  sent Mon Nov 23 3:00 PM EST" in out
     assert "+16175550101" not in out and "alex@example.org" not in out  # masked

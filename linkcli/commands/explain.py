@@ -243,7 +243,10 @@ class _Facts:
         if row is not None:
             entry["reason"] = self._row_reason(row, zone)
         else:
-            entry["reason"] = self._not_planned(step, channel, due, zone)
+            _address, unreachable = recipient_for(config, p, channel)
+            entry["reason"] = (f"not planned: {unreachable}" if unreachable and
+                               appt.is_live_telehealth else
+                               self._not_planned(step, channel, due, zone))
         return entry
 
     def _row_reason(self, row: dict[str, Any], zone: ZoneInfo) -> str:

@@ -6,6 +6,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
+from linkcli.compose import recipient_for
 from linkcli.context import Context
 from linkcli.core.diff import diff, vanish_refusal
 from linkcli.core.reconcile import reconcile
@@ -120,6 +121,8 @@ def run_sync(
         link_changed=config.change_messages.link_changed,
         cancellation=config.change_messages.cancellation,
         zone=config.practice.timezone,
+        reachable=lambda participant, channel: recipient_for(
+            config, participant, channel)[0] is not None,
     )
     counts = {kind: result.count(kind) for kind in
               ("created", "rescheduled", "canceled", "updated", "restored")}

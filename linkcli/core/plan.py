@@ -9,11 +9,11 @@ together, and nothing goes after the start.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from linkcli.core.model import Appointment
+from linkcli.core.model import Appointment, Participant
 
 
 @dataclass(frozen=True)
@@ -58,13 +58,19 @@ def plan_appointment(
     now: datetime,
     created_at: datetime | None = None,
     created_for: Iterable[str] | None = None,
+    reachable: Callable[[Participant, str], bool] | None = None,
+    created_yields: bool = False,
 ) -> list[PlannedSend]:
     """Every send of this revision whose window is still open at `now`.
 
     `created_at` is when the appointment (or this revision of it) was first seen; the
     on-created steps are planned only when it is given, and only for the participants in
     `created_for` when that is given (a client added to a group gets a confirmation, the
-    others do not get a second one).
+    others do not get a second one). `reachable(participant, channel)` leaves out the
+    channels a client cannot receive (no valid mobile, no email, not opted in): such a
+    client simply has the shorter sequence. With `created_yields` (a reschedule), an
+    on-created step gives way to a same-channel step whose window is already open, so
+    a client moved on the same day gets the reminder with the new time, not both.
     """
     if not appointment.is_live_telehealth or appointment.start <= now:
         return []
@@ -75,15 +81,18 @@ def plan_appointment(
         with_created = created_at is not None and (chosen is None or participant.id in chosen)
         channels = dict.fromkeys(c for s in steps for c in s.channels)
         for channel in channels:
-            timeline: list[tuple[datetime, int, Step]] = []
-            for order, step in enumerate(steps):
-                if channel not in step.channels:
-                    continue
-                if step.before is None:
-                    if with_created and created_at is not None:
-                        timeline.append((created_at, order, step))
-                else:
-                    timeline.append((appointment.start - step.before, order, step))
+            if reachable is not None and not reachable(participant, channel):
+                continue
+            timeline: list[tuple[datetime, int, Step]] = [
+                (appointment.start - step.before, order, step)
+                for order, step in enumerate(steps)
+                if channel in step.channels and step.before is not None
+            ]
+            if with_created and created_at is not None and not (
+                created_yields and _open_at(timeline, created_at, appointment.start)
+            ):
+                timeline += [(created_at, order, step) for order, step in enumerate(steps)
+                             if channel in step.channels and step.before is None]
             timeline.sort(key=lambda item: (item[0], item[1]))
             for i, (due, _order, step) in enumerate(timeline):
                 expires = appointment.start
@@ -105,3 +114,14 @@ def plan_appointment(
                 )
     planned.sort(key=lambda s: (s.due_at, s.participant_id, s.step, s.channel))
     return planned
+
+
+def _open_at(timeline: list[tuple[datetime, int, Step]], moment: datetime,
+             start: datetime) -> bool:
+    """True when one of these scheduled steps may be sent at `moment`."""
+    dues = sorted(due for due, _order, _step in timeline)
+    for i, due in enumerate(dues):
+        ends = min(start, dues[i + 1]) if i + 1 < len(dues) else start
+        if due <= moment < ends:
+            return True
+    return False

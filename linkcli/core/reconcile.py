@@ -7,13 +7,13 @@ value; the store applies the result in one transaction ("plan, then act").
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from linkcli.core.diff import Change, Diff
-from linkcli.core.model import Appointment
+from linkcli.core.model import Appointment, Participant
 from linkcli.core.plan import PlannedSend, Step, plan_appointment
 
 
@@ -25,6 +25,7 @@ class PendingSend:
     appointment_id: str
     participant_id: str
     step: str
+    channel: str
 
 
 @dataclass(frozen=True)
@@ -83,13 +84,16 @@ def reconcile(
     link_changed: bool = True,
     cancellation: bool = True,
     zone: str = "UTC",
+    reachable: Callable[[Participant, str], bool] | None = None,
 ) -> SyncPlan:
     """Plan the writes for `result`.
 
     `revisions` holds each known appointment's revision; `pending` the pending sends of
     the changed appointments; `sent` what already went out per appointment. When
     `adopting` (the first sync of a new store), new appointments get no booking
-    confirmation: they were booked before linkcli was installed. A client who already
+    confirmation: they were booked before linkcli was installed. Only channels
+    `reachable(participant, channel)` says a client can receive are planned. A client who
+    already
     holds a link gets a `link-changed` message when it changes and, when `cancellation`,
     a cancellation email (its calendar file removes the event) when the session is
     cancelled.
@@ -106,6 +110,11 @@ def reconcile(
                 plan.cancel_keys.append(send.key)
                 plan.cancel_reasons[send.key] = reason
 
+    can = reachable or (lambda _participant, _channel: True)
+
+    def reached(appointment: Appointment, pids: set[str], channel: str) -> set[str]:
+        return {p.id for p in appointment.participants if p.id in pids and can(p, channel)}
+
     for change in result.changes:
         after = change.after
         old_pending = pending_by_appt.get(change.appointment_id, [])
@@ -113,12 +122,14 @@ def reconcile(
         if change.kind == "created":
             revision = 1
             created_at = None if adopting else now
-            plan.inserts += plan_appointment(after, revision, steps, now, created_at)
+            plan.inserts += plan_appointment(after, revision, steps, now, created_at,
+                                             reachable=can)
         elif change.kind in ("rescheduled", "restored"):
             revision += 1
             cancel(old_pending, change.kind)
             created_at = now if change.kind == "rescheduled" else None
-            plan.inserts += plan_appointment(after, revision, steps, now, created_at)
+            plan.inserts += plan_appointment(after, revision, steps, now, created_at,
+                                             reachable=can, created_yields=True)
             reminded = {m.step for m in sent.get(change.appointment_id, set())} & scheduled_steps
             if change.kind == "rescheduled" and reminded:
                 plan.notices.append(_moved_after_reminder(change, revision, zone))
@@ -126,8 +137,8 @@ def reconcile(
             cancel(old_pending, change.detail or "canceled")
             if cancellation and after.status == "canceled" and after.start > now:
                 told = {m.participant_id for m in sent.get(change.appointment_id, set())}
-                plan.inserts += _follow_ups(after, revision, told, ("email",), CANCELLATION,
-                                            "", now)
+                plan.inserts += _follow_ups(after, revision, reached(after, told, "email"),
+                                            ("email",), CANCELLATION, "", now)
         else:  # updated
             before_ids = {p.id for p in change.before.participants} if change.before else set()
             present = {p.id for p in after.participants}
@@ -136,10 +147,14 @@ def reconcile(
             else:
                 cancel([s for s in old_pending if s.participant_id not in present],
                        "participant removed")
+                people = {p.id: p for p in after.participants}
+                cancel([s for s in old_pending if s.participant_id in people
+                        and not can(people[s.participant_id], s.channel)],
+                       "the client can no longer receive this channel")
             added = present - before_ids
             plan.inserts += plan_appointment(
                 after, max(revision, 1), steps, now, created_at=now if added else None,
-                created_for=added,
+                created_for=added, reachable=can,
             )
             moved_link = change.before is not None and (
                 change.before.telehealth_url != after.telehealth_url)
@@ -147,8 +162,9 @@ def reconcile(
                 # Everyone who holds the old link hears of the new one, on the channels
                 # they were reached on; the key carries the link, so each change goes once.
                 for message_channel in ("sms", "email"):
-                    holders = {m.participant_id for m in sent.get(change.appointment_id, set())
-                               if m.channel == message_channel} & present
+                    holders = reached(after, {
+                        m.participant_id for m in sent.get(change.appointment_id, set())
+                        if m.channel == message_channel}, message_channel)
                     plan.inserts += _follow_ups(
                         after, max(revision, 1), holders, (message_channel,), LINK_CHANGED,
                         _short_hash(after.telehealth_url or ""), now)
