@@ -111,9 +111,19 @@ def sync(
     _report_sync(result, verbose)
 
 
+def _one_line(lines: list[str], more: str) -> str:
+    """Cron mail gets one line: the first item, and how many more `status` lists."""
+    if len(lines) == 1:
+        return lines[0]
+    return f"{lines[0]} (and {len(lines) - 1} more; {more})"
+
+
 def _report_sync(result: Any, verbose: bool) -> None:
-    for problem in result.problems:
-        output.warn_line(problem)
+    if verbose:
+        for problem in result.problems:
+            output.warn_line(problem)
+    elif result.problems:
+        output.warn_line(_one_line(result.problems, "see `linkcli status`"))
     if verbose:
         counts = ", ".join(f"{k} {v}" for k, v in result.counts.items())
         note = " (first sync: existing sessions adopted without confirmations)" if (
@@ -137,20 +147,22 @@ def dispatch(config: ConfigOpt = None, verbose: VerboseOpt = False) -> None:
 
 
 def _finish_dispatch(result: Any, verbose: bool) -> None:
-    for line in result.errors:
-        output.warn_line(line)
     if verbose:
+        for line in result.errors:
+            output.warn_line(line)
         output.info_line(
             f"dispatch: sent {result.sent}, failed {result.failed}, retrying "
             f"{result.retrying}, skipped {result.skipped}, canceled {result.canceled}, "
             f"waiting {result.waiting}"
         )
+    if result.exit_code:
+        first = f": {_one_line(result.errors, 'see `linkcli status`')}" if result.errors else (
+            "; see `linkcli status`")
+        raise LinkcliError(f"{result.failed + result.retrying} send(s) failed{first}",
+                           result.exit_code)
     if result.stale and result.waiting:
         output.warn_line(f"{result.waiting} message(s) wait: the last good sync is too old "
                          "(see `linkcli status`)")
-    if result.exit_code:
-        raise LinkcliError(f"{result.failed + result.retrying} send(s) failed; see "
-                           "`linkcli status`", result.exit_code)
 
 
 @app.command()
@@ -171,7 +183,7 @@ def run(
     Example: * * * * * linkcli run
     """
     from linkcli.commands.dispatch import run_dispatch
-    from linkcli.commands.sync import run_sync
+    from linkcli.commands.sync import run_sync, sync_due
 
     if watch:
         _watch(config, verbose)
@@ -179,11 +191,7 @@ def run(
     ctx = _ctx(config, verbose)
     sync_error: LinkcliError | None = None
     with ctx.store() as store:
-        good = store.last_good_sync()
-        last = store.last_sync()
-        due = last is None or good is None or ctx.now - _finished(last) >= (
-            ctx.config.sync.interval) or ctx.now < _finished(last)
-        if due or force:
+        if force or sync_due(ctx, store):
             try:
                 _report_sync(run_sync(ctx, store, force=force), verbose)
             except LinkcliError as exc:
@@ -192,8 +200,9 @@ def run(
                 sync_error = exc
         result = run_dispatch(ctx, store)
     if sync_error is not None:
-        for line in result.errors:
-            output.warn_line(line)
+        if verbose:
+            for line in result.errors:
+                output.warn_line(line)
         raise sync_error
     _finish_dispatch(result, verbose)
 
@@ -223,12 +232,6 @@ def _watch(config: Path | None, verbose: bool) -> None:
                              f"{done.wake_at.isoformat()}")
 
     watch(lambda: _ctx(config, verbose), stop, report, lambda: clock.now({}))
-
-
-def _finished(row: dict[str, Any]) -> Any:
-    from linkcli.store import parse_ts
-
-    return parse_ts(row["finished_at"])
 
 
 @app.command()
@@ -364,7 +367,8 @@ def doctor(
 ) -> None:
     """Check config, secrets, database, source, Twilio, SMTP, templates, links and clock.
 
-    Exits 1 when a check fails; warnings alone exit 0. Nothing is sent or synced.
+    Exits 1 when a check fails (2 when the config itself is invalid); warnings alone exit
+    0. Nothing is sent or synced.
 
     Example: linkcli doctor --config /etc/linkcli/config.toml
     """
@@ -377,8 +381,9 @@ def doctor(
         output.show_doctor(report)
     failed = [c["name"] for c in report["checks"] if c["status"] == "fail"]
     if failed:
-        raise LinkcliError(f"{len(failed)} check(s) failed: {', '.join(failed)}",
-                           ExitCode.SENDS_FAILED)
+        # A config error is a config error whichever command meets it (exit 2).
+        code = ExitCode.USAGE if "config valid" in failed else ExitCode.SENDS_FAILED
+        raise LinkcliError(f"{len(failed)} check(s) failed: {', '.join(failed)}", code)
 
 
 @app.command()

@@ -323,3 +323,31 @@ def test_status_counts_by_therapist_and_delivery_rate(practice):
     assert report["last_7_days"]["sms"] == {"sent": 2, "delivery_rate": None}
     screen = practice.ok("2026-11-23T20:00:00Z", "status").stdout
     assert "By therapist (7 days)" in screen and "th-2" in screen
+
+
+def test_run_reads_a_local_file_on_every_tick(practice):
+    practice.ok("2026-11-23T12:00:00Z", "run")
+    (practice.root / "appointments.json").write_text("{broken")
+    result = practice.cli("2026-11-23T12:05:00Z", "run")
+    assert result.exit_code == 3
+    assert result.stderr.count("\n") == 1
+
+
+def test_run_polls_a_remote_source_at_the_interval(practice, tmp_path):
+    feed = tmp_path / "th-1.ics"
+    feed.write_text("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//t//EN\r\nEND:VCALENDAR\r\n")
+    (tmp_path / "contacts.csv").write_text("client,name,email,mobile,channels,timezone\n")
+    practice.write_config(extra='''
+        [contacts]
+        path = "contacts.csv"
+        [therapists."th-1"]
+        link = "https://th-1.therapyportal.com/room"
+    ''')
+    text = practice.config.read_text().replace(
+        'kind = "file"\npath = "appointments.json"',
+        f'kind = "ics"\nfeeds = [{{ therapist = "th-1", url = "{feed}" }}]')
+    practice.config.write_text(text)
+    practice.ok("2026-11-23T12:00:00Z", "run")
+    feed.write_text("not a calendar")
+    assert practice.cli("2026-11-23T12:05:00Z", "run").exit_code == 0  # not yet polled again
+    assert practice.cli("2026-11-23T12:15:00Z", "run").exit_code == 3

@@ -322,3 +322,17 @@ def test_a_database_locked_by_another_program_exits_4_and_loses_nothing(practice
     assert rows(practice) == before
     practice.ok("2026-11-23T12:16:00Z", "sync")
     assert rows(practice) != before
+
+
+def test_several_failed_sends_make_one_stderr_line(practice):
+    practice.schedule(appointment(), appointment(id="apt-2", participants=[
+        client(id="cl-2", mobile="+1 617 555 0102", email="b@example.org")]))
+    with TwilioServer() as twilio:
+        twilio_config(practice, twilio.url)
+        practice.ok(SYNCED, "sync")
+        twilio.state.failures = [(500, 20500), (500, 20500)]
+        result = practice.cli(DUE, "dispatch")
+    assert result.exit_code == 1
+    assert result.stderr.count("\n") == 1
+    assert result.stderr.startswith("linkcli: error: 2 send(s) failed: reminder-24h sms to ")
+    assert result.stderr.rstrip().endswith("(and 1 more; see `linkcli status`)")

@@ -13,7 +13,7 @@ from linkcli.core.reconcile import reconcile
 from linkcli.errors import SourceError
 from linkcli.sources import open_source
 from linkcli.sources.base import Listing, Window
-from linkcli.store import Store, ts
+from linkcli.store import Store, parse_ts, ts
 
 
 @dataclass
@@ -42,6 +42,19 @@ def drop_unresolved(listing: Listing) -> Listing:
         kept.append(appointment)
     listing.appointments = kept
     return listing
+
+
+def sync_due(ctx: Context, store: Store) -> bool:
+    """Whether `run` reads the schedule now: always for a local `file` source (cheap, and
+    an edit takes effect on the next tick), else when `[sync] interval` has passed since
+    the last attempt, so a remote API is polled at the configured pace."""
+    if ctx.config.source.kind == "file":
+        return True
+    last = store.last_sync()
+    if last is None or store.last_good_sync() is None:
+        return True
+    finished = parse_ts(last["finished_at"])
+    return ctx.now - finished >= ctx.config.sync.interval or ctx.now < finished
 
 
 def window_for(ctx: Context) -> Window:

@@ -10,10 +10,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from linkcli.commands.dispatch import DispatchResult, run_dispatch
-from linkcli.commands.sync import SyncResult, run_sync
+from linkcli.commands.sync import SyncResult, run_sync, sync_due
 from linkcli.context import Context
 from linkcli.errors import ExitCode, LinkcliError
-from linkcli.store import Store
 
 MAX_NAP = timedelta(minutes=1)  # look again at least this often (a config edit, a retry)
 
@@ -26,17 +25,6 @@ class Cycle:
     sync_error: LinkcliError | None
     dispatch: DispatchResult
     wake_at: datetime
-
-
-def sync_due(ctx: Context, store: Store) -> bool:
-    """True when the last sync attempt is older than the interval (or there was none)."""
-    from linkcli.store import parse_ts
-
-    last = store.last_sync()
-    if last is None or store.last_good_sync() is None:
-        return True
-    finished = parse_ts(last["finished_at"])
-    return ctx.now - finished >= ctx.config.sync.interval or ctx.now < finished
 
 
 def cycle(ctx: Context, stop: threading.Event) -> Cycle:
