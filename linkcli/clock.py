@@ -13,7 +13,8 @@ from linkcli.errors import ConfigError
 
 
 def now(env: Mapping[str, str]) -> datetime:
-    """Return the current instant (UTC, aware), honouring `LINKCLI_NOW`."""
+    """Return the current instant (UTC, aware), honouring `LINKCLI_NOW` (read as UTC when
+    it carries no offset)."""
     raw = env.get("LINKCLI_NOW", "").strip()
     if not raw:
         return datetime.now(UTC).replace(microsecond=0)
@@ -22,7 +23,5 @@ def now(env: Mapping[str, str]) -> datetime:
     except ValueError as exc:
         raise ConfigError(f"LINKCLI_NOW={raw!r} is not an ISO 8601 instant ({exc})") from None
     if value.tzinfo is None:
-        raise ConfigError(
-            f"LINKCLI_NOW={raw!r} has no UTC offset; write e.g. 2026-11-24T15:00:00-05:00"
-        )
+        value = value.replace(tzinfo=UTC)  # an instant written without an offset is UTC
     return value.astimezone(UTC)

@@ -508,6 +508,10 @@ def _read_sequence(r: _Reader, raw: dict[str, Any]) -> tuple[Step, ...]:
             except ValueError as exc:
                 r.problem((*at, "before"), str(exc))
                 continue
+            if before.total_seconds() <= 0:
+                # Its window would close at the start it opens on: it could never go.
+                r.problem((*at, "before"), "must be longer than 0 (e.g. \"10m\")")
+                continue
         channels = item.get("channels", [])
         if isinstance(channels, str):
             channels = [channels]

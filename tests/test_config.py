@@ -69,7 +69,7 @@ def test_missing_config_file_says_how_to_make_one(practice):
     assert "no config file at" in result.stderr and "linkcli init" in result.stderr
 
 
-def test_bad_linkcli_now_is_a_usage_error(practice):
+def test_bad_linkcli_now_is_a_usage_error(practice):  # noqa: D103
     result = practice.cli("tomorrow-ish", "dispatch")
     assert result.exit_code == 2
     assert "LINKCLI_NOW='tomorrow-ish' is not an ISO 8601 instant" in result.stderr
@@ -84,3 +84,14 @@ def test_config_flag_beats_the_environment(practice, tmp_path):
         env={"LINKCLI_NOW": NOW, "LINKCLI_CONFIG": str(other)},
     )
     assert result.exit_code == 0, result.stderr
+
+
+def test_a_zero_offset_step_is_refused(practice):
+    line = error_of(practice, BASE + '\n[[sequence]]\nname = "now"\nbefore = "0m"\n'
+                    'channels = ["sms"]\n[templates."now"]\nsms = "{link}"\n')
+    assert "sequence.0.before (line 10): must be longer than 0" in line
+
+
+def test_linkcli_now_without_an_offset_is_utc(practice):
+    practice.ok("2026-11-23T20:00:00", "run")
+    assert practice.status("2026-11-23T20:00:00")["now"] == "2026-11-23T20:00:00+00:00"

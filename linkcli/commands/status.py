@@ -47,13 +47,23 @@ def attention(config: Config, store: Store, now: datetime) -> list[dict[str, Any
     items: list[dict[str, Any]] = []
     good = store.last_good_sync()
     last = store.last_sync()
+    if last and not last["ok"]:
+        items.append(attention_item(
+            "sync_failed", None, f"the last sync failed: {last['error']}",
+            "fix what it says, then run `linkcli sync` (`--force` if a mass cancellation is "
+            "real); messages go meanwhile from the last good snapshot",
+        ))
     if good is None or now - good > config.max_snapshot_age:
         since = f"since {ts(good)}" if good else "ever"
-        items.append(attention_item(
-            "stale_snapshot", None,
-            f"no successful sync {since}; link messages wait until one succeeds",
-            "run `linkcli sync` and fix what it reports (source URL, token, file)",
-        ))
+        waiting = store.query(
+            "select distinct appointment_id from sends where state = 'pending' and due_at <= ? "
+            "order by appointment_id", [ts(now)])
+        for row in waiting or [{"appointment_id": None}]:
+            items.append(attention_item(
+                "stale_snapshot", row["appointment_id"],
+                f"no successful sync {since}; link messages wait until one succeeds",
+                "run `linkcli sync` and fix what it reports (source URL, token, file)",
+            ))
     if last and last["ok"]:
         for problem in json.loads(last["problems"] or "[]"):
             items.append(attention_item(
@@ -85,6 +95,12 @@ def attention(config: Config, store: Store, now: datetime) -> list[dict[str, Any
                 ))
             sms, _ = recipient_for(config, p, "sms")
             email, _ = recipient_for(config, p, "email")
+            if p.sms_opt_in is False and p.mobile:
+                items.append(attention_item(
+                    "opted_out", appt.id, "client has not agreed to texts (sms_opt_in is "
+                    "false in the schedule); email only",
+                    "record the client's consent in the scheduling system to send texts", p.id,
+                ))
             if not sms and not email:
                 items.append(attention_item(
                     "no_contact", appt.id, "no usable mobile or email: nothing can be sent",
