@@ -120,3 +120,10 @@ def m0002_sends_by_recipient(db: Database) -> None:
     """Dispatch asks "was this number ever texted?" before each first text; an index keeps
     that a lookup instead of a scan of the whole history."""
     db["sends"].create_index(["recipient", "channel"])
+
+
+@migrations(name="0003_raw_digest")
+def m0003_raw_digest(db: Database) -> None:
+    """A fingerprint of each source record as read, so a no-change sync of a large file
+    source skips parsing the records it has already seen."""
+    db["appointments"].add_column("raw_digest", str)

@@ -98,14 +98,19 @@ class Store:
 
     # --- snapshot -----------------------------------------------------------------
 
-    def index(self) -> dict[str, tuple[str, str, str, int]]:
-        """Every known appointment as (digest, status, start, revision), without parsing
-        the stored JSON: a no-change sync of a large practice compares digests only."""
+    def index(self) -> dict[str, tuple[str, str, str, int, str | None]]:
+        """Every known appointment as (digest, status, start, revision, raw digest),
+        without parsing the stored JSON: a no-change sync compares digests only."""
         return {
-            row[0]: (row[1], row[2], row[3], row[4])
+            row[0]: (row[1], row[2], row[3], row[4], row[5])
             for row in self.db.execute(
-                "select id, digest, status, start, revision from appointments")
+                "select id, digest, status, start, revision, raw_digest from appointments")
         }
+
+    def set_raw_digests(self, digests: dict[str, str]) -> None:
+        """Remember how each source record read, to skip it next time it reads the same."""
+        self.db.conn.executemany("update appointments set raw_digest = ? where id = ?",
+                                 ((raw, aid) for aid, raw in digests.items()))
 
     def load(self, ids: Iterable[str]) -> dict[str, Known]:
         """Parse the snapshot rows of these appointments."""
@@ -214,7 +219,7 @@ class Store:
                 "on conflict(id) do update set revision = excluded.revision, "
                 "sequence = coalesce(appointments.sequence, -1) + 1, "
                 "status = excluded.status, start = excluded.start, digest = excluded.digest, "
-                "data = excluded.data, changed_at = excluded.changed_at",
+                "data = excluded.data, changed_at = excluded.changed_at, raw_digest = null",
                 (
                     (w.appointment.id, w.revision, w.appointment.status,
                      ts(w.appointment.start), w.appointment.digest(),

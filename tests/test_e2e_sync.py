@@ -351,3 +351,33 @@ def test_run_polls_a_remote_source_at_the_interval(practice, tmp_path):
     feed.write_text("not a calendar")
     assert practice.cli("2026-11-23T12:05:00Z", "run").exit_code == 0  # not yet polled again
     assert practice.cli("2026-11-23T12:15:00Z", "run").exit_code == 3
+
+
+def test_records_read_unchanged_are_not_parsed_again_but_still_count(practice, monkeypatch):
+    import linkcli.sources.file as file_source
+
+    practice.schedule(appointment(), appointment(id="apt-2", start="2026-11-26T09:00:00-05:00"))
+    practice.ok(T0, "sync")
+    parsed: list[str] = []
+    real = file_source.parse_appointment
+    monkeypatch.setattr(file_source, "parse_appointment",
+                        lambda raw: parsed.append(raw["id"]) or real(raw))
+    practice.ok("2026-11-20T12:15:00Z", "sync")
+    assert parsed == []
+    assert practice.status("2026-11-20T12:15:00Z")["last_sync"]["counts"]["unchanged"] == 2
+    practice.schedule(appointment(), appointment(id="apt-2", start="2026-11-26T10:00:00-05:00"))
+    practice.ok("2026-11-20T12:30:00Z", "sync")
+    assert parsed == ["apt-2"]
+    assert practice.status("2026-11-20T12:30:00Z")["last_sync"]["counts"]["rescheduled"] == 1
+
+
+def test_a_vanished_record_that_returns_unchanged_is_restored(practice):
+    both = [appointment(), appointment(id="apt-2", start="2026-11-26T09:00:00-05:00")]
+    practice.schedule(*both)
+    practice.ok(T0, "sync")
+    practice.schedule(both[0])
+    practice.ok("2026-11-20T12:15:00Z", "sync")
+    practice.schedule(*both)
+    practice.ok("2026-11-20T12:30:00Z", "sync")
+    assert practice.status("2026-11-20T12:30:00Z")["last_sync"]["counts"]["restored"] == 1
+    assert states(practice)["apt-2/cl-1/reminder-24h/sms/r2"] == "pending"

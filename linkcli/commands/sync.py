@@ -79,6 +79,10 @@ def run_sync(
     source_name = config.source.kind
     try:
         source = open_source(config, ctx.env, now)
+        index = store.index()
+        if hasattr(source, "known_raw") and config.contacts_path is None:
+            # Without a contacts directory a record that reads the same means the same.
+            source.known_raw = {aid: row[4] for aid, row in index.items() if row[4]}
         try:
             listing = source.fetch(window)
         finally:
@@ -98,12 +102,11 @@ def run_sync(
     step(f"comparing {len(listing.appointments)} appointments with the snapshot")
     # Compare digests first and parse only what changed or vanished: a no-change sync of
     # a large practice never loads its whole snapshot.
-    index = store.index()
     changed = [a for a in listing.appointments
                if a.id not in index or index[a.id][0] != a.digest()]
-    listed = {a.id for a in listing.appointments}
+    listed = {a.id for a in listing.appointments} | listing.unchanged_ids
     start_ts, end_ts, now_ts = ts(window.start), ts(window.end), ts(now)
-    candidates = [aid for aid, (_d, status, start, _r) in index.items()
+    candidates = [aid for aid, (_d, status, start, _r, _raw) in index.items()
                   if status == "scheduled" and start_ts <= start < end_ts and aid not in listed]
     known = store.load([a.id for a in changed if a.id in index] + candidates)
     snapshot = {aid: k.appointment for aid, k in known.items()}
@@ -111,7 +114,7 @@ def run_sync(
         snapshot, changed, window.start, window.end,
         keep=listing.skipped_ids, complete=listing.complete,
     )
-    upcoming = sum(1 for _d, status, start, _r in index.values()
+    upcoming = sum(1 for _d, status, start, _r, _raw in index.values()
                    if status == "scheduled" and now_ts <= start < end_ts)
     gone = sum(1 for aid in result.vanished if index[aid][2] >= now_ts)
     refusal = vanish_refusal(gone, upcoming, config.sync.vanish_ratio, config.sync.vanish_min)
@@ -139,13 +142,18 @@ def run_sync(
     )
     counts = {kind: result.count(kind) for kind in
               ("created", "rescheduled", "canceled", "updated", "restored")}
-    counts["unchanged"] = result.unchanged + len(listing.appointments) - len(changed)
+    counts["unchanged"] = (result.unchanged + len(listing.appointments) - len(changed)
+                           + len(listing.unchanged_ids))
     counts["problems"] = len(listing.problems)
-    counts["listed"] = len(listing.appointments)
+    counts["listed"] = len(listing.appointments) + len(listing.unchanged_ids)
     step(f"saving {len(plan.writes)} appointments and {len(plan.inserts)} messages")
     # One transaction: on any failure it rolls back and the snapshot is as it was.
     with store.atomic():
         store.apply_sync(plan, now)
+        store.set_raw_digests({aid: raw for aid, raw in listing.raw_digests.items()
+                               if aid not in listing.unchanged_ids
+                               and aid not in listing.skipped_ids
+                               and (aid not in index or index[aid][4] != raw)})
         store.record_sync(now, now, source_name, ok=True, counts=counts,
                           problems=listing.problems)
         store.purge(now - config.retention)

@@ -29,6 +29,11 @@ class Listing:
     problems: list[str] = field(default_factory=list)
     skipped_ids: set[str] = field(default_factory=set)
     complete: bool = True
+    # Sources that can fingerprint their raw records cheaply (the file source) report
+    # them, and leave out of `appointments` the records whose fingerprint the snapshot
+    # already holds: those are `unchanged_ids`, still listed, never parsed again.
+    raw_digests: dict[str, str] = field(default_factory=dict)
+    unchanged_ids: set[str] = field(default_factory=set)
 
     def skip(self, problem: str, record_id: str | None) -> None:
         """Report one record that could not be used."""
