@@ -34,6 +34,17 @@ class Listing:
     # already holds: those are `unchanged_ids`, still listed, never parsed again.
     raw_digests: dict[str, str] = field(default_factory=dict)
     unchanged_ids: set[str] = field(default_factory=set)
+    listed_ids: set[str] = field(default_factory=set)  # every id read, in window or not
+
+    def add(self, appointment: Appointment, window: Window, label: str) -> None:
+        """Take one parsed record: a repeated id is a problem (the first one stands), and
+        only starts in the half-open window are listed, whatever the API filtered on."""
+        if appointment.id in self.listed_ids:
+            self.skip(f"{label} skipped: id {appointment.id!r} repeats", appointment.id)
+            return
+        self.listed_ids.add(appointment.id)
+        if window.start <= appointment.start < window.end:
+            self.appointments.append(appointment)
 
     def skip(self, problem: str, record_id: str | None) -> None:
         """Report one record that could not be used."""

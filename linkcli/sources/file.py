@@ -65,7 +65,6 @@ def parse_listing(
             f"{where} must hold a JSON list of appointments or {{\"appointments\": [...]}}"
         )
     listing = Listing()
-    seen: set[str] = set()
     for index, record in enumerate(raw):
         rid = record.get("id") if isinstance(record, dict) else None
         rid = str(rid).strip() if isinstance(rid, str | int) and not isinstance(rid, bool) \
@@ -73,8 +72,8 @@ def parse_listing(
         if rid and known_raw is not None:
             digest = raw_digest(record)
             listing.raw_digests[rid] = digest
-            if known_raw.get(rid) == digest and rid not in seen:
-                seen.add(rid)
+            if known_raw.get(rid) == digest and rid not in listing.listed_ids:
+                listing.listed_ids.add(rid)
                 listing.unchanged_ids.add(rid)
                 continue
         try:
@@ -82,13 +81,7 @@ def parse_listing(
         except RecordError as exc:
             listing.skip(f"record #{index + 1} skipped: {exc}", exc.record_id)
             continue
-        if appointment.id in seen:
-            listing.skip(f"record #{index + 1} skipped: id {appointment.id!r} repeats",
-                         appointment.id)
-            continue
-        seen.add(appointment.id)
-        if window.start <= appointment.start < window.end:
-            listing.appointments.append(appointment)
+        listing.add(appointment, window, f"record #{index + 1}")
     return listing
 
 

@@ -494,7 +494,6 @@ class RestSource(HttpSource):
     def fetch(self, window: Window) -> Listing:
         """Every mapped record whose start falls in the window, across all pages."""
         listing = Listing()
-        seen_ids: set[str] = set()
         first = self.first_url(window)
         url: httpx.URL | None = first
         visited = {str(first)}
@@ -507,7 +506,7 @@ class RestSource(HttpSource):
             body = self.read_page(url, page)
             for record in self.page_items(body, page):
                 number += 1
-                self.take(record, f"record #{number} (page {page})", window, listing, seen_ids)
+                self.take(record, f"record #{number} (page {page})", window, listing)
             url = self.next_url(body, url, first, page)
             if url is not None:
                 if str(url) in visited:  # the API handed out a page it already gave
@@ -539,9 +538,7 @@ class RestSource(HttpSource):
             hint = f"page {page} has a {type(found).__name__}, not a list, at {where}"
         raise SourceError(f"{self.name}: {hint}; nothing was changed")
 
-    def take(
-        self, record: Any, label: str, window: Window, listing: Listing, seen: set[str]
-    ) -> None:
+    def take(self, record: Any, label: str, window: Window, listing: Listing) -> None:
         """Map, parse and window one record, or report it skipped."""
         try:
             appointment = parse_appointment(self.mapper.map(record))
@@ -553,15 +550,9 @@ class RestSource(HttpSource):
                 message += "; map it in [source.format_map]"
             listing.skip(f"{self.name}: {label} skipped: {message}", exc.record_id)
             return
-        if appointment.id in seen:
-            listing.skip(f"{self.name}: {label} skipped: id {appointment.id!r} repeats",
-                         appointment.id)
-            return
-        seen.add(appointment.id)
         # The API may read the window differently (by overlap, by end, in local days), so
         # the half-open window on the start is applied here as for every source.
-        if window.start <= appointment.start < window.end:
-            listing.appointments.append(appointment)
+        listing.add(appointment, window, f"{self.name}: {label}")
 
     def next_url(
         self, body: Any, current: httpx.URL, first: httpx.URL, page: int
