@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # loaded on first use: a quiet cron tick never parses a number
@@ -29,6 +30,7 @@ class PhoneResult:
     problem: str | None
 
 
+@lru_cache(maxsize=8192)  # a client's number recurs in every weekly session: parse it once
 def normalize_mobile(raw: str | None, country: str) -> PhoneResult:
     """Normalise a client's mobile number to E.164, or say why it cannot take SMS.
 
