@@ -239,10 +239,17 @@ class Store:
                 ((plan.cancel_reasons.get(key, "canceled"), stamp, key)
                  for key in plan.cancel_keys),
             )
+            # A key planned again after it was withdrawn (a client re-added to a group,
+            # a mobile restored, in-person back to telehealth) goes back to pending; one
+            # that is pending, went out or was settled otherwise is left as it is.
             conn.executemany(
-                "insert or ignore into sends (key, appointment_id, participant_id, step, "
+                "insert into sends (key, appointment_id, participant_id, step, "
                 "channel, revision, due_at, expires_at, state, attempts, created_at, "
-                "updated_at) values (?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?)",
+                "updated_at) values (?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?) "
+                "on conflict(key) do update set state = 'pending', due_at = excluded.due_at, "
+                "expires_at = excluded.expires_at, attempts = 0, next_attempt_at = null, "
+                "reason = null, updated_at = excluded.updated_at "
+                "where sends.state = 'canceled'",
                 (
                     (s.key, s.appointment_id, s.participant_id, s.step, s.channel,
                      s.revision, ts(s.due_at), ts(s.expires_at), stamp, stamp)

@@ -381,3 +381,29 @@ def test_a_vanished_record_that_returns_unchanged_is_restored(practice):
     practice.ok("2026-11-20T12:30:00Z", "sync")
     assert practice.status("2026-11-20T12:30:00Z")["last_sync"]["counts"]["restored"] == 1
     assert states(practice)["apt-2/cl-1/reminder-24h/sms/r2"] == "pending"
+
+
+def test_a_client_readded_to_a_group_gets_their_reminders_again(practice):
+    group = [client(), client(id="cl-2", name="Sam Lee", email="sam@example.org",
+                              mobile="+1 617 555 0102")]
+    practice.schedule(appointment(participants=group))
+    practice.ok(T0, "sync")
+    practice.schedule(appointment(participants=group[:1]))
+    practice.ok("2026-11-21T12:00:00Z", "sync")
+    assert states(practice)["apt-1001/cl-2/final-30m/sms/r1"] == "canceled"
+    practice.schedule(appointment(participants=group))
+    practice.ok("2026-11-22T12:00:00Z", "sync")
+    assert states(practice)["apt-1001/cl-2/final-30m/sms/r1"] == "pending"
+    practice.ok("2026-11-24T19:30:00Z", "run")
+    assert sorted(s["to"] for s in practice.sms() if "starts in" in s["body"]) == [
+        "+16175550101", "+16175550102"]
+
+
+def test_a_session_moved_beyond_the_window_and_back_in_is_restored(practice):
+    practice.ok(T0, "sync")
+    practice.schedule(appointment(start="2026-12-29T15:00:00-05:00"))  # beyond 30 days
+    practice.ok("2026-11-21T12:00:00Z", "sync")
+    practice.ok("2026-12-05T12:00:00Z", "sync")  # now inside the window: read again
+    assert practice.status("2026-12-05T12:00:00Z")["last_sync"]["counts"]["restored"] == 1
+    practice.ok("2026-12-28T20:00:00Z", "run")
+    assert practice.sms()[-1]["body"].startswith("Reminder: Dr. Chen session tomorrow at 3:00 PM")

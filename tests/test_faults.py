@@ -336,3 +336,13 @@ def test_several_failed_sends_make_one_stderr_line(practice):
     assert result.stderr.count("\n") == 1
     assert result.stderr.startswith("linkcli: error: 2 send(s) failed: reminder-24h sms to ")
     assert result.stderr.rstrip().endswith("(and 1 more; see `linkcli status`)")
+
+
+def test_every_link_change_is_told_even_back_and_forth(practice):
+    a, b = ZOOM, "https://us02web.zoom.us/j/85599999999?pwd=B"
+    practice.ok(SYNCED, "sync")
+    for hour, link in ((20, a), (21, b), (22, a), (23, b)):
+        practice.schedule(appointment(link=link))
+        practice.ok(f"2026-11-23T{hour}:00:00Z", "run")
+    changed = [s["body"] for s in practice.sms() if s["body"].startswith("New link")]
+    assert [body.rsplit(" ", 1)[-1] for body in changed] == [b, a, b]

@@ -150,9 +150,11 @@ def run_sync(
     # One transaction: on any failure it rolls back and the snapshot is as it was.
     with store.atomic():
         store.apply_sync(plan, now)
+        # Only records listed inside the window: one that left it (and so vanished) must
+        # be read again when it comes back, to be restored.
+        in_window = {a.id for a in listing.appointments}
         store.set_raw_digests({aid: raw for aid, raw in listing.raw_digests.items()
-                               if aid not in listing.unchanged_ids
-                               and aid not in listing.skipped_ids
+                               if aid in in_window and aid not in listing.skipped_ids
                                and (aid not in index or index[aid][4] != raw)})
         store.record_sync(now, now, source_name, ok=True, counts=counts,
                           problems=listing.problems)

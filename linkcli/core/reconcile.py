@@ -165,9 +165,11 @@ def reconcile(
                     holders = reached(after, {
                         m.participant_id for m in sent.get(change.appointment_id, set())
                         if m.channel == message_channel}, message_channel)
+                    # Keyed by the new link and the moment of the change: A -> B -> A -> B
+                    # tells the client every time, and no change is told twice.
                     plan.inserts += _follow_ups(
                         after, max(revision, 1), holders, (message_channel,), LINK_CHANGED,
-                        _short_hash(after.telehealth_url or ""), now)
+                        f"{_short_hash(after.telehealth_url or '')}-{now:%Y%m%dT%H%M%SZ}", now)
         plan.writes.append(SnapshotWrite(after, max(revision, 1), change.before is None))
     return plan
 
