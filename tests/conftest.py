@@ -252,4 +252,16 @@ def twilio_api() -> Iterator[TwilioApi]:
         yield api
 
 
+# The outbox channels every source test's config uses: records instead of sending.
+OUTBOX_CHANNELS = """
+[sms]
+provider = "outbox"
+outbox_path = "outbox-sms.jsonl"
+
+[email]
+provider = "outbox"
+outbox_path = "outbox-email.jsonl"
+from_address = "reminders@example.org"
+"""
+
 TWILIO_ENV = {"TWILIO_ACCOUNT_SID": SID, "TWILIO_AUTH_TOKEN": "test-token-not-real"}

@@ -29,6 +29,7 @@ from linkcli.config import Config, load_config
 from linkcli.errors import ConfigError, SourceError
 from linkcli.sources import calendly
 from linkcli.sources.base import Listing, Window
+from tests.conftest import OUTBOX_CHANNELS
 
 FIXTURES = Path(__file__).parent / "fixtures" / "calendly"
 BASE = "https://api.calendly.com"
@@ -222,16 +223,7 @@ def write_config(root: Path, source: str = "", extra: str = "") -> Path:
         [source]
         kind = "calendly"
         base_url = "{BASE}"
-        """) + textwrap.dedent(source) + textwrap.dedent("""
-        [sms]
-        provider = "outbox"
-        outbox_path = "outbox-sms.jsonl"
-
-        [email]
-        provider = "outbox"
-        outbox_path = "outbox-email.jsonl"
-        from_address = "reminders@example.org"
-        """) + textwrap.dedent(extra))
+        """) + textwrap.dedent(source) + OUTBOX_CHANNELS + textwrap.dedent(extra))
     return path
 
 

@@ -31,6 +31,7 @@ from linkcli.sources.fhir import (
     pick_mobile,
     virtual_service_link,
 )
+from tests.conftest import OUTBOX_CHANNELS
 
 FIXTURES = Path(__file__).parent / "fixtures" / "fhir"
 BASE = "https://fhir.example.org/r4"
@@ -60,16 +61,7 @@ path = "linkcli.db"
 kind = "fhir"
 base_url = "{BASE}"
 {source_extra}
-
-[sms]
-provider = "outbox"
-outbox_path = "outbox-sms.jsonl"
-
-[email]
-provider = "outbox"
-outbox_path = "outbox-email.jsonl"
-from_address = "reminders@example.org"
-
+{OUTBOX_CHANNELS}
 [therapists."prac-okafor"]
 name = "Daniel Okafor"
 display_name = "Dr. Okafor"

@@ -29,6 +29,7 @@ from linkcli.errors import ConfigError, SourceError
 from linkcli.sources import open_source
 from linkcli.sources.base import Window
 from linkcli.sources.zoom import OAUTH_REFUSED, Credentials, TokenCache, ZoomSource, build
+from tests.conftest import OUTBOX_CHANNELS
 
 FIXTURES = Path(__file__).parent / "fixtures" / "zoom"
 API = "https://api.zoom.us/v2"
@@ -517,16 +518,7 @@ E2E_SOURCE = """\
     oauth_url = "https://zoom.us/oauth/token"
     users = ["me"]
     """
-E2E_CHANNELS = """
-    [sms]
-    provider = "outbox"
-    outbox_path = "outbox-sms.jsonl"
-
-    [email]
-    provider = "outbox"
-    outbox_path = "outbox-email.jsonl"
-    from_address = "reminders@example.org"
-    """
+E2E_CHANNELS = OUTBOX_CHANNELS
 
 
 def cli(tmp_path: Path, *args: str) -> Any:
