@@ -92,23 +92,33 @@ with open(report, "w") as out:
 """
 
 
-def run_once(cmd: Sequence[str], env: Mapping[str, str] | None = None,
-             cwd: Path | None = None) -> Run:
+def run_once(
+    cmd: Sequence[str], env: Mapping[str, str] | None = None, cwd: Path | None = None
+) -> Run:
     """Run `cmd` to completion; return wall and CPU time, its own peak RSS and its output."""
-    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err, \
-            tempfile.TemporaryDirectory() as tmp:
+    with (
+        tempfile.TemporaryFile("w+") as out,
+        tempfile.TemporaryFile("w+") as err,
+        tempfile.TemporaryDirectory() as tmp,
+    ):
         report = Path(tmp) / "usage.json"
-        subprocess.run([sys.executable, "-I", "-S", "-c", _LAUNCHER, str(report), *cmd],
-                       stdout=out, stderr=err, env=dict(env or os.environ), cwd=cwd,
-                       check=False)
+        subprocess.run(
+            [sys.executable, "-I", "-S", "-c", _LAUNCHER, str(report), *cmd],
+            stdout=out,
+            stderr=err,
+            env=dict(env or os.environ),
+            cwd=cwd,
+            check=False,
+        )
         out.seek(0)
         err.seek(0)
         stdout, stderr = out.read(), err.read()
         if not report.exists():
             raise SystemExit(f"could not run {cmd[0]}: {stderr.strip()[-1000:]}")
         usage = json.loads(report.read_text(encoding="utf-8"))
-        return Run(usage["seconds"], usage["cpu"], _rss_kib(usage["maxrss"]), usage["code"],
-                   stdout, stderr)
+        return Run(
+            usage["seconds"], usage["cpu"], _rss_kib(usage["maxrss"]), usage["code"], stdout, stderr
+        )
 
 
 @dataclass
@@ -201,8 +211,10 @@ def linkcli_exe(override: str | None = None) -> str:
 
 def machine() -> str:
     """One line describing the machine and interpreter."""
-    return (f"machine: {platform.machine()}, {os.cpu_count()} CPUs, "
-            f"Python {platform.python_version()} ({sys.executable})")
+    return (
+        f"machine: {platform.machine()}, {os.cpu_count()} CPUs, "
+        f"Python {platform.python_version()} ({sys.executable})"
+    )
 
 
 def fmt_s(seconds: float) -> str:
@@ -218,23 +230,43 @@ def verdict(ok: bool) -> str:
 def print_series(series: Series) -> None:
     """One line per series: median wall and CPU time, peak RSS, every run's wall time."""
     runs = ", ".join(f"{t * 1000:.0f}" for t in series.times)
-    print(f"  {series.label:<36} median {fmt_s(series.median):>9} (CPU "
-          f"{fmt_s(series.cpu_median):>9})  peak RSS {series.peak_rss_mib:6.1f} MiB  "
-          f"runs(ms): {runs}")
+    print(
+        f"  {series.label:<36} median {fmt_s(series.median):>9} (CPU "
+        f"{fmt_s(series.cpu_median):>9})  peak RSS {series.peak_rss_mib:6.1f} MiB  "
+        f"runs(ms): {runs}"
+    )
 
 
-def cprofile(args: Sequence[str], env: Mapping[str, str], lines: int = 15,
-             skip: re.Pattern[str] | None = None, note: str = "") -> str:
+def cprofile(
+    args: Sequence[str],
+    env: Mapping[str, str],
+    lines: int = 15,
+    skip: re.Pattern[str] | None = None,
+    note: str = "",
+) -> str:
     """`python -m cProfile -s cumtime -m linkcli ARGS`: its top `lines` rows, without the
     frames that only wrap the command (nor those matching `skip`)."""
-    out = subprocess.run([sys.executable, "-m", "cProfile", "-s", "cumtime", "-m", "linkcli",
-                          *args], env=dict(env), capture_output=True, text=True, check=False)
+    out = subprocess.run(
+        [sys.executable, "-m", "cProfile", "-s", "cumtime", "-m", "linkcli", *args],
+        env=dict(env),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     body = out.stdout.splitlines()
     head = next((i for i, line in enumerate(body) if "ncalls" in line), None)
     if head is None:
         return f"(no profile: exit {out.returncode}: {out.stderr.strip()[-500:]})"
-    rows = [line for line in body[head + 1 :] if line.strip() and not WRAPPERS.search(line)
-            and not (skip and skip.search(line))]
+    rows = [
+        line
+        for line in body[head + 1 :]
+        if line.strip() and not WRAPPERS.search(line) and not (skip and skip.search(line))
+    ]
     total = next((line.strip() for line in body[:head] if "function calls" in line), "")
-    return "\n".join([f"  ({total}; top {lines} by cumtime, runpy/typer/click wrappers "
-                      f"left out{note})", body[head], *rows[:lines]])
+    return "\n".join(
+        [
+            f"  ({total}; top {lines} by cumtime, runpy/typer/click wrappers left out{note})",
+            body[head],
+            *rows[:lines],
+        ]
+    )

@@ -143,13 +143,14 @@ class _Handler(BaseHTTPRequestHandler):
     def _route(self) -> str | None:
         """The account SID of a Messages.json URL, after the auth and budget checks."""
         if not self.server.admit():
-            self._reply(503, {"code": 20503, "message": "stub request budget spent",
-                              "status": 503})
+            self._reply(503, {"code": 20503, "message": "stub request budget spent", "status": 503})
             return None
         m = MESSAGES_PATH.match(self.path)
         if not m:
-            self._reply(404, {"code": 20404, "message": "The requested resource was not "
-                              "found", "status": 404})
+            self._reply(
+                404,
+                {"code": 20404, "message": "The requested resource was not found", "status": 404},
+            )
             return None
         if not self.headers.get("Authorization", "").startswith("Basic "):
             self._reply(401, {"code": 20003, "message": "Authenticate", "status": 401})
@@ -168,29 +169,33 @@ class _Handler(BaseHTTPRequestHandler):
             self.server.posts.append((self.path, form))
         now = format_datetime(datetime.now(UTC))
         sid = "SM" + uuid.uuid4().hex
-        self._reply(201, {
-            "account_sid": account,
-            "api_version": "2010-04-01",
-            "body": form.get("Body", [""])[0],
-            "date_created": now,
-            "date_sent": None,
-            "date_updated": now,
-            "direction": "outbound-api",
-            "error_code": None,
-            "error_message": None,
-            "from": form.get("From", [None])[0],
-            "messaging_service_sid": form.get("MessagingServiceSid", [None])[0],
-            "num_media": "0",
-            "num_segments": "1",
-            "price": None,
-            "price_unit": "USD",
-            "sid": sid,
-            "status": "queued",
-            "subresource_uris": {
-                "media": f"/2010-04-01/Accounts/{account}/Messages/{sid}/Media.json"},
-            "to": form.get("To", [None])[0],
-            "uri": f"/2010-04-01/Accounts/{account}/Messages/{sid}.json",
-        })
+        self._reply(
+            201,
+            {
+                "account_sid": account,
+                "api_version": "2010-04-01",
+                "body": form.get("Body", [""])[0],
+                "date_created": now,
+                "date_sent": None,
+                "date_updated": now,
+                "direction": "outbound-api",
+                "error_code": None,
+                "error_message": None,
+                "from": form.get("From", [None])[0],
+                "messaging_service_sid": form.get("MessagingServiceSid", [None])[0],
+                "num_media": "0",
+                "num_segments": "1",
+                "price": None,
+                "price_unit": "USD",
+                "sid": sid,
+                "status": "queued",
+                "subresource_uris": {
+                    "media": f"/2010-04-01/Accounts/{account}/Messages/{sid}/Media.json"
+                },
+                "to": form.get("To", [None])[0],
+                "uri": f"/2010-04-01/Accounts/{account}/Messages/{sid}.json",
+            },
+        )
 
     def do_GET(self) -> None:  # noqa: N802 - http.server's naming
         """List messages: always an empty page (no inbound replies)."""
@@ -201,10 +206,20 @@ class _Handler(BaseHTTPRequestHandler):
         with self.server.lock:
             self.server.gets += 1
         uri = self.path
-        self._reply(200, {
-            "messages": [], "end": 0, "first_page_uri": uri, "next_page_uri": None,
-            "page": 0, "page_size": 1000, "previous_page_uri": None, "start": 0, "uri": uri,
-        })
+        self._reply(
+            200,
+            {
+                "messages": [],
+                "end": 0,
+                "first_page_uri": uri,
+                "next_page_uri": None,
+                "page": 0,
+                "page_size": 1000,
+                "previous_page_uri": None,
+                "start": 0,
+                "uri": uri,
+            },
+        )
 
 
 def iso(moment: datetime) -> str:
@@ -230,7 +245,8 @@ def due_by_kind(db: Path, now: datetime) -> dict[str, int]:
     with sqlite3.connect(db) as conn:
         rows = conn.execute(
             "select step || '/' || channel, count(*) from sends where state = 'pending' "
-            "and due_at <= ? group by 1", [iso(now)]
+            "and due_at <= ? group by 1",
+            [iso(now)],
         ).fetchall()
     return dict(rows)
 
@@ -240,20 +256,28 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-n", "--runs", type=int, default=5, help="timed runs per command")
     parser.add_argument("--messages", type=int, default=1000, help="SMS due per run")
-    parser.add_argument("--delay-ms", type=float, default=20.0,
-                        help="the stub's answer delay")
-    parser.add_argument("--work", type=Path,
-                        help="work folder, kept (default: a temporary one, removed after)")
+    parser.add_argument("--delay-ms", type=float, default=20.0, help="the stub's answer delay")
+    parser.add_argument(
+        "--work", type=Path, help="work folder, kept (default: a temporary one, removed after)"
+    )
     parser.add_argument("--linkcli", help="path of the linkcli console script")
-    parser.add_argument("--profile", type=int, default=0, metavar="LINES",
-                        help="also cProfile one dispatch and print its top LINES rows")
+    parser.add_argument(
+        "--profile",
+        type=int,
+        default=0,
+        metavar="LINES",
+        help="also cProfile one dispatch and print its top LINES rows",
+    )
     args = parser.parse_args()
     exe = c.linkcli_exe(args.linkcli)
     work = c.work_folder(args.work, "linkcli-dispatch-")
     n = args.messages
     rounds = (args.runs + 1) * 2 + (1 if args.profile else 0)
-    stub = TwilioStub(args.delay_ms / 1000, max_requests=rounds * (n + 10) + 100,
-                      lifetime=rounds * (n * (args.delay_ms / 1000 + 0.05) + 60) + 120)
+    stub = TwilioStub(
+        args.delay_ms / 1000,
+        max_requests=rounds * (n + 10) + 100,
+        lifetime=rounds * (n * (args.delay_ms / 1000 + 0.05) + 60) + 120,
+    )
     stub.start()
     try:
         run_bench(args, exe, work, stub)
@@ -265,16 +289,26 @@ def run_bench(args: argparse.Namespace, exe: str, work: Path, stub: TwilioStub) 
     """Everything but the stub's lifetime."""
     n = args.messages
     print(c.machine())
-    print(f"work folder: {work}; Twilio stub at {stub.base_url} "
-          f"({args.delay_ms:g} ms per request)")
-    records = gen.make_appointments(n, seed=7, anchor=NOW, first_minute=65,
-                                    last_minute=24 * 60, group_share=0.0,
-                                    in_person_share=0.0, with_email=False)
+    print(f"work folder: {work}; Twilio stub at {stub.base_url} ({args.delay_ms:g} ms per request)")
+    records = gen.make_appointments(
+        n,
+        seed=7,
+        anchor=NOW,
+        first_minute=65,
+        last_minute=24 * 60,
+        group_share=0.0,
+        in_person_share=0.0,
+        with_email=False,
+    )
     listing = gen.write(records, work / f"dispatch-{n}.json")
     config = write_config(work, listing, stub.base_url)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TWILIO_", "LINKCLI_"))}
-    env.update(LINKCLI_CONFIG=str(config), LINKCLI_NOW=iso(NOW),
-               TWILIO_ACCOUNT_SID=ACCOUNT_SID, TWILIO_AUTH_TOKEN=AUTH_TOKEN)
+    env.update(
+        LINKCLI_CONFIG=str(config),
+        LINKCLI_NOW=iso(NOW),
+        TWILIO_ACCOUNT_SID=ACCOUNT_SID,
+        TWILIO_AUTH_TOKEN=AUTH_TOKEN,
+    )
     store, template = work / "dispatch.db", work / "dispatch.template.db"
     c.remove_db(store)
     setup = c.run_once([exe, "sync", "-v"], env)
@@ -298,8 +332,9 @@ def run_bench(args: argparse.Namespace, exe: str, work: Path, stub: TwilioStub) 
         stub.reset()
 
     def check_linkcli(run: c.Run) -> None:
-        m = re.search(r"dispatch: sent (\d+), failed (\d+), retrying (\d+), skipped (\d+)",
-                      run.stdout)
+        m = re.search(
+            r"dispatch: sent (\d+), failed (\d+), retrying (\d+), skipped (\d+)", run.stdout
+        )
         if not m or int(m.group(1)) != n or int(m.group(2)) or int(m.group(3)):
             raise SystemExit(f"linkcli dispatch did not send {n}: {run.stdout}{run.stderr}")
         if len(stub.posts) != n:
@@ -310,40 +345,68 @@ def run_bench(args: argparse.Namespace, exe: str, work: Path, stub: TwilioStub) 
             posts = [(stub.base_url + path, form) for path, form in stub.posts]
             requests_file.write_text(json.dumps(posts), encoding="utf-8")
             seen["fields"] = len(posts[0][1])
-            print(f"  recorded form fields: {sorted(posts[0][1])}; first body: "
-                  f"{posts[0][1]['Body'][0]!r}")
+            print(
+                f"  recorded form fields: {sorted(posts[0][1])}; first body: "
+                f"{posts[0][1]['Body'][0]!r}"
+            )
 
     def check_baseline(run: c.Run) -> None:
         if len(stub.posts) != n:
             raise SystemExit(f"baseline: the stub received {len(stub.posts)} POSTs")
 
     print(f"  {c.load()}", flush=True)
-    linkcli, baseline = c.measure_all([
-        c.Spec("linkcli dispatch (twilio, 1 at a time)", [exe, "dispatch", "-v"], env,
-               prepare=prepare_linkcli, check=check_linkcli),
-        c.Spec("baseline: httpx.Client loop", [sys.executable, str(script), str(requests_file)],
-               env, prepare=stub.reset, check=check_baseline),
-    ], args.runs)
+    linkcli, baseline = c.measure_all(
+        [
+            c.Spec(
+                "linkcli dispatch (twilio, 1 at a time)",
+                [exe, "dispatch", "-v"],
+                env,
+                prepare=prepare_linkcli,
+                check=check_linkcli,
+            ),
+            c.Spec(
+                "baseline: httpx.Client loop",
+                [sys.executable, str(script), str(requests_file)],
+                env,
+                prepare=stub.reset,
+                check=check_baseline,
+            ),
+        ],
+        args.runs,
+    )
     print(f"  {c.load()}")
     rate, base_rate = n / linkcli.median, n / baseline.median
     floor = n * args.delay_ms / 1000
-    print(f"\nresults ({args.runs} runs after 1 warm-up, {n} SMS per run, floor "
-          f"{floor:.1f} s = {n} x {args.delay_ms:g} ms at concurrency 1):")
+    print(
+        f"\nresults ({args.runs} runs after 1 warm-up, {n} SMS per run, floor "
+        f"{floor:.1f} s = {n} x {args.delay_ms:g} ms at concurrency 1):"
+    )
     c.print_series(linkcli)
     c.print_series(baseline)
-    print(f"  linkcli  {rate:6.1f} messages/s   (email rows skipped per run: "
-          f"{seen.get('skipped')}, inbound list GETs per run: {seen.get('gets')})")
+    print(
+        f"  linkcli  {rate:6.1f} messages/s   (email rows skipped per run: "
+        f"{seen.get('skipped')}, inbound list GETs per run: {seen.get('gets')})"
+    )
     print(f"  baseline {base_rate:6.1f} messages/s")
     ratio = rate / base_rate
-    print(f"  ratio {ratio:.2f}x (target >= {TARGET}x): {c.verdict(ratio >= TARGET)}; "
-          f"time over the floor: linkcli {linkcli.median - floor:.2f} s, baseline "
-          f"{baseline.median - floor:.2f} s; CPU linkcli {c.fmt_s(linkcli.cpu_median)}, "
-          f"baseline {c.fmt_s(baseline.cpu_median)}")
+    print(
+        f"  ratio {ratio:.2f}x (target >= {TARGET}x): {c.verdict(ratio >= TARGET)}; "
+        f"time over the floor: linkcli {linkcli.median - floor:.2f} s, baseline "
+        f"{baseline.median - floor:.2f} s; CPU linkcli {c.fmt_s(linkcli.cpu_median)}, "
+        f"baseline {c.fmt_s(baseline.cpu_median)}"
+    )
     if args.profile:
         prepare_linkcli()
         print(f"\ncProfile of one linkcli dispatch of {n} SMS:")
-        print(c.cprofile(["dispatch"], env, args.profile, skip=NETWORK_FRAMES,
-                         note="; so are the frames of the HTTP call itself"))
+        print(
+            c.cprofile(
+                ["dispatch"],
+                env,
+                args.profile,
+                skip=NETWORK_FRAMES,
+                note="; so are the frames of the HTTP call itself",
+            )
+        )
 
 
 if __name__ == "__main__":

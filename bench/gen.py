@@ -22,13 +22,56 @@ from zoneinfo import ZoneInfo
 
 ANCHOR = datetime(2026, 3, 2, 13, 0, tzinfo=UTC)  # a Monday, 08:00 in New York
 PRACTICE_ZONE = ZoneInfo("America/New_York")
-FIRST = ("Alex", "Sam", "Jordan", "Taylor", "Morgan", "Casey", "Riley", "Jamie", "Avery",
-         "Quinn", "Rowan", "Drew", "Emerson", "Harper", "Kai", "Logan", "Noa", "Parker")
-LAST = ("Rivera", "Nguyen", "Smith", "Okafor", "Kowalski", "Haddad", "Larsen", "Moreau",
-        "Tanaka", "Silva", "Brennan", "Fischer", "Ahmed", "Costa", "Novak", "Reyes")
-THERAPISTS = (("Maya", "Chen"), ("Daniel", "Ortiz"), ("Priya", "Raman"), ("Lena", "Vogel"),
-              ("Marcus", "Hill"), ("Sofia", "Marin"), ("Owen", "Price"), ("Hana", "Sato"),
-              ("Elif", "Demir"), ("Tom", "Walsh"))
+FIRST = (
+    "Alex",
+    "Sam",
+    "Jordan",
+    "Taylor",
+    "Morgan",
+    "Casey",
+    "Riley",
+    "Jamie",
+    "Avery",
+    "Quinn",
+    "Rowan",
+    "Drew",
+    "Emerson",
+    "Harper",
+    "Kai",
+    "Logan",
+    "Noa",
+    "Parker",
+)
+LAST = (
+    "Rivera",
+    "Nguyen",
+    "Smith",
+    "Okafor",
+    "Kowalski",
+    "Haddad",
+    "Larsen",
+    "Moreau",
+    "Tanaka",
+    "Silva",
+    "Brennan",
+    "Fischer",
+    "Ahmed",
+    "Costa",
+    "Novak",
+    "Reyes",
+)
+THERAPISTS = (
+    ("Maya", "Chen"),
+    ("Daniel", "Ortiz"),
+    ("Priya", "Raman"),
+    ("Lena", "Vogel"),
+    ("Marcus", "Hill"),
+    ("Sofia", "Marin"),
+    ("Owen", "Price"),
+    ("Hana", "Sato"),
+    ("Elif", "Demir"),
+    ("Tom", "Walsh"),
+)
 ZONES = ("America/New_York", "America/Chicago", "America/Denver", "America/Los_Angeles")
 SLOT = timedelta(minutes=5)
 
@@ -40,8 +83,9 @@ def _local(moment: datetime) -> str:
 
 def _zoom_link(rng: random.Random) -> str:
     meeting = rng.randrange(10**10, 10**11)
-    pwd = "".join(rng.choice("ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789")
-                  for _ in range(10))
+    pwd = "".join(
+        rng.choice("ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789") for _ in range(10)
+    )
     return f"https://us02web.zoom.us/j/{meeting}?pwd={pwd}"
 
 
@@ -82,28 +126,33 @@ def make_appointments(
         for _ in range(size):
             client += 1
             fn, ln = rng.choice(FIRST), rng.choice(LAST)
-            participants.append({
-                "id": f"cl-{client}",
-                "name": f"{fn} {ln}",
-                "first_name": fn,
-                "email": f"{fn}.{ln}.{client}@example.org".lower() if with_email else None,
-                "mobile": f"+1 617 555 01{client % 100:02d}",
-                "sms_opt_in": True,
-                "email_opt_in": True,
-                "timezone": rng.choice(ZONES),
-            })
-        records.append({
-            "id": f"apt-{i + 1:06d}",
-            "status": "scheduled",
-            "start": _local(start),
-            "end": _local(start + timedelta(minutes=50)),
-            "format": "in_person" if rng.random() < in_person_share else "telehealth",
-            "telehealth_url": _zoom_link(rng),
-            "therapist": rng.choice(staff),
-            "participants": participants,
-            "updated_at": (anchor - timedelta(days=rng.randint(1, 20))).isoformat()
-            .replace("+00:00", "Z"),
-        })
+            participants.append(
+                {
+                    "id": f"cl-{client}",
+                    "name": f"{fn} {ln}",
+                    "first_name": fn,
+                    "email": f"{fn}.{ln}.{client}@example.org".lower() if with_email else None,
+                    "mobile": f"+1 617 555 01{client % 100:02d}",
+                    "sms_opt_in": True,
+                    "email_opt_in": True,
+                    "timezone": rng.choice(ZONES),
+                }
+            )
+        records.append(
+            {
+                "id": f"apt-{i + 1:06d}",
+                "status": "scheduled",
+                "start": _local(start),
+                "end": _local(start + timedelta(minutes=50)),
+                "format": "in_person" if rng.random() < in_person_share else "telehealth",
+                "telehealth_url": _zoom_link(rng),
+                "therapist": rng.choice(staff),
+                "participants": participants,
+                "updated_at": (anchor - timedelta(days=rng.randint(1, 20)))
+                .isoformat()
+                .replace("+00:00", "Z"),
+            }
+        )
     return records
 
 
@@ -122,8 +171,11 @@ def changed_variant(
         record = out[index]
         if k % 2 == 0:
             start = datetime.fromisoformat(record["start"])
-            shift = timedelta(hours=1) if start.astimezone(UTC) < anchor + timedelta(
-                days=29) else timedelta(hours=-1)
+            shift = (
+                timedelta(hours=1)
+                if start.astimezone(UTC) < anchor + timedelta(days=29)
+                else timedelta(hours=-1)
+            )
             record["start"] = (start + shift).astimezone(PRACTICE_ZONE).isoformat()
             end = datetime.fromisoformat(record["end"])
             record["end"] = (end + shift).astimezone(PRACTICE_ZONE).isoformat()
@@ -156,17 +208,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-n", type=int, default=10_000, help="how many appointments")
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--out", type=Path, default=Path("bench-data"),
-                        help="output folder")
+    parser.add_argument("--out", type=Path, default=Path("bench-data"), help="output folder")
     args = parser.parse_args()
     records = make_appointments(args.n, seed=args.seed)
     base = write(records, args.out / f"appointments-{args.n}.json")
-    changed = write(changed_variant(records, seed=args.seed + 1),
-                    args.out / f"appointments-{args.n}-changed.json")
+    changed = write(
+        changed_variant(records, seed=args.seed + 1),
+        args.out / f"appointments-{args.n}-changed.json",
+    )
     participants = sum(len(r["participants"]) for r in records)
     therapists = len({r["therapist"]["id"] for r in records})
-    print(f"{base} ({args.n} appointments, {participants} participants, "
-          f"{therapists} therapists)\n{changed} (1% changed)")
+    print(
+        f"{base} ({args.n} appointments, {participants} participants, "
+        f"{therapists} therapists)\n{changed} (1% changed)"
+    )
 
 
 if __name__ == "__main__":

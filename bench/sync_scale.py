@@ -103,8 +103,11 @@ def bench_size(size: int, runs: int, work: Path, exe: str) -> list[c.Series]:
     script.write_text(BASELINE_SCRIPT, encoding="utf-8")
     anchor = gen.ANCHOR
     later = anchor + timedelta(minutes=15)
-    moved = sum(1 for a, b in zip(gen_json(listing), gen_json(changed), strict=True)
-                if a["start"] != b["start"])
+    moved = sum(
+        1
+        for a, b in zip(gen_json(listing), gen_json(changed), strict=True)
+        if a["start"] != b["start"]
+    )
     edited = round(size * 0.01) if size >= 100 else 1
 
     def after_first(run: c.Run) -> None:
@@ -115,20 +118,41 @@ def bench_size(size: int, runs: int, work: Path, exe: str) -> list[c.Series]:
         expect("no-change resync", counts(run), unchanged=size, created=0, updated=0)
 
     def check_changed(run: c.Run) -> None:
-        expect("1%-changed resync", counts(run), rescheduled=moved, updated=edited - moved,
-               unchanged=size - edited)
+        expect(
+            "1%-changed resync",
+            counts(run),
+            rescheduled=moved,
+            updated=edited - moved,
+            unchanged=size - edited,
+        )
 
     specs = [
-        c.Spec(f"{size:>7,} first sync", [exe, "sync", "-v"], env_for(first_cfg, anchor),
-               prepare=lambda: c.remove_db(store), check=after_first),
-        c.Spec(f"{size:>7,} no-change resync", [exe, "sync", "-v"], env_for(first_cfg, later),
-               prepare=lambda: c.copy_db(template, store), check=check_same),
-        c.Spec(f"{size:>7,} 1%-changed resync", [exe, "sync", "-v"],
-               env_for(changed_cfg, later), prepare=lambda: c.copy_db(template, store),
-               check=check_changed),
-        c.Spec(f"{size:>7,} baseline json+executemany",
-               [sys.executable, str(script), str(listing), str(base_db)],
-               prepare=lambda: c.remove_db(base_db)),
+        c.Spec(
+            f"{size:>7,} first sync",
+            [exe, "sync", "-v"],
+            env_for(first_cfg, anchor),
+            prepare=lambda: c.remove_db(store),
+            check=after_first,
+        ),
+        c.Spec(
+            f"{size:>7,} no-change resync",
+            [exe, "sync", "-v"],
+            env_for(first_cfg, later),
+            prepare=lambda: c.copy_db(template, store),
+            check=check_same,
+        ),
+        c.Spec(
+            f"{size:>7,} 1%-changed resync",
+            [exe, "sync", "-v"],
+            env_for(changed_cfg, later),
+            prepare=lambda: c.copy_db(template, store),
+            check=check_changed,
+        ),
+        c.Spec(
+            f"{size:>7,} baseline json+executemany",
+            [sys.executable, str(script), str(listing), str(base_db)],
+            prepare=lambda: c.remove_db(base_db),
+        ),
     ]
     print(f"\n{size:,} appointments ({runs} runs after 1 warm-up; {c.load()})", flush=True)
     series = c.measure_all(specs, runs)
@@ -136,8 +160,10 @@ def bench_size(size: int, runs: int, work: Path, exe: str) -> list[c.Series]:
         c.print_series(s)
     base = series[3]
     for s in series[:3]:
-        print(f"    {s.label.strip():<32} {s.median / base.median:6.2f}x baseline "
-              f"(CPU {s.cpu_median / base.cpu_median:.2f}x)")
+        print(
+            f"    {s.label.strip():<32} {s.median / base.median:6.2f}x baseline "
+            f"(CPU {s.cpu_median / base.cpu_median:.2f}x)"
+        )
     return series
 
 
@@ -152,8 +178,10 @@ def profile(size: int, work: Path, lines: int) -> None:
     store = work / f"profile-{size}.db"
     config = write_config(work / f"profile-{size}.toml", store.name, listing)
     c.remove_db(store)
-    for label, now in (("first sync", gen.ANCHOR),
-                       ("no-change resync", gen.ANCHOR + timedelta(minutes=15))):
+    for label, now in (
+        ("first sync", gen.ANCHOR),
+        ("no-change resync", gen.ANCHOR + timedelta(minutes=15)),
+    ):
         print(f"\ncProfile of the {size:,} {label}:")
         print(c.cprofile(["sync"], env_for(config, now), lines))
 
@@ -161,16 +189,24 @@ def profile(size: int, work: Path, lines: int) -> None:
 def main() -> None:
     """Run every size, then print the targets."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", default=f"1000,10000,{BIG}",
-                        help="comma-separated listing sizes (default 1000,10000,100000)")
+    parser.add_argument(
+        "--sizes",
+        default=f"1000,10000,{BIG}",
+        help="comma-separated listing sizes (default 1000,10000,100000)",
+    )
     parser.add_argument("-n", "--runs", type=int, default=5, help="timed runs per scenario")
-    parser.add_argument("--big-runs", type=int, default=3,
-                        help=f"timed runs for sizes >= {BIG:,} (default 3)")
-    parser.add_argument("--work", type=Path,
-                        help="work folder, kept (default: a temporary one, removed after)")
+    parser.add_argument(
+        "--big-runs", type=int, default=3, help=f"timed runs for sizes >= {BIG:,} (default 3)"
+    )
+    parser.add_argument(
+        "--work", type=Path, help="work folder, kept (default: a temporary one, removed after)"
+    )
     parser.add_argument("--linkcli", help="path of the linkcli console script")
-    parser.add_argument("--profile", action="store_true",
-                        help="also cProfile the largest size's first and no-change syncs")
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="also cProfile the largest size's first and no-change syncs",
+    )
     parser.add_argument("--profile-lines", type=int, default=25)
     args = parser.parse_args()
     sizes = [int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()]
@@ -186,13 +222,17 @@ def main() -> None:
     if 10_000 in results:
         r = results[10_000]
         ratio = r[1].median / r[3].median
-        print(f"  no-change resync of 10,000 vs baseline: {ratio:.2f}x "
-              f"(target <= {TARGET_VS_BASELINE}x): {c.verdict(ratio <= TARGET_VS_BASELINE)}")
+        print(
+            f"  no-change resync of 10,000 vs baseline: {ratio:.2f}x "
+            f"(target <= {TARGET_VS_BASELINE}x): {c.verdict(ratio <= TARGET_VS_BASELINE)}"
+        )
     if 10_000 in results and BIG in results:
         for i, name in enumerate(SCENARIOS):
             ratio = results[BIG][i].median / results[10_000][i].median
-            print(f"  {name} 100,000 vs 10,000: {ratio:.1f}x (target <= {TARGET_SCALING}x): "
-                  f"{c.verdict(ratio <= TARGET_SCALING)}")
+            print(
+                f"  {name} 100,000 vs 10,000: {ratio:.1f}x (target <= {TARGET_SCALING}x): "
+                f"{c.verdict(ratio <= TARGET_SCALING)}"
+            )
         peaks = ", ".join(f"{s.label.strip()} {s.peak_rss_mib:.0f} MiB" for s in results[BIG])
         print(f"  peak RSS at 100,000: {peaks}")
     if args.profile:

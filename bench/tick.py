@@ -97,8 +97,10 @@ def build_store(work: Path, n: int, exe: str) -> tuple[Path, datetime]:
         if run.returncode:
             raise SystemExit(f"setup `linkcli {cmd}` failed: {run.stderr.strip()}")
         said = (run.stdout + run.stderr).strip().splitlines()
-        print(f"  setup {cmd} at {iso(anchor)}: {said[-1] if said else '(silent)'} "
-              f"({c.fmt_s(run.seconds)})")
+        print(
+            f"  setup {cmd} at {iso(anchor)}: {said[-1] if said else '(silent)'} "
+            f"({c.fmt_s(run.seconds)})"
+        )
     left, nxt = pending_due(work / "tick.db", anchor)
     if left or nxt is None:
         raise SystemExit(f"setup: {left} send(s) still due at the anchor; next {nxt}")
@@ -118,8 +120,7 @@ def build_store(work: Path, n: int, exe: str) -> tuple[Path, datetime]:
 
 def check_nothing_due(run: c.Run) -> None:
     """A verbose tick must report that it did nothing."""
-    if not re.search(r"sent 0, failed 0, retrying 0, skipped 0, canceled 0, waiting 0",
-                     run.stdout):
+    if not re.search(r"sent 0, failed 0, retrying 0, skipped 0, canceled 0, waiting 0", run.stdout):
         raise SystemExit(f"the tick did something: {(run.stdout + run.stderr).strip()}")
 
 
@@ -128,7 +129,7 @@ def heavy_imports(env: dict[str, str]) -> dict[str, object]:
     run = c.run_once([sys.executable, "-c", IMPORT_PROBE], env)
     for line in run.stdout.splitlines():
         if line.startswith("LOADED "):
-            return dict(json.loads(line[len("LOADED "):]))
+            return dict(json.loads(line[len("LOADED ") :]))
     raise SystemExit(f"import probe failed: {run.stderr.strip()[-1000:]}")
 
 
@@ -149,11 +150,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-n", "--runs", type=int, default=5, help="timed runs per command")
     parser.add_argument("--appointments", type=int, default=10_000)
-    parser.add_argument("--work", type=Path,
-                        help="work folder, kept (default: a temporary one, removed after)")
+    parser.add_argument(
+        "--work", type=Path, help="work folder, kept (default: a temporary one, removed after)"
+    )
     parser.add_argument("--linkcli", help="path of the linkcli console script")
-    parser.add_argument("--importtime", action="store_true",
-                        help="also print the 15 slowest imports of one tick")
+    parser.add_argument(
+        "--importtime", action="store_true", help="also print the 15 slowest imports of one tick"
+    )
     args = parser.parse_args()
     exe = c.linkcli_exe(args.linkcli)
     work = c.work_folder(args.work, "linkcli-tick-")
@@ -163,23 +166,36 @@ def main() -> None:
     env = env_at(config, tick)
 
     print(f"  before: {c.load()}")
-    tick_series, base_series = c.measure_all([
-        c.Spec("linkcli dispatch (nothing due)", [exe, "dispatch", "-v"], env,
-               check=check_nothing_due),
-        c.Spec("baseline: python -c import ...", [sys.executable, "-c", BASELINE], env),
-    ], args.runs)
+    tick_series, base_series = c.measure_all(
+        [
+            c.Spec(
+                "linkcli dispatch (nothing due)",
+                [exe, "dispatch", "-v"],
+                env,
+                check=check_nothing_due,
+            ),
+            c.Spec("baseline: python -c import ...", [sys.executable, "-c", BASELINE], env),
+        ],
+        args.runs,
+    )
     print(f"  after: {c.load()}")
     ratio = tick_series.median / base_series.median
-    print(f"\nresults ({args.runs} runs after 1 warm-up, "
-          f"{args.appointments} appointments in the store):")
+    print(
+        f"\nresults ({args.runs} runs after 1 warm-up, "
+        f"{args.appointments} appointments in the store):"
+    )
     c.print_series(tick_series)
     c.print_series(base_series)
     cpu_ratio = tick_series.cpu_median / base_series.cpu_median
-    print(f"  ratio {ratio:.2f}x (target <= {TARGET}x): {c.verdict(ratio <= TARGET)}; "
-          f"CPU-time ratio {cpu_ratio:.2f}x")
+    print(
+        f"  ratio {ratio:.2f}x (target <= {TARGET}x): {c.verdict(ratio <= TARGET)}; "
+        f"CPU-time ratio {cpu_ratio:.2f}x"
+    )
     loaded = heavy_imports(env)
-    print(f"  heavy modules imported by the tick: {json.dumps(loaded['modules'])} "
-          f"({len(loaded['modules'])} modules; exit {loaded['exit']})")
+    print(
+        f"  heavy modules imported by the tick: {json.dumps(loaded['modules'])} "
+        f"({len(loaded['modules'])} modules; exit {loaded['exit']})"
+    )
     if args.importtime:
         print("\nslowest imports of one tick (python -X importtime; cumulative us, self us):")
         for cumulative, self_us, name in import_profile(env):

@@ -31,8 +31,12 @@ app = typer.Typer(
 
 ConfigOpt = Annotated[
     Path | None,
-    typer.Option("--config", "-c", help="Config file (default: $LINKCLI_CONFIG, else the "
-                 "platform config folder).", show_default=False),
+    typer.Option(
+        "--config",
+        "-c",
+        help="Config file (default: $LINKCLI_CONFIG, else the platform config folder).",
+        show_default=False,
+    ),
 ]
 VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="Say what was done.")]
 F = TypeVar("F", bound=Callable[..., Any])
@@ -54,8 +58,9 @@ def _guarded(func: F) -> F:
             # Another program (a backup, an sqlite3 shell) holds the database: like a held
             # run lock, the next tick simply tries again. The transaction rolled back.
             busy = "locked" in str(exc) or "busy" in str(exc)
-            output.error_line(f"the database is {'busy' if busy else 'unusable'} ({exc}); "
-                              "nothing was changed")
+            output.error_line(
+                f"the database is {'busy' if busy else 'unusable'} ({exc}); nothing was changed"
+            )
             raise typer.Exit(int(ExitCode.LOCKED if busy else ExitCode.USAGE)) from None
         except KeyboardInterrupt:
             output.error_line("interrupted")
@@ -81,8 +86,12 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _main(
-    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
-                                          help="Show the version and exit.")] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Show the version and exit."
+        ),
+    ] = False,
 ) -> None:
     """Deliver session-specific telehealth links to therapy clients, from cron."""
 
@@ -92,11 +101,20 @@ def _main(
 def sync(
     config: ConfigOpt = None,
     verbose: VerboseOpt = False,
-    force: Annotated[bool, typer.Option("--force", help="Apply a listing in which most "
-                                        "upcoming sessions vanished at once.")] = False,
-    confirm_existing: Annotated[bool, typer.Option(
-        "--confirm-existing", help="On the first sync, also send booking confirmations "
-        "for sessions that already exist.")] = False,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force", help="Apply a listing in which most upcoming sessions vanished at once."
+        ),
+    ] = False,
+    confirm_existing: Annotated[
+        bool,
+        typer.Option(
+            "--confirm-existing",
+            help="On the first sync, also send booking confirmations "
+            "for sessions that already exist.",
+        ),
+    ] = False,
 ) -> None:
     """Read the schedule, diff it against the snapshot and plan the messages.
 
@@ -106,8 +124,7 @@ def sync(
 
     ctx = _ctx(config, verbose)
     with ctx.store() as store, output.progress(SYNC_PHASES) as step:
-        result = run_sync(ctx, store, force=force, confirm_existing=confirm_existing,
-                          step=step)
+        result = run_sync(ctx, store, force=force, confirm_existing=confirm_existing, step=step)
     _report_sync(result, verbose)
 
 
@@ -126,8 +143,11 @@ def _report_sync(result: Any, verbose: bool) -> None:
         output.warn_line(_one_line(result.problems, "see `linkcli status`"))
     if verbose:
         counts = ", ".join(f"{k} {v}" for k, v in result.counts.items())
-        note = " (first sync: existing sessions adopted without confirmations)" if (
-            result.adopted) else ""
+        note = (
+            " (first sync: existing sessions adopted without confirmations)"
+            if (result.adopted)
+            else ""
+        )
         output.info_line(f"sync: {counts}; {result.planned} message(s) planned{note}")
 
 
@@ -156,13 +176,19 @@ def _finish_dispatch(result: Any, verbose: bool) -> None:
             f"waiting {result.waiting}"
         )
     if result.exit_code:
-        first = f": {_one_line(result.errors, 'see `linkcli status`')}" if result.errors else (
-            "; see `linkcli status`")
-        raise LinkcliError(f"{result.failed + result.retrying} send(s) failed{first}",
-                           result.exit_code)
+        first = (
+            f": {_one_line(result.errors, 'see `linkcli status`')}"
+            if result.errors
+            else ("; see `linkcli status`")
+        )
+        raise LinkcliError(
+            f"{result.failed + result.retrying} send(s) failed{first}", result.exit_code
+        )
     if result.stale and result.waiting:
-        output.warn_line(f"{result.waiting} message(s) wait: the last good sync is too old "
-                         "(see `linkcli status`)")
+        output.warn_line(
+            f"{result.waiting} message(s) wait: the last good sync is too old "
+            "(see `linkcli status`)"
+        )
 
 
 @app.command()
@@ -171,9 +197,15 @@ def run(
     config: ConfigOpt = None,
     verbose: VerboseOpt = False,
     force: Annotated[bool, typer.Option("--force", help="As for sync.")] = False,
-    watch: Annotated[bool, typer.Option("--watch", help="Stay running (for systemd): sync "
-                                        "each interval and wake at each due send; stop on "
-                                        "SIGTERM.")] = False,
+    watch: Annotated[
+        bool,
+        typer.Option(
+            "--watch",
+            help="Stay running (for systemd): sync "
+            "each interval and wake at each due send; stop on "
+            "SIGTERM.",
+        ),
+    ] = False,
 ) -> None:
     """Sync (when the interval has passed), then dispatch: the one-line crontab.
 
@@ -227,9 +259,11 @@ def _watch(config: Path | None, verbose: bool) -> None:
             output.warn_line(line)
         if verbose:
             d = done.dispatch
-            output.info_line(f"dispatch: sent {d.sent}, failed {d.failed}, retrying "
-                             f"{d.retrying}, skipped {d.skipped}; next wake "
-                             f"{done.wake_at.isoformat()}")
+            output.info_line(
+                f"dispatch: sent {d.sent}, failed {d.failed}, retrying "
+                f"{d.retrying}, skipped {d.skipped}; next wake "
+                f"{done.wake_at.isoformat()}"
+            )
 
     watch(lambda: _ctx(config, verbose), stop, report, lambda: clock.now({}))
 
@@ -239,8 +273,12 @@ def _watch(config: Path | None, verbose: bool) -> None:
 def status(
     config: ConfigOpt = None,
     json_: Annotated[bool, typer.Option("--json", help="One JSON object for machines.")] = False,
-    check: Annotated[bool, typer.Option("--check", help="Exit 1 with one line when "
-                                        "something needs a human (for monitoring).")] = False,
+    check: Annotated[
+        bool,
+        typer.Option(
+            "--check", help="Exit 1 with one line when something needs a human (for monitoring)."
+        ),
+    ] = False,
 ) -> None:
     """What was sent, what is due next, what failed and what needs a human.
 
@@ -265,9 +303,10 @@ def status(
 def preview(
     config: ConfigOpt = None,
     days: Annotated[int, typer.Option("--days", min=0, help="How many days ahead.")] = 7,
-    therapist: Annotated[str | None, typer.Option("--therapist", help="Only this "
-                                                  "therapist's sessions (the source's id).")]
-    = None,
+    therapist: Annotated[
+        str | None,
+        typer.Option("--therapist", help="Only this therapist's sessions (the source's id)."),
+    ] = None,
     json_: Annotated[bool, typer.Option("--json", help="A JSON list for machines.")] = False,
 ) -> None:
     """Every message planned in the next days, exactly as it will be sent.
@@ -295,8 +334,10 @@ def _ask(question: str, default: str | None) -> str:
     try:
         return str(typer.prompt(question, default=default))
     except typer.Abort:
-        raise LinkcliError("no answer (input closed); give the settings as flags, with "
-                           "--yes to take the defaults", ExitCode.USAGE) from None
+        raise LinkcliError(
+            "no answer (input closed); give the settings as flags, with --yes to take the defaults",
+            ExitCode.USAGE,
+        ) from None
 
 
 @app.command()
@@ -304,32 +345,41 @@ def _ask(question: str, default: str | None) -> str:
 def init(
     config: ConfigOpt = None,
     practice_name: Annotated[str | None, _opt("--practice-name", "Practice name.")] = None,
-    timezone: Annotated[str | None, _opt("--timezone", "IANA zone, e.g. America/Chicago.")]
-    = None,
+    timezone: Annotated[str | None, _opt("--timezone", "IANA zone, e.g. America/Chicago.")] = None,
     country: Annotated[str | None, _opt("--country", "Two-letter country code.")] = None,
-    source: Annotated[str | None, _opt("--source", "file, ics, simplepractice, therapynotes, "
-                                       "calendly, zoom, fhir or rest.")] = None,
-    source_path: Annotated[str | None, _opt("--source-path", "file source: the JSON file.")]
-    = None,
-    feed_url: Annotated[str | None, _opt("--feed-url", "ics sources: the feed URL or path.")]
-    = None,
-    therapist_id: Annotated[str | None, _opt("--therapist-id", "ics sources: the feed's "
-                                             "therapist id.")] = None,
+    source: Annotated[
+        str | None,
+        _opt("--source", "file, ics, simplepractice, therapynotes, calendly, zoom, fhir or rest."),
+    ] = None,
+    source_path: Annotated[str | None, _opt("--source-path", "file source: the JSON file.")] = None,
+    feed_url: Annotated[
+        str | None, _opt("--feed-url", "ics sources: the feed URL or path.")
+    ] = None,
+    therapist_id: Annotated[
+        str | None, _opt("--therapist-id", "ics sources: the feed's therapist id.")
+    ] = None,
     base_url: Annotated[str | None, _opt("--base-url", "API sources: the base URL.")] = None,
     sms_provider: Annotated[str | None, _opt("--sms-provider", "twilio or outbox.")] = None,
-    from_number: Annotated[str | None, _opt("--from-number", "twilio: the sending number, "
-                                            "E.164.")] = None,
+    from_number: Annotated[
+        str | None, _opt("--from-number", "twilio: the sending number, E.164.")
+    ] = None,
     email_provider: Annotated[str | None, _opt("--email-provider", "smtp or outbox.")] = None,
     smtp_host: Annotated[str | None, _opt("--smtp-host", "smtp: the server host.")] = None,
     smtp_port: Annotated[int | None, _opt("--smtp-port", "smtp: the port.")] = None,
     security: Annotated[str | None, _opt("--security", "smtp: starttls, ssl or none.")] = None,
-    from_address: Annotated[str | None, _opt("--from-address", "smtp: the From address.")]
-    = None,
-    yes: Annotated[bool, typer.Option("--yes", "--no-input", "-y", help="Never prompt: take "
-                                      "the default for every setting not given as a flag.")]
-    = False,
-    force: Annotated[bool, typer.Option("--force", help="Replace an existing config file.")]
-    = False,
+    from_address: Annotated[str | None, _opt("--from-address", "smtp: the From address.")] = None,
+    yes: Annotated[
+        bool,
+        typer.Option(
+            "--yes",
+            "--no-input",
+            "-y",
+            help="Never prompt: take the default for every setting not given as a flag.",
+        ),
+    ] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace an existing config file.")
+    ] = False,
 ) -> None:
     """Write a config from a few questions (or flags), then print what is left to do.
 
@@ -347,11 +397,20 @@ def init(
     path = target_path(config, os.environ)
     refuse_overwrite(path, force)  # before any question: never ask, then refuse
     given = {
-        "practice_name": practice_name, "timezone": timezone, "country": country,
-        "source": source, "source_path": source_path, "feed_url": feed_url,
-        "therapist_id": therapist_id, "base_url": base_url, "sms_provider": sms_provider,
-        "from_number": from_number, "email_provider": email_provider, "smtp_host": smtp_host,
-        "smtp_port": None if smtp_port is None else str(smtp_port), "security": security,
+        "practice_name": practice_name,
+        "timezone": timezone,
+        "country": country,
+        "source": source,
+        "source_path": source_path,
+        "feed_url": feed_url,
+        "therapist_id": therapist_id,
+        "base_url": base_url,
+        "sms_provider": sms_provider,
+        "from_number": from_number,
+        "email_provider": email_provider,
+        "smtp_host": smtp_host,
+        "smtp_port": None if smtp_port is None else str(smtp_port),
+        "security": security,
         "from_address": from_address,
     }
     answers = gather(given, None if yes else _ask, output.warn_line)
@@ -389,12 +448,26 @@ def doctor(
 @app.command()
 @_guarded
 def demo(
-    config: Annotated[Path | None, typer.Option(
-        "--config", "-c", help="Not used: the demo writes its own config (accepted so "
-        "scripts may pass --config to every command).", show_default=False)] = None,
-    keep: Annotated[Path | None, typer.Option(
-        "--keep", metavar="DIR", help="Run in DIR (new or empty) and leave its config, "
-        "database and outbox files there to explore.", show_default=False)] = None,
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            "-c",
+            help="Not used: the demo writes its own config (accepted so "
+            "scripts may pass --config to every command).",
+            show_default=False,
+        ),
+    ] = None,
+    keep: Annotated[
+        Path | None,
+        typer.Option(
+            "--keep",
+            metavar="DIR",
+            help="Run in DIR (new or empty) and leave its config, "
+            "database and outbox files there to explore.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """A synthetic practice's week through the real sync and dispatch, offline.
 
@@ -412,9 +485,14 @@ def demo(
 @app.command()
 @_guarded
 def explain(
-    appointment_id: Annotated[str, typer.Argument(
-        metavar="APPOINTMENT_ID", help="The appointment id, as `linkcli status` shows it.",
-        show_default=False)],
+    appointment_id: Annotated[
+        str,
+        typer.Argument(
+            metavar="APPOINTMENT_ID",
+            help="The appointment id, as `linkcli status` shows it.",
+            show_default=False,
+        ),
+    ],
     config: ConfigOpt = None,
     json_: Annotated[bool, typer.Option("--json", help="One JSON object for machines.")] = False,
 ) -> None:

@@ -86,8 +86,16 @@ def compose(
     contact = contact or ContactState()
     link = effective_link(config, appointment)
     address, why_not = recipient_for(config, participant, channel)
-    message = render_send(config, appointment, participant, step, channel, at, link or "",
-                          first_text=channel == "sms" and not contact.texted_before)
+    message = render_send(
+        config,
+        appointment,
+        participant,
+        step,
+        channel,
+        at,
+        link or "",
+        first_text=channel == "sms" and not contact.texted_before,
+    )
     segments = count_segments(message.body) if channel == "sms" else None
     action: Action = "send"
     reason: str | None = None
@@ -141,7 +149,12 @@ def render_send(
     """The message of one send exactly as it goes at `at`."""
     therapist = config.therapists.get(appointment.therapist.id)
     values = values_for(
-        appointment, participant, link, config.practice.name, config.practice.timezone, at,
+        appointment,
+        participant,
+        link,
+        config.practice.name,
+        config.practice.timezone,
+        at,
         therapist_name=therapist.name if therapist else None,
         therapist_display=therapist.display_name if therapist else None,
     )
@@ -152,7 +165,8 @@ def render_send(
             rendered = Rendered(body=with_opt_out(rendered.body, config.sms.opt_out_text))
         return rendered
     return render_message(
-        values, config.template(step, tid, "email_body") or "",
+        values,
+        config.template(step, tid, "email_body") or "",
         config.template(step, tid, "email_subject") or "",
     )
 

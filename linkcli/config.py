@@ -158,8 +158,19 @@ DEFAULT_SEQUENCE: tuple[Step, ...] = (
 
 SOURCE_KINDS = ("file", "ics", "simplepractice", "therapynotes", "calendly", "zoom", "fhir", "rest")
 _SECTIONS = (
-    "practice", "store", "sync", "source", "contacts", "sms", "email", "links",
-    "sequence", "templates", "therapists", "status", "change_messages",
+    "practice",
+    "store",
+    "sync",
+    "source",
+    "contacts",
+    "sms",
+    "email",
+    "links",
+    "sequence",
+    "templates",
+    "therapists",
+    "status",
+    "change_messages",
 )
 
 
@@ -277,8 +288,14 @@ class _Reader:
 
 
 def _toml_type(names: str) -> str:
-    words = {"str": "a string", "int": "an integer", "bool": "true or false",
-             "float": "a number", "list": "a list", "dict": "a table"}
+    words = {
+        "str": "a string",
+        "int": "an integer",
+        "bool": "true or false",
+        "float": "a number",
+        "list": "a list",
+        "dict": "a table",
+    }
     return " or ".join(words.get(n, n) for n in names.split(" or "))
 
 
@@ -328,8 +345,9 @@ def parse_config(raw: dict[str, Any], lines: _Lines, path: Path) -> Config:
     try:
         ZoneInfo(tz)
     except (ZoneInfoNotFoundError, ValueError):
-        r.problem(("practice", "timezone"),
-                  f"{tz!r} is not an IANA time zone (e.g. America/Chicago)")
+        r.problem(
+            ("practice", "timezone"), f"{tz!r} is not an IANA time zone (e.g. America/Chicago)"
+        )
         tz = PracticeConfig.timezone
     country = r.text(("practice", "country"), "US").upper()
     if len(country) != 2 or not country.isalpha():
@@ -353,15 +371,16 @@ def parse_config(raw: dict[str, Any], lines: _Lines, path: Path) -> Config:
     )
 
     if "source" not in raw:
-        r.problem(("source",), "missing table; add [source] with kind = \"file\" and path")
+        r.problem(("source",), 'missing table; add [source] with kind = "file" and path')
     kind = r.choice(("source", "kind"), SOURCE_KINDS, "file")
     settings = {k: v for k, v in r.table("source").items() if k != "kind"}
     source = SourceConfig(kind=kind, settings=settings)
     if kind == "file":
         file_path = r.text(("source", "path"))
         if not file_path:
-            r.problem(("source", "path"),
-                      "missing; the file source needs path = \"appointments.json\"")
+            r.problem(
+                ("source", "path"), 'missing; the file source needs path = "appointments.json"'
+            )
         else:
             source = SourceConfig(kind=kind, settings={**settings, "path": str(local(file_path))})
     for key in ("url", "base_url", "oauth_url"):
@@ -378,8 +397,14 @@ def parse_config(raw: dict[str, Any], lines: _Lines, path: Path) -> Config:
     contacts_path = local(contacts) if contacts else None
 
     sms_keys = (
-        "provider", "from_number", "messaging_service_sid", "api_base_url", "outbox_path",
-        "timeout", "max_per_second", "opt_out_text",
+        "provider",
+        "from_number",
+        "messaging_service_sid",
+        "api_base_url",
+        "outbox_path",
+        "timeout",
+        "max_per_second",
+        "opt_out_text",
     )
     r.unknown_keys(("sms",), sms_keys)
     sms = SmsConfig(
@@ -397,8 +422,14 @@ def parse_config(raw: dict[str, Any], lines: _Lines, path: Path) -> Config:
         r.problem(("sms", "from_number"), "twilio needs from_number or messaging_service_sid")
 
     email_keys = (
-        "provider", "smtp_host", "smtp_port", "security", "from_address", "from_name",
-        "outbox_path", "timeout",
+        "provider",
+        "smtp_host",
+        "smtp_port",
+        "security",
+        "from_address",
+        "from_name",
+        "outbox_path",
+        "timeout",
     )
     r.unknown_keys(("email",), email_keys)
     email = EmailConfig(
@@ -458,11 +489,22 @@ def parse_config(raw: dict[str, Any], lines: _Lines, path: Path) -> Config:
     )
 
     config = Config(
-        path=path, practice=practice, store_path=store_path, max_snapshot_age=max_age,
+        path=path,
+        practice=practice,
+        store_path=store_path,
+        max_snapshot_age=max_age,
         retention=retention,
-        sync=sync, source=source, contacts_path=contacts_path, sms=sms, email=email,
-        links=links, sequence=sequence, templates=templates, therapists=therapists,
-        status=status, change_messages=change_messages,
+        sync=sync,
+        source=source,
+        contacts_path=contacts_path,
+        sms=sms,
+        email=email,
+        links=links,
+        sequence=sequence,
+        templates=templates,
+        therapists=therapists,
+        status=status,
+        change_messages=change_messages,
     )
     _check_templates_cover_sequence(r, config)
     if r.problems:
@@ -496,11 +538,13 @@ def _read_sequence(r: _Reader, raw: dict[str, Any]) -> tuple[Step, ...]:
         seen.add(name)
         before: timedelta | None = None
         if ("on" in item) == ("before" in item):
-            r.problem((*at, "name"),
-                      f"step {name!r} needs exactly one of on = \"created\" or before = \"24h\"")
+            r.problem(
+                (*at, "name"),
+                f'step {name!r} needs exactly one of on = "created" or before = "24h"',
+            )
             continue
         if "on" in item and item["on"] != "created":
-            r.problem((*at, "on"), f"{item['on']!r} is not supported; use on = \"created\"")
+            r.problem((*at, "on"), f'{item["on"]!r} is not supported; use on = "created"')
             continue
         if "before" in item:
             try:
@@ -510,7 +554,7 @@ def _read_sequence(r: _Reader, raw: dict[str, Any]) -> tuple[Step, ...]:
                 continue
             if before.total_seconds() <= 0:
                 # Its window would close at the start it opens on: it could never go.
-                r.problem((*at, "before"), "must be longer than 0 (e.g. \"10m\")")
+                r.problem((*at, "before"), 'must be longer than 0 (e.g. "10m")')
                 continue
         channels = item.get("channels", [])
         if isinstance(channels, str):
@@ -551,5 +595,5 @@ def _check_templates_cover_sequence(r: _Reader, config: Config) -> None:
                     r.problem(
                         ("templates", step.name, fld),
                         f"step {step.name!r} sends {channel} but has no {fld} template; "
-                        f"add [templates.\"{step.name}\"] {fld} = \"...\"",
+                        f'add [templates."{step.name}"] {fld} = "..."',
                     )

@@ -164,7 +164,8 @@ def appointment(
         "end": (start + timedelta(minutes=50)).isoformat(),
         "format": fmt,
         "telehealth_url": (link or session_link(appointment_id, therapist_id))
-        if fmt == "telehealth" else None,
+        if fmt == "telehealth"
+        else None,
         "therapist": dict(THERAPISTS[therapist_id]),
         "participants": [participant(c) for c in clients],
         "updated_at": UPDATED_AT,
@@ -232,23 +233,31 @@ def _events() -> tuple[ScheduleEvent, ...]:
     move_105 = local(2, "08:05")
     return (
         ScheduleEvent(
-            move_108, "rescheduled", "apt-108",
+            move_108,
+            "rescheduled",
+            "apt-108",
             "Ben moved his Thursday 2:00 PM session with Dr. Chen to Friday 1:00 PM",
             _move("apt-108", 4, "13:00", move_108),
         ),
         ScheduleEvent(
-            book_111, "created", "apt-111",
+            book_111,
+            "created",
+            "apt-111",
             "new booking: Finn, Thursday 4:00 PM with Dr. Chen",
             _book(appointment("apt-111", 3, "16:00", "th-chen", ("cl-finn",)), book_111),
         ),
         ScheduleEvent(
-            cancel_208, "canceled", "apt-208",
+            cancel_208,
+            "canceled",
+            "apt-208",
             "Ivy's Thursday 11:00 AM session with Dr. Okafor was canceled, after its 24h "
             "reminder went out",
             _cancel("apt-208", cancel_208),
         ),
         ScheduleEvent(
-            move_105, "rescheduled", "apt-105",
+            move_105,
+            "rescheduled",
+            "apt-105",
             "same-day reschedule: Mia's 10:00 AM session with Dr. Chen moved to 3:00 PM "
             "today, after its 24h reminder went out",
             _move("apt-105", 2, "15:00", move_105),

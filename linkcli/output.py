@@ -23,8 +23,15 @@ def console(stderr: bool = False) -> Console:
     stream = sys.stderr if stderr else sys.stdout
     tty = stream.isatty()
     # markup=False: "[links] allowed_hosts" in a fix text is text, not a style tag.
-    return Console(file=stream, highlight=False, markup=False, soft_wrap=True, no_color=not tty,
-                   force_terminal=tty if tty else None, width=None if tty else 120)
+    return Console(
+        file=stream,
+        highlight=False,
+        markup=False,
+        soft_wrap=True,
+        no_color=not tty,
+        force_terminal=tty if tty else None,
+        width=None if tty else 120,
+    )
 
 
 Step = Callable[[str], None]
@@ -39,9 +46,14 @@ def progress(phases: int) -> Iterator[Step]:
         return
     from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn
 
-    with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
-                  TextColumn("{task.completed}/{task.total}"), console=console(stderr=True),
-                  transient=True) as bar:
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        console=console(stderr=True),
+        transient=True,
+    ) as bar:
         task = bar.add_task("starting", total=phases)
         started = False
 
@@ -96,35 +108,53 @@ def show_status(report: dict[str, Any]) -> None:
     sends = report["sends"]
     out.print("Sends: " + ", ".join(f"{k} {v}" for k, v in sends.items()))
     if report["upcoming"]:
-        table = _table("Next sends", ["due", "step", "channel", "appointment", "participant",
-                                      "note"])
+        table = _table(
+            "Next sends", ["due", "step", "channel", "appointment", "participant", "note"]
+        )
         for item in report["upcoming"]:
-            table.add_row(item["due"], item["step"], item["channel"], item["appointment"],
-                          item["participant"], item["waiting"] or "")
+            table.add_row(
+                item["due"],
+                item["step"],
+                item["channel"],
+                item["appointment"],
+                item["participant"],
+                item["waiting"] or "",
+            )
         out.print(table)
     else:
         out.print("Next sends: none planned")
     if report["last_7_days"]:
-        table = _table("Last 7 days", ["channel", "sent", "delivered", "failed", "skipped",
-                                       "delivery rate"])
+        table = _table(
+            "Last 7 days", ["channel", "sent", "delivered", "failed", "skipped", "delivery rate"]
+        )
         for channel, states in sorted(report["last_7_days"].items()):
             rate = states.get("delivery_rate")
-            table.add_row(channel, *(str(states.get(s, 0)) for s in
-                                     ("sent", "delivered", "failed", "skipped")),
-                          f"{rate:.0%}" if rate is not None else "-")
+            table.add_row(
+                channel,
+                *(str(states.get(s, 0)) for s in ("sent", "delivered", "failed", "skipped")),
+                f"{rate:.0%}" if rate is not None else "-",
+            )
         out.print(table)
     if report.get("therapists"):
-        table = _table("By therapist (7 days)", ["therapist", "sent", "delivered", "failed",
-                                                 "skipped", "canceled"])
+        table = _table(
+            "By therapist (7 days)",
+            ["therapist", "sent", "delivered", "failed", "skipped", "canceled"],
+        )
         for therapist, states in sorted(report["therapists"].items()):
-            table.add_row(therapist, *(str(states.get(s, 0)) for s in
-                                       ("sent", "delivered", "failed", "skipped", "canceled")))
+            table.add_row(
+                therapist,
+                *(
+                    str(states.get(s, 0))
+                    for s in ("sent", "delivered", "failed", "skipped", "canceled")
+                ),
+            )
         out.print(table)
     if report["attention"]:
         table = _table("Needs attention", ["appointment", "participant", "reason", "fix"])
         for item in report["attention"]:
-            table.add_row(item["appointment"] or "-", item["participant"] or "-",
-                          item["reason"], item["fix"])
+            table.add_row(
+                item["appointment"] or "-", item["participant"] or "-", item["reason"], item["fix"]
+            )
         out.print(table)
     else:
         out.print("Needs attention: nothing")
@@ -142,8 +172,9 @@ def show_preview(items: list[dict[str, Any]]) -> None:
         text = item["body"] if item["channel"] == "sms" else f"{item['subject']}"
         if item["warnings"]:
             text += "\n! " + "\n! ".join(item["warnings"])
-        table.add_row(item["due"], item["step"], item["channel"], item["recipient"] or "-",
-                      seg, text)
+        table.add_row(
+            item["due"], item["step"], item["channel"], item["recipient"] or "-", seg, text
+        )
     out.print(table)
 
 
@@ -165,12 +196,18 @@ def show_init(result: Any) -> None:
     _say(out, f"Wrote {result.path} (owner-only, 0600).", "bold")
     if result.secrets:
         _say(out)
-        _say(out, "Set these in the environment cron runs with (secrets are read from the "
-             "environment only; cron does not read your shell profile, so put NAME=value lines "
-             "at the top of the crontab or in a file only you can read):")
+        _say(
+            out,
+            "Set these in the environment cron runs with (secrets are read from the "
+            "environment only; cron does not read your shell profile, so put NAME=value lines "
+            "at the top of the crontab or in a file only you can read):",
+        )
         for name, purpose, required in result.secrets:
-            _say(out, f"  {name:<24} {purpose}" + (
-                "" if required else " (optional: a relay may need no login)"))
+            _say(
+                out,
+                f"  {name:<24} {purpose}"
+                + ("" if required else " (optional: a relay may need no login)"),
+            )
     _say(out)
     _say(out, "Next:")
     for item in result.todo:
@@ -192,19 +229,25 @@ def show_doctor(report: dict[str, Any]) -> None:
     out = console()
     checks = report["checks"]
     counts = report["counts"]
-    summary = (f"{len(checks)} checks: {counts['pass']} pass, {counts['warn']} warn, "
-               f"{counts['fail']} fail")
+    summary = (
+        f"{len(checks)} checks: {counts['pass']} pass, {counts['warn']} warn, {counts['fail']} fail"
+    )
     if out.is_terminal:
         from rich.table import Table
         from rich.text import Text
 
-        table = Table(title=Text(f"linkcli doctor: {report['config']}"), title_justify="left",
-                      show_lines=True)
+        table = Table(
+            title=Text(f"linkcli doctor: {report['config']}"), title_justify="left", show_lines=True
+        )
         for column in ("", "check", "result", "fix"):
             table.add_column(column, overflow="fold")  # long paths and URLs wrap, never "…"
         for c in checks:
-            table.add_row(Text(_MARK[c["status"]], style=_STYLE[c["status"]]), Text(c["name"]),
-                          Text(c["detail"]), Text(c["fix"] if c["status"] != "pass" else ""))
+            table.add_row(
+                Text(_MARK[c["status"]], style=_STYLE[c["status"]]),
+                Text(c["name"]),
+                Text(c["detail"]),
+                Text(c["fix"] if c["status"] != "pass" else ""),
+            )
         out.print(table)
         _say(out, summary)
         return
@@ -219,12 +262,18 @@ def show_doctor(report: dict[str, Any]) -> None:
 def show_demo(result: Any) -> None:
     """The demo week as a timeline (practice time), then the status screen it ends with."""
     out = console()
-    _say(out, f"linkcli demo: {result.practice} (a synthetic practice), times in "
-         f"{result.timezone}", "bold")
-    _say(out, f"Cron every 15 min from {result.start[:16].replace('T', ' ')} to "
-         f"{result.end[:16].replace('T', ' ')}: the {result.runs} of {result.ticks} ticks with "
-         "work each ran the real sync and dispatch (file source, outbox channels); quiet ticks "
-         "were skipped. Nothing left this machine.")
+    _say(
+        out,
+        f"linkcli demo: {result.practice} (a synthetic practice), times in {result.timezone}",
+        "bold",
+    )
+    _say(
+        out,
+        f"Cron every 15 min from {result.start[:16].replace('T', ' ')} to "
+        f"{result.end[:16].replace('T', ' ')}: the {result.runs} of {result.ticks} ticks with "
+        "work each ran the real sync and dispatch (file source, outbox channels); quiet ticks "
+        "were skipped. Nothing left this machine.",
+    )
     day = None
     for e in result.timeline:
         if e["day"] != day:
@@ -245,13 +294,19 @@ def show_demo(result: Any) -> None:
             else:
                 _say(out, f"{head}{e['channel']:<6}  {who} {e['kind']}: {e['reason']}", "yellow")
     _say(out)
-    _say(out, f"Status at the end of the week ({result.end[:16].replace('T', ' ')}, "
-         "`linkcli status`):", "bold")
+    _say(
+        out,
+        f"Status at the end of the week ({result.end[:16].replace('T', ' ')}, `linkcli status`):",
+        "bold",
+    )
     show_status(result.status)
     if result.kept:
         _say(out)
-        _say(out, f"Kept in {result.kept}: config.toml, appointments.json, linkcli.db and the "
-             "outbox files. Explore as of the demo's end, e.g.:")
+        _say(
+            out,
+            f"Kept in {result.kept}: config.toml, appointments.json, linkcli.db and the "
+            "outbox files. Explore as of the demo's end, e.g.:",
+        )
         env = f"LINKCLI_NOW={result.end} LINKCLI_CONFIG={result.kept / 'config.toml'}"
         for command in ("status", "preview --days 3", "explain apt-105", "doctor"):
             _say(out, f"  {env} linkcli {command}")
@@ -261,20 +316,31 @@ def show_explain(data: dict[str, Any]) -> None:
     """One appointment's whole sequence, per participant, with the reason for each step."""
     out = console()
     a = data["appointment"]
-    _say(out, f"{a['id']}: {a['status']} {a['format'].replace('_', '-')} session, "
-         f"{a['start_local']} ({a['timezone']}), {a['therapist']['shown']} "
-         f"({a['therapist']['id']})", "bold")
+    _say(
+        out,
+        f"{a['id']}: {a['status']} {a['format'].replace('_', '-')} session, "
+        f"{a['start_local']} ({a['timezone']}), {a['therapist']['shown']} "
+        f"({a['therapist']['id']})",
+        "bold",
+    )
     if a["link_problem"]:
         _say(out, f"link: {a['link'] or '-'}  REFUSED: {a['link_problem']}", "red")
     else:
         _say(out, f"link: {a['link'] or '-'}")
     origin = "adopted at the first sync" if a["adopted_at_first_sync"] else "first seen"
-    _say(out, f"version {a['revision']}; {origin} {a['first_seen_local']}; last changed "
-         f"{a['changed_at_local']}; explained as of {data['now_local']}")
+    _say(
+        out,
+        f"version {a['revision']}; {origin} {a['first_seen_local']}; last changed "
+        f"{a['changed_at_local']}; explained as of {data['now_local']}",
+    )
     snap = data["snapshot"]
     if snap["stale"]:
-        _say(out, f"snapshot is stale (last good sync {snap['last_good_sync'] or 'never'}): "
-             "link messages wait", "yellow")
+        _say(
+            out,
+            f"snapshot is stale (last good sync {snap['last_good_sync'] or 'never'}): "
+            "link messages wait",
+            "yellow",
+        )
     for n in data["notices"]:
         _say(out, f"! {n['reason']}; {n['fix']}", "yellow")
     for p in data["participants"]:
@@ -283,23 +349,37 @@ def show_explain(data: dict[str, Any]) -> None:
         removed = "  [removed from the session]" if p["removed"] else ""
         _say(out, f"{p['id']}{name}, times in {p['timezone']}{removed}", "bold")
         for channel, c in p["contacts"].items():
-            _say(out, f"  {channel}: {c['to'] or '-'}" + (f"  ({c['problem']})"
-                                                            if c["problem"] else ""))
+            _say(
+                out,
+                f"  {channel}: {c['to'] or '-'}" + (f"  ({c['problem']})" if c["problem"] else ""),
+            )
         for s in p["steps"]:
             due = s["due_local"] or "on booking"
             to = s["to"] or "-"
             version = f" (v{s['revision']})"
-            _say(out, f"  {due:<24} {s['step']:<13} {s['channel']:<6} {to:<18} "
-                 f"{s['state']}{version}", _STATE_STYLE.get(s["state"]))
+            _say(
+                out,
+                f"  {due:<24} {s['step']:<13} {s['channel']:<6} {to:<18} {s['state']}{version}",
+                _STATE_STYLE.get(s["state"]),
+            )
             _say(out, f"{'':6}why:  {s['reason']}")
             if s["body"] is not None:
                 text = s["body"] if s["channel"] == "sms" else f"Subject: {s['subject']}"
-                seg = (f"  [{s['segments']} {s['encoding']} segment(s)]"
-                       if s["channel"] == "sms" and s["segments"] else "")
+                seg = (
+                    f"  [{s['segments']} {s['encoding']} segment(s)]"
+                    if s["channel"] == "sms" and s["segments"]
+                    else ""
+                )
                 _say(out, f"{'':6}text: {text}{seg}", "dim")
             for h in s["history"]:
                 _say(out, f"{'':6}v{h['revision']}:   {h['state']}, {h['reason']}", "dim")
 
 
-_STATE_STYLE = {"sent": "green", "delivered": "green", "failed": "red", "pending": "cyan",
-                "skipped": "yellow", "not planned": "yellow"}
+_STATE_STYLE = {
+    "sent": "green",
+    "delivered": "green",
+    "failed": "red",
+    "pending": "cyan",
+    "skipped": "yellow",
+    "not planned": "yellow",
+}

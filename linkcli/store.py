@@ -110,13 +110,16 @@ class Store:
         return {
             row[0]: (row[1], row[2], row[3], row[4], row[5])
             for row in self.db.execute(
-                "select id, digest, status, start, revision, raw_digest from appointments")
+                "select id, digest, status, start, revision, raw_digest from appointments"
+            )
         }
 
     def set_raw_digests(self, digests: dict[str, str]) -> None:
         """Remember how each source record read, to skip it next time it reads the same."""
-        self.db.conn.executemany("update appointments set raw_digest = ? where id = ?",
-                                 ((raw, aid) for aid, raw in digests.items()))
+        self.db.conn.executemany(
+            "update appointments set raw_digest = ? where id = ?",
+            ((raw, aid) for aid, raw in digests.items()),
+        )
 
     def load(self, ids: Iterable[str]) -> dict[str, Known]:
         """Parse the snapshot rows of these appointments."""
@@ -207,7 +210,8 @@ class Store:
                 chunk,
             ):
                 out.setdefault(row["appointment_id"], set()).add(
-                    SentMessage(row["participant_id"], row["step"], row["channel"]))
+                    SentMessage(row["participant_id"], row["step"], row["channel"])
+                )
         return out
 
     def apply_sync(self, plan: SyncPlan, now: datetime) -> None:
@@ -227,17 +231,26 @@ class Store:
                 "status = excluded.status, start = excluded.start, digest = excluded.digest, "
                 "data = excluded.data, changed_at = excluded.changed_at, raw_digest = null",
                 (
-                    (w.appointment.id, w.revision, w.appointment.status,
-                     ts(w.appointment.start), w.appointment.digest(),
-                     json.dumps(w.appointment.to_dict(), sort_keys=True), stamp, stamp)
+                    (
+                        w.appointment.id,
+                        w.revision,
+                        w.appointment.status,
+                        ts(w.appointment.start),
+                        w.appointment.digest(),
+                        json.dumps(w.appointment.to_dict(), sort_keys=True),
+                        stamp,
+                        stamp,
+                    )
                     for w in plan.writes
                 ),
             )
             conn.executemany(
                 "update sends set state = 'canceled', reason = ?, updated_at = ? "
                 "where key = ? and state = 'pending'",
-                ((plan.cancel_reasons.get(key, "canceled"), stamp, key)
-                 for key in plan.cancel_keys),
+                (
+                    (plan.cancel_reasons.get(key, "canceled"), stamp, key)
+                    for key in plan.cancel_keys
+                ),
             )
             # A key planned again after it was withdrawn (a client re-added to a group,
             # a mobile restored, in-person back to telehealth) goes back to pending; one
@@ -251,8 +264,18 @@ class Store:
                 "reason = null, updated_at = excluded.updated_at "
                 "where sends.state = 'canceled'",
                 (
-                    (s.key, s.appointment_id, s.participant_id, s.step, s.channel,
-                     s.revision, ts(s.due_at), ts(s.expires_at), stamp, stamp)
+                    (
+                        s.key,
+                        s.appointment_id,
+                        s.participant_id,
+                        s.step,
+                        s.channel,
+                        s.revision,
+                        ts(s.due_at),
+                        ts(s.expires_at),
+                        stamp,
+                        stamp,
+                    )
                     for s in plan.inserts
                 ),
             )
@@ -286,7 +309,8 @@ class Store:
         """When the earliest pending send (or retry) may go."""
         rows = self.query(
             "select min(max(due_at, coalesce(next_attempt_at, due_at))) as t from sends "
-            "where state = 'pending'")
+            "where state = 'pending'"
+        )
         return parse_ts(rows[0]["t"]) if rows and rows[0]["t"] else None
 
     def claim(self, send_id: int, now: datetime, **message: Any) -> int | None:
@@ -311,20 +335,28 @@ class Store:
             return int(attempt.lastrowid or 0)
 
     def record_sent(
-        self, send_id: int, attempt_id: int, now: datetime, provider_id: str | None,
-        provider_status: str, segments: int | None,
+        self,
+        send_id: int,
+        attempt_id: int,
+        now: datetime,
+        provider_id: str | None,
+        provider_status: str,
+        segments: int | None,
     ) -> None:
         """The provider accepted the message: close the attempt and the send together."""
         stamp = ts(now)
         with self.db.atomic():
             self.db.conn.execute(
                 "update attempts set finished_at = ?, outcome = 'sent', provider_id = ? "
-                "where id = ?", [stamp, provider_id, attempt_id])
+                "where id = ?",
+                [stamp, provider_id, attempt_id],
+            )
             self.db.conn.execute(
                 "update sends set state = 'sent', updated_at = ?, provider_id = ?, "
                 "provider_status = ?, sent_at = ?, reason = null, next_attempt_at = null, "
                 "segments = coalesce(?, segments) where id = ?",
-                [stamp, provider_id, provider_status, stamp, segments, send_id])
+                [stamp, provider_id, provider_status, stamp, segments, send_id],
+            )
 
     def set_state(self, send_id: int, state: str, now: datetime, **fields: Any) -> None:
         """Record a send's new state and whatever the attempt learned."""
@@ -336,13 +368,19 @@ class Store:
         )
 
     def finish_attempt(
-        self, attempt_id: int, now: datetime, outcome: str, provider_id: str | None = None,
+        self,
+        attempt_id: int,
+        now: datetime,
+        outcome: str,
+        provider_id: str | None = None,
         error: str | None = None,
     ) -> None:
         """Write the attempt's outcome."""
         self.db.conn.execute(
             "update attempts set finished_at = ?, outcome = ?, provider_id = ?, error = ? "
-            "where id = ?", [ts(now), outcome, provider_id, error, attempt_id])
+            "where id = ?",
+            [ts(now), outcome, provider_id, error, attempt_id],
+        )
 
     def counts_by_state(self) -> dict[str, int]:
         """How many sends are in each state (every state listed, zeros included)."""
@@ -359,9 +397,10 @@ class Store:
             bodies = self.db.execute(
                 "update sends set body = null, subject = null, recipient = null "
                 "where updated_at < ? and state not in ('pending', 'sending') "
-                "and (body is not null or recipient is not null)", [stamp]).rowcount
-            sessions = self.db.execute(
-                "delete from appointments where start < ?", [stamp]).rowcount
+                "and (body is not null or recipient is not null)",
+                [stamp],
+            ).rowcount
+            sessions = self.db.execute("delete from appointments where start < ?", [stamp]).rowcount
         return {"bodies": bodies, "sessions": sessions}
 
     # --- contact health -------------------------------------------------------------
@@ -375,25 +414,44 @@ class Store:
         """Record an opt-out, an opt-in or an unusable address."""
         current = self.health(address) or {"opted_out": 0, "bad": 0, "reason": None}
         self.db["contact_health"].upsert(
-            {**current, "address": address, "channel": channel, "updated_at": ts(now),
-             **fields},
+            {**current, "address": address, "channel": channel, "updated_at": ts(now), **fields},
             pk="address",
         )
 
     def add_notice(
-        self, key: str, appointment_id: str | None, participant_id: str | None, kind: str,
-        reason: str, fix: str, now: datetime,
+        self,
+        key: str,
+        appointment_id: str | None,
+        participant_id: str | None,
+        kind: str,
+        reason: str,
+        fix: str,
+        now: datetime,
     ) -> None:
         """Record something a human should look at (once per key)."""
         self.db["notices"].insert(
-            {"key": key, "appointment_id": appointment_id, "participant_id": participant_id,
-             "kind": kind, "reason": reason, "fix": fix, "created_at": ts(now), "active": 1},
-            pk="key", ignore=True,
+            {
+                "key": key,
+                "appointment_id": appointment_id,
+                "participant_id": participant_id,
+                "kind": kind,
+                "reason": reason,
+                "fix": fix,
+                "created_at": ts(now),
+                "active": 1,
+            },
+            pk="key",
+            ignore=True,
         )
 
     def advance_delivery(
-        self, send_id: int, state: str, provider_status: str, code: str | None,
-        now: datetime, reason: str | None = None,
+        self,
+        send_id: int,
+        state: str,
+        provider_status: str,
+        code: str | None,
+        now: datetime,
+        reason: str | None = None,
     ) -> None:
         """Record a final delivery status. Only a 'sent' row moves, so a late or repeated
         report never moves a message backwards."""

@@ -65,9 +65,16 @@ def client(
     **extra: Any,
 ) -> dict[str, Any]:
     """A canonical participant."""
-    record = {"id": id, "name": name, "first_name": name.split()[0], "email": email,
-              "mobile": mobile, "sms_opt_in": True, "email_opt_in": True,
-              "timezone": None}
+    record = {
+        "id": id,
+        "name": name,
+        "first_name": name.split()[0],
+        "email": email,
+        "mobile": mobile,
+        "sms_opt_in": True,
+        "email_opt_in": True,
+        "timezone": None,
+    }
     record.update(extra)
     return record
 
@@ -93,8 +100,9 @@ class Practice:
     ) -> None:
         sms = sms or 'provider = "outbox"'
         email = email or 'provider = "outbox"\nfrom_address = "reminders@example.org"'
-        text = textwrap.dedent(
-            """\
+        text = (
+            textwrap.dedent(
+                """\
             [practice]
             name = "Riverside Therapy"
             timezone = "America/New_York"
@@ -104,7 +112,10 @@ class Practice:
             kind = "file"
             path = "appointments.json"
             """
-        ) + f"\n[sms]\n{sms}\n\n[email]\n{email}\n\n" + textwrap.dedent(extra)
+            )
+            + f"\n[sms]\n{sms}\n\n[email]\n{email}\n\n"
+            + textwrap.dedent(extra)
+        )
         self.config.write_text(text)
 
     def schedule(self, *records: dict[str, Any]) -> None:
@@ -215,8 +226,16 @@ class TwilioApi:
     def _fetch(self, request: httpx.Request, sid: str) -> httpx.Response:
         self.fetched.append(sid)
         status, code = self.statuses.get(sid, ("sent", None))
-        return httpx.Response(200, json={"sid": sid, "status": status, "error_code": code,
-                                         "direction": "outbound-api", "num_segments": "1"})
+        return httpx.Response(
+            200,
+            json={
+                "sid": sid,
+                "status": status,
+                "error_code": code,
+                "direction": "outbound-api",
+                "num_segments": "1",
+            },
+        )
 
     def _create(self, request: httpx.Request) -> httpx.Response:
         form = {k: v[0] for k, v in parse_qs(request.content.decode()).items()}
@@ -225,18 +244,35 @@ class TwilioApi:
             return httpx.Response(status, json=body)
         self.posted.append(form)
         n = len(self.posted)
-        return httpx.Response(201, json={
-            "sid": f"SM{n:032d}", "status": "queued", "to": form.get("To"),
-            "from": form.get("From"), "body": form.get("Body"), "num_segments": "1",
-            "direction": "outbound-api", "error_code": None,
-        })
+        return httpx.Response(
+            201,
+            json={
+                "sid": f"SM{n:032d}",
+                "status": "queued",
+                "to": form.get("To"),
+                "from": form.get("From"),
+                "body": form.get("Body"),
+                "num_segments": "1",
+                "direction": "outbound-api",
+                "error_code": None,
+            },
+        )
 
     def _list(self, request: httpx.Request) -> httpx.Response:
-        return httpx.Response(200, json={
-            "messages": self.inbound, "next_page_uri": None, "page": 0, "page_size": 1000,
-            "first_page_uri": "/", "uri": "/", "previous_page_uri": None, "start": 0,
-            "end": len(self.inbound),
-        })
+        return httpx.Response(
+            200,
+            json={
+                "messages": self.inbound,
+                "next_page_uri": None,
+                "page": 0,
+                "page_size": 1000,
+                "first_page_uri": "/",
+                "uri": "/",
+                "previous_page_uri": None,
+                "start": 0,
+                "end": len(self.inbound),
+            },
+        )
 
 
 @pytest.fixture
@@ -248,7 +284,8 @@ def twilio_api() -> Iterator[TwilioApi]:
         router.post(base).mock(side_effect=api._create)
         router.get(base).mock(side_effect=api._list)
         router.get(url__regex=rf"/Accounts/{SID}/Messages/(?P<sid>SM\w+)\.json$").mock(
-            side_effect=api._fetch)
+            side_effect=api._fetch
+        )
         yield api
 
 

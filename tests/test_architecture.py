@@ -10,8 +10,18 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "linkcli"
-IO_LIBS = {"sqlite3", "sqlite_utils", "httpx", "twilio", "smtplib", "typer", "rich", "socket",
-           "requests", "subprocess"}
+IO_LIBS = {
+    "sqlite3",
+    "sqlite_utils",
+    "httpx",
+    "twilio",
+    "smtplib",
+    "typer",
+    "rich",
+    "socket",
+    "requests",
+    "subprocess",
+}
 
 
 def imports_of(path: Path) -> set[str]:
@@ -52,16 +62,22 @@ def test_a_quiet_cron_tick_loads_no_heavy_library(tmp_path):
     """`dispatch` with nothing due must not import twilio, httpx or icalendar."""
     config = tmp_path / "config.toml"
     (tmp_path / "a.json").write_text("[]")
-    config.write_text('[source]\nkind = "file"\npath = "a.json"\n[sms]\nprovider = "twilio"\n'
-                      'from_number = "+16175550100"\n')
+    config.write_text(
+        '[source]\nkind = "file"\npath = "a.json"\n[sms]\nprovider = "twilio"\n'
+        'from_number = "+16175550100"\n'
+    )
     code = (
         "import sys\n"
         "from linkcli.cli import app\n"
         "try:\n    app(['dispatch'])\nexcept SystemExit as e:\n    assert not e.code, e.code\n"
         "print(sorted({m.split('.')[0] for m in sys.modules} & {'twilio','httpx','icalendar'}))"
     )
-    env = {"LINKCLI_CONFIG": str(config), "LINKCLI_NOW": "2026-11-20T12:00:00Z",
-           "PATH": "/usr/bin:/bin"}
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
-                         check=True)
+    env = {
+        "LINKCLI_CONFIG": str(config),
+        "LINKCLI_NOW": "2026-11-20T12:00:00Z",
+        "PATH": "/usr/bin:/bin",
+    }
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    )
     assert out.stdout.strip() == "[]", out.stderr

@@ -24,32 +24,53 @@ BASE = '[practice]\nname = "P"\n\n[source]\nkind = "file"\npath = "appointments.
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("[practice\nname = 1\n", "not valid TOML: Expected ']' at the end of a table "
-         "declaration (at line 1, column 10)"),
-        ('[practice]\nname = "P"\n\n[source]\nkind = "outlook"\n',
-         "source.kind (line 5): 'outlook' is not one of: file, ics, simplepractice, "
-         "therapynotes, calendly, zoom, fhir, rest"),
-        ('[practice]\nname = "P"\n\n[source]\nkind = "file"\n',
-         "source.path (line 4): missing; the file source needs path"),
-        (BASE + '\n[sms]\nprovider = "carrier-pigeon"\n',
-         "sms.provider (line 9): 'carrier-pigeon' is not one of: twilio, outbox"),
-        (BASE + '\n[sms]\nprovider = "twilio"\n',
-         "sms.from_number (line 8): twilio needs from_number or messaging_service_sid"),
-        (BASE + '\n[templates."final-30m"]\nsms = "Hi {client} {link}"\n',
-         "templates.final-30m.sms (line 9): unknown placeholder {client}; known:"),
-        (BASE + '\n[[sequence]]\nname = "nudge"\nbefore = "2h"\nchannels = ["sms"]\n',
-         "templates.nudge.sms: step 'nudge' sends sms but has no sms template"),
-        (BASE + '\n[[sequence]]\nname = "nudge"\nbefore = "soon"\nchannels = ["sms"]\n',
-         "sequence.0.before (line 10): 'soon' is not a duration like 30m, 1h, 2d or 1h30m"),
-        (BASE + '\n[practice]\n', "not valid TOML"),
-        ('[practice]\ntimezone = "Mars/Olympus"\n\n[source]\nkind = "file"\npath = "a.json"\n',
-         "practice.timezone (line 2): 'Mars/Olympus' is not an IANA time zone"),
-        (BASE + '\n[sms]\napi_base_url = "http://api.example.org"\n',
-         "sms.api_base_url (line 9): 'http://api.example.org' must be an https URL"),
-        (BASE + '\n[email]\nsmtp_port = "25"\n',
-         "email.smtp_port (line 9): must be an integer, found '25'"),
-        (BASE + '\n[links]\nreject_patterns = ["(unclosed"]\n',
-         "links.reject_patterns (line 9):"),
+        (
+            "[practice\nname = 1\n",
+            "not valid TOML: Expected ']' at the end of a table declaration (at line 1, column 10)",
+        ),
+        (
+            '[practice]\nname = "P"\n\n[source]\nkind = "outlook"\n',
+            "source.kind (line 5): 'outlook' is not one of: file, ics, simplepractice, "
+            "therapynotes, calendly, zoom, fhir, rest",
+        ),
+        (
+            '[practice]\nname = "P"\n\n[source]\nkind = "file"\n',
+            "source.path (line 4): missing; the file source needs path",
+        ),
+        (
+            BASE + '\n[sms]\nprovider = "carrier-pigeon"\n',
+            "sms.provider (line 9): 'carrier-pigeon' is not one of: twilio, outbox",
+        ),
+        (
+            BASE + '\n[sms]\nprovider = "twilio"\n',
+            "sms.from_number (line 8): twilio needs from_number or messaging_service_sid",
+        ),
+        (
+            BASE + '\n[templates."final-30m"]\nsms = "Hi {client} {link}"\n',
+            "templates.final-30m.sms (line 9): unknown placeholder {client}; known:",
+        ),
+        (
+            BASE + '\n[[sequence]]\nname = "nudge"\nbefore = "2h"\nchannels = ["sms"]\n',
+            "templates.nudge.sms: step 'nudge' sends sms but has no sms template",
+        ),
+        (
+            BASE + '\n[[sequence]]\nname = "nudge"\nbefore = "soon"\nchannels = ["sms"]\n',
+            "sequence.0.before (line 10): 'soon' is not a duration like 30m, 1h, 2d or 1h30m",
+        ),
+        (BASE + "\n[practice]\n", "not valid TOML"),
+        (
+            '[practice]\ntimezone = "Mars/Olympus"\n\n[source]\nkind = "file"\npath = "a.json"\n',
+            "practice.timezone (line 2): 'Mars/Olympus' is not an IANA time zone",
+        ),
+        (
+            BASE + '\n[sms]\napi_base_url = "http://api.example.org"\n',
+            "sms.api_base_url (line 9): 'http://api.example.org' must be an https URL",
+        ),
+        (
+            BASE + '\n[email]\nsmtp_port = "25"\n',
+            "email.smtp_port (line 9): must be an integer, found '25'",
+        ),
+        (BASE + '\n[links]\nreject_patterns = ["(unclosed"]\n', "links.reject_patterns (line 9):"),
         (BASE + '\n[smss]\nprovider = "outbox"\n', "smss (line 8): unknown section"),
     ],
 )
@@ -87,8 +108,11 @@ def test_config_flag_beats_the_environment(practice, tmp_path):
 
 
 def test_a_zero_offset_step_is_refused(practice):
-    line = error_of(practice, BASE + '\n[[sequence]]\nname = "now"\nbefore = "0m"\n'
-                    'channels = ["sms"]\n[templates."now"]\nsms = "{link}"\n')
+    line = error_of(
+        practice,
+        BASE + '\n[[sequence]]\nname = "now"\nbefore = "0m"\n'
+        'channels = ["sms"]\n[templates."now"]\nsms = "{link}"\n',
+    )
     assert "sequence.0.before (line 10): must be longer than 0" in line
 
 

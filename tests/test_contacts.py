@@ -24,11 +24,14 @@ def directory(*rows: str) -> Directory:
 
 
 def appointment(
-    *participants: Participant, aid: str = "apt-1", status: str = "scheduled",
+    *participants: Participant,
+    aid: str = "apt-1",
+    status: str = "scheduled",
     fmt: str = "telehealth",
 ) -> Appointment:
-    return Appointment(id=aid, status=status, start=START, therapist=DR_CHEN,
-                       participants=participants, format=fmt)
+    return Appointment(
+        id=aid, status=status, start=START, therapist=DR_CHEN, participants=participants, format=fmt
+    )
 
 
 def named(text: str) -> Participant:
@@ -45,7 +48,12 @@ def test_fixture_directory_loads() -> None:
     alex = d.get("cl-1")
     assert alex is not None
     assert (alex.name, alex.email, alex.mobile, alex.timezone, alex.sms_consent) == (
-        "Alex Rivera", "alex@example.org", "617-555-0101", "America/Chicago", True)
+        "Alex Rivera",
+        "alex@example.org",
+        "617-555-0101",
+        "America/Chicago",
+        True,
+    )
     assert d.get("cl-4") is not None and d.get("cl-4").channels == "both"  # empty = both
     assert d.where == "contacts.csv"
 
@@ -62,15 +70,23 @@ def test_bad_channels_value_names_file_and_line() -> None:
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("client,name,email,mobile\ncl-1,Alex Rivera,a@example.org,\n",
-         "line 1: the header lacks column(s) channels, timezone"),
-        (HEADER + "cl-1,Alex Rivera,,,both,,\ncl-2,Sam Lee,,,,,\ncl-1,Alex R,,,,,\n",
-         "line 4: client 'cl-1' is already on line 2"),
+        (
+            "client,name,email,mobile\ncl-1,Alex Rivera,a@example.org,\n",
+            "line 1: the header lacks column(s) channels, timezone",
+        ),
+        (
+            HEADER + "cl-1,Alex Rivera,,,both,,\ncl-2,Sam Lee,,,,,\ncl-1,Alex R,,,,,\n",
+            "line 4: client 'cl-1' is already on line 2",
+        ),
         (HEADER + ",Alex Rivera,,,both,,\n", "line 2: client is empty"),
-        (HEADER + "cl-1,Alex Rivera,,,both,Mars/Olympus,\n",
-         "line 2: timezone 'Mars/Olympus' is not an IANA time zone"),
-        (HEADER + "cl-1,Alex Rivera,,,both,,maybe\n",
-         "line 2: sms_consent 'maybe' is not yes, no, true or false"),
+        (
+            HEADER + "cl-1,Alex Rivera,,,both,Mars/Olympus,\n",
+            "line 2: timezone 'Mars/Olympus' is not an IANA time zone",
+        ),
+        (
+            HEADER + "cl-1,Alex Rivera,,,both,,maybe\n",
+            "line 2: sms_consent 'maybe' is not yes, no, true or false",
+        ),
         (HEADER + "cl-1,Rivera, Alex,,,both,,\n", "line 2: 8 fields but the header has 7"),
         ("", "line 1: the file is empty"),
     ],
@@ -99,9 +115,11 @@ def test_missing_file_says_so(tmp_path: Path) -> None:
 
 def test_excel_csv_with_bom_blank_lines_and_header_case(tmp_path: Path) -> None:
     path = tmp_path / "contacts.csv"
-    path.write_bytes("\ufeffClient, Name ,Email,Mobile,Channels,Timezone\n"
-                     "cl-1,  Alex   Rivera ,alex@example.org,617-555-0101,TEXT,\n"
-                     ",,,,,\n\n".encode())
+    path.write_bytes(
+        "\ufeffClient, Name ,Email,Mobile,Channels,Timezone\n"
+        "cl-1,  Alex   Rivera ,alex@example.org,617-555-0101,TEXT,\n"
+        ",,,,,\n\n".encode()
+    )
     [alex] = load_directory(path).contacts
     assert (alex.client, alex.name, alex.channels, alex.line) == ("cl-1", "Alex Rivera", "text", 2)
 
@@ -124,8 +142,9 @@ def test_excel_csv_with_bom_blank_lines_and_header_case(tmp_path: Path) -> None:
     ],
 )
 def test_title_matching(title: str, clients: list[str]) -> None:
-    d = directory("cl-1,Alex Rivera,,,,,", "cl-9,Alex Rivera Jr.,,,,,", "cl-3,Sean O'Brien,,,,,",
-                  "cl-4,,,,,,")
+    d = directory(
+        "cl-1,Alex Rivera,,,,,", "cl-9,Alex Rivera Jr.,,,,,", "cl-3,Sean O'Brien,,,,,", "cl-4,,,,,,"
+    )
     assert [c.client for c in d.match_title(title)] == clients
 
 
@@ -152,15 +171,20 @@ def test_channel_preferences_apply_to_title_matches(
     listing = join_listing(Listing([appointment(named("Alex Rivera Appointment"))]), d)
     [p] = listing.appointments[0].participants
     assert (p.id, p.name, p.email, p.mobile) == (
-        "cl-1", "Alex Rivera", "alex@example.org", "617-555-0101")
+        "cl-1",
+        "Alex Rivera",
+        "alex@example.org",
+        "617-555-0101",
+    )
     assert (p.sms_opt_in, p.email_opt_in) == (sms, email)
     assert listing.problems == []
 
 
 def test_id_match_fills_missing_details_and_overrides_preferences() -> None:
     d = directory("cl-1,Alex Rivera,alex@example.org,617-555-0101,email,America/Chicago,")
-    source = Participant(id="cl-1", name="", email="alex.new@example.org", sms_opt_in=True,
-                         email_opt_in=True)
+    source = Participant(
+        id="cl-1", name="", email="alex.new@example.org", sms_opt_in=True, email_opt_in=True
+    )
     [appt] = join_listing(Listing([appointment(source)]), d).appointments
     [p] = appt.participants
     assert p.email == "alex.new@example.org"  # the source's own detail wins
@@ -184,13 +208,19 @@ def test_unknown_ids_pass_through_untouched() -> None:
 
 def test_title_matching_no_contact_is_a_problem_and_the_session_stays() -> None:
     d = directory("cl-1,Alex Rivera,alex@example.org,,both,,")
-    listing = Listing([appointment(named("A.R."), aid="sp-1")], problems=["earlier"],
-                      skipped_ids={"sp-9"}, complete=False)
+    listing = Listing(
+        [appointment(named("A.R."), aid="sp-1")],
+        problems=["earlier"],
+        skipped_ids={"sp-9"},
+        complete=False,
+    )
     joined = join_listing(listing, d)
     assert [a.id for a in joined.appointments] == ["sp-1"]
     assert joined.appointments[0].participants == ()
     assert joined.problems == [
-        "earlier", "appointment 'sp-1': title 'A.R.' matches no contact in contacts.csv"]
+        "earlier",
+        "appointment 'sp-1': title 'A.R.' matches no contact in contacts.csv",
+    ]
     assert joined.skipped_ids == {"sp-9"} and joined.complete is False
     assert listing.problems == ["earlier"]  # a new listing; the source's is untouched
 
@@ -205,9 +235,11 @@ def test_title_matching_several_contacts_names_them() -> None:
     ]
 
 
-@pytest.mark.parametrize(("status", "fmt"), [("canceled", "telehealth"),
-                                             ("scheduled", "in_person")])
+@pytest.mark.parametrize(
+    ("status", "fmt"), [("canceled", "telehealth"), ("scheduled", "in_person")]
+)
 def test_no_problem_line_for_sessions_that_get_no_messages(status: str, fmt: str) -> None:
     joined = join_listing(
-        Listing([appointment(named("Lunch"), status=status, fmt=fmt)]), directory())
+        Listing([appointment(named("Lunch"), status=status, fmt=fmt)]), directory()
+    )
     assert joined.problems == [] and joined.appointments[0].participants == ()

@@ -32,12 +32,15 @@ def appt(**kw):
 
 # --- model ----------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize(
     ("change", "message"),
     [
         ({"id": None}, "a record without an id: missing id"),
-        ({"start": "2026-11-24T15:00:00"}, "record 'apt-1001': start '2026-11-24T15:00:00' has "
-         "no UTC offset"),
+        (
+            {"start": "2026-11-24T15:00:00"},
+            "record 'apt-1001': start '2026-11-24T15:00:00' has no UTC offset",
+        ),
         ({"status": "tentative"}, "record 'apt-1001': status 'tentative' is not one of"),
         ({"format": "phone"}, "record 'apt-1001': format 'phone' is not one of"),
         ({"therapist": {"name": "X"}}, "therapist must be an object with an id"),
@@ -52,15 +55,24 @@ def test_bad_records_name_the_record_and_field(change, message):
 
 
 def test_optional_fields_may_be_missing():
-    record = {"id": 7, "start": "2026-11-24T15:00:00Z", "therapist": {"id": "th-1"},
-              "participants": [{"id": "cl-1"}]}
+    record = {
+        "id": 7,
+        "start": "2026-11-24T15:00:00Z",
+        "therapist": {"id": "th-1"},
+        "participants": [{"id": "cl-1"}],
+    }
     parsed = parse_appointment(record)
     assert (parsed.id, parsed.status, parsed.format, parsed.telehealth_url) == (
-        "7", "scheduled", "telehealth", None)
+        "7",
+        "scheduled",
+        "telehealth",
+        None,
+    )
     assert parsed.participants[0].shown_first_name == "there"
 
 
 # --- diff ------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize(
     ("after", "kind"),
@@ -86,32 +98,38 @@ def test_restored_after_cancellation():
 
 
 def test_vanish_only_inside_the_window_and_never_for_skipped_or_incomplete():
-    snap = {a.id: a for a in (appt(id="in"), appt(id="out", start="2027-01-05T10:00:00-05:00"),
-                              appt(id="bad"))}
+    snap = {
+        a.id: a
+        for a in (appt(id="in"), appt(id="out", start="2027-01-05T10:00:00-05:00"), appt(id="bad"))
+    }
     start, end = utc("2026-11-19T00:00:00Z"), utc("2026-12-20T00:00:00Z")
     result = diff(snap, [], start, end, keep={"bad"})
     assert result.vanished == ("in",)
     assert diff(snap, [], start, end, complete=False).vanished == ()
 
 
-@pytest.mark.parametrize(("upcoming", "gone", "refused"),
-                         [(6, 5, True), (6, 3, False), (4, 4, True), (3, 3, False),
-                          (20, 10, False), (20, 11, True)])
+@pytest.mark.parametrize(
+    ("upcoming", "gone", "refused"),
+    [(6, 5, True), (6, 3, False), (4, 4, True), (3, 3, False), (20, 10, False), (20, 11, True)],
+)
 def test_mass_vanish_guard(upcoming, gone, refused):
     assert (vanish_refusal(gone, upcoming, 0.5, 3) is not None) == refused
 
 
 # --- plan -------------------------------------------------------------------------------
 
+
 def windows(planned):
-    return {(p.step, p.channel): (p.due_at.isoformat(), p.expires_at.isoformat())
-            for p in planned}
+    return {(p.step, p.channel): (p.due_at.isoformat(), p.expires_at.isoformat()) for p in planned}
 
 
 def test_plan_windows_are_half_open_and_end_at_the_next_same_channel_step():
     a = appt()  # starts 20:00Z
-    got = windows(plan_appointment(a, 1, DEFAULT, utc("2026-11-20T12:00:00Z"),
-                                   created_at=utc("2026-11-20T12:00:00Z")))
+    got = windows(
+        plan_appointment(
+            a, 1, DEFAULT, utc("2026-11-20T12:00:00Z"), created_at=utc("2026-11-20T12:00:00Z")
+        )
+    )
     assert got == {
         ("confirmation", "email"): ("2026-11-20T12:00:00+00:00", "2026-11-23T20:00:00+00:00"),
         ("reminder-24h", "email"): ("2026-11-23T20:00:00+00:00", "2026-11-24T20:00:00+00:00"),
@@ -140,6 +158,7 @@ def test_group_participants_each_get_keys_of_their_own():
 
 
 # --- templates and time words -------------------------------------------------------------
+
 
 @pytest.mark.parametrize(
     ("text", "problem"),
@@ -170,16 +189,24 @@ LONG_ZOOM = "https://us02web.zoom.us/j/85512345678?pwd=aBcDeFgHiJkLmNoPqRsTuVwXy
     [
         ("Dr. Chen", LONG_ZOOM, " Reply STOP to opt out."),
         ("Dr. Alexandra Chen", LONG_ZOOM, " STOP to end"),
-        ("Dr. Alexandra Chen", "https://us02web.zoom.us/j/85512345678?pwd=AbCdEf123",
-         " Reply STOP to opt out."),
+        (
+            "Dr. Alexandra Chen",
+            "https://us02web.zoom.us/j/85512345678?pwd=AbCdEf123",
+            " Reply STOP to opt out.",
+        ),
     ],
 )
 def test_builtin_sms_with_opt_out_fit_one_gsm_segment(therapist, link, ending):
     from linkcli.compose import with_opt_out
     from linkcli.core.segments import count_segments
 
-    values = {"therapist": therapist, "day": "tomorrow", "time": "12:45 PM",
-              "starts_in": "30 min", "link": link}
+    values = {
+        "therapist": therapist,
+        "day": "tomorrow",
+        "time": "12:45 PM",
+        "starts_in": "30 min",
+        "link": link,
+    }
     for step, texts in BUILTIN.items():
         if texts.sms:
             body = with_opt_out(render(texts.sms, values), "Reply STOP to opt out.")
@@ -202,9 +229,17 @@ def test_day_word(start, now, word):
     assert format_day(datetime.fromisoformat(start), datetime.fromisoformat(now)) == word
 
 
-@pytest.mark.parametrize(("seconds", "text"), [(1800, "30 min"), (1799.6, "30 min"),
-                                                (600, "10 min"), (20, "1 min"),
-                                                (3900, "1 h 5 min"), (7200, "2 h")])
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [
+        (1800, "30 min"),
+        (1799.6, "30 min"),
+        (600, "10 min"),
+        (20, "1 min"),
+        (3900, "1 h 5 min"),
+        (7200, "2 h"),
+    ],
+)
 def test_starts_in(seconds, text):
     start = utc("2026-11-24T20:00:00Z")
     assert format_starts_in(start, start - timedelta(seconds=seconds)) == text
@@ -214,8 +249,9 @@ def test_time_has_no_leading_zero():
     assert format_time(datetime(2026, 11, 24, 9, 5)) == "9:05 AM"
 
 
-@pytest.mark.parametrize(("text", "seconds"), [("30m", 1800), ("24h", 86400), ("2d", 172800),
-                                                ("1h30m", 5400)])
+@pytest.mark.parametrize(
+    ("text", "seconds"), [("30m", 1800), ("24h", 86400), ("2d", 172800), ("1h30m", 5400)]
+)
 def test_durations(text, seconds):
     assert parse_duration(text).total_seconds() == seconds
     assert parse_duration(format_duration(parse_duration(text))) == parse_duration(text)
@@ -236,17 +272,32 @@ def test_digest_ignores_updated_at_only():
 def test_a_reschedule_confirmation_gives_way_to_an_open_reminder():
     now = utc("2026-11-24T14:00:00Z")  # moved to 22:00Z today: the 24 h windows are open
     moved = appt(start="2026-11-24T17:00:00-05:00")
-    got = windows(plan_appointment(moved, 2, DEFAULT, now, created_at=now,
-                                   created_yields=True))
+    got = windows(plan_appointment(moved, 2, DEFAULT, now, created_at=now, created_yields=True))
     assert set(got) == {("reminder-24h", "email"), ("reminder-24h", "sms"), ("final-30m", "sms")}
-    later = windows(plan_appointment(appt(start="2026-12-01T17:00:00-05:00"), 2, DEFAULT, now,
-                                     created_at=now, created_yields=True))
+    later = windows(
+        plan_appointment(
+            appt(start="2026-12-01T17:00:00-05:00"),
+            2,
+            DEFAULT,
+            now,
+            created_at=now,
+            created_yields=True,
+        )
+    )
     assert ("confirmation", "email") in later  # moved a week out: the new time goes now
 
 
 def test_unreachable_channels_are_not_planned():
     a = appt(participants=[client(), client(id="cl-2", mobile=None)])
-    planned = plan_appointment(a, 1, DEFAULT, utc("2026-11-20T12:00:00Z"),
-                               reachable=lambda p, channel: channel != "sms" or bool(p.mobile))
+    planned = plan_appointment(
+        a,
+        1,
+        DEFAULT,
+        utc("2026-11-20T12:00:00Z"),
+        reachable=lambda p, channel: channel != "sms" or bool(p.mobile),
+    )
     assert {(p.participant_id, p.channel) for p in planned} == {
-        ("cl-1", "sms"), ("cl-1", "email"), ("cl-2", "email")}
+        ("cl-1", "sms"),
+        ("cl-1", "email"),
+        ("cl-2", "email"),
+    }

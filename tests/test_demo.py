@@ -22,10 +22,16 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, Path]:
     """One demo run shared by the tests (it plays a whole week)."""
     folder = tmp_path_factory.mktemp("demo") / "kept"
     # No config, no credentials: nothing of the caller's environment may matter.
-    result = runner.invoke(app, ["demo", "--keep", str(folder)],
-                           env={"LINKCLI_CONFIG": "/nonexistent/config.toml",
-                                "LINKCLI_NOW": "2020-01-01T00:00:00Z",
-                                "TWILIO_ACCOUNT_SID": None, "TWILIO_AUTH_TOKEN": None})
+    result = runner.invoke(
+        app,
+        ["demo", "--keep", str(folder)],
+        env={
+            "LINKCLI_CONFIG": "/nonexistent/config.toml",
+            "LINKCLI_NOW": "2020-01-01T00:00:00Z",
+            "TWILIO_ACCOUNT_SID": None,
+            "TWILIO_AUTH_TOKEN": None,
+        },
+    )
     return result, folder
 
 
@@ -65,21 +71,32 @@ def test_demo_output_never_shows_a_whole_phone_number(demo):
 
 def test_keep_leaves_a_practice_the_other_commands_can_read(demo):
     result, folder = demo
-    for name in ("config.toml", "appointments.json", "linkcli.db", "outbox-sms.jsonl",
-                 "outbox-email.jsonl"):
+    for name in (
+        "config.toml",
+        "appointments.json",
+        "linkcli.db",
+        "outbox-sms.jsonl",
+        "outbox-email.jsonl",
+    ):
         assert (folder / name).exists(), name
     config = load_config(folder / "config.toml", {})
     assert config.store_path == folder / "linkcli.db"
     assert f"LINKCLI_CONFIG={folder / 'config.toml'}" in result.stdout
 
-    status = runner.invoke(app, ["status", "--json"],
-                           env={"LINKCLI_CONFIG": str(folder / "config.toml"),
-                                "LINKCLI_NOW": "2026-12-04T19:00:00-05:00"})
+    status = runner.invoke(
+        app,
+        ["status", "--json"],
+        env={
+            "LINKCLI_CONFIG": str(folder / "config.toml"),
+            "LINKCLI_NOW": "2026-12-04T19:00:00-05:00",
+        },
+    )
     assert status.exit_code == 0, status.output
     report = json.loads(status.stdout)
     sms = [json.loads(line) for line in (folder / "outbox-sms.jsonl").read_text().splitlines()]
     assert report["sends"]["sent"] == len(sms) + len(
-        (folder / "outbox-email.jsonl").read_text().splitlines())
+        (folder / "outbox-email.jsonl").read_text().splitlines()
+    )
 
 
 def test_keep_refuses_a_folder_that_is_not_empty(tmp_path):

@@ -74,6 +74,7 @@ def test_version_and_module_entry_point():
 
     from linkcli import __version__
 
-    out = subprocess.run([sys.executable, "-m", "linkcli", "--version"], capture_output=True,
-                         text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-m", "linkcli", "--version"], capture_output=True, text=True, check=True
+    )
     assert out.stdout.strip() == f"linkcli {__version__}"

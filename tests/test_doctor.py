@@ -30,8 +30,16 @@ def test_good_outbox_practice_passes_with_the_simulated_clock_as_a_warning(pract
 
     assert result.exit_code == 0, result.output
     got = lines(result.stdout)
-    for name in ("config valid", "secrets present", "database writable", "source readable",
-                 "SMS length", "SMS names therapist", "no reply CANCEL", "link policy"):
+    for name in (
+        "config valid",
+        "secrets present",
+        "database writable",
+        "source readable",
+        "SMS length",
+        "SMS names therapist",
+        "no reply CANCEL",
+        "link policy",
+    ):
         assert got[name].startswith("PASS"), got[name]
     assert "1 appointment(s)" in got["source readable"]
     assert "nothing was written" in got["source readable"]
@@ -45,10 +53,12 @@ def test_good_outbox_practice_passes_with_the_simulated_clock_as_a_warning(pract
 
 
 def test_a_template_inviting_reply_cancel_fails(practice):
-    practice.write_config(extra='''
+    practice.write_config(
+        extra="""
         [templates."final-30m"]
         sms = "{therapist} starts in {starts_in}: {link} Reply CANCEL to cancel."
-        ''')
+        """
+    )
     result = practice.cli(NOW, "doctor")
 
     assert result.exit_code == 1
@@ -60,13 +70,15 @@ def test_a_template_inviting_reply_cancel_fails(practice):
 
 
 def test_long_and_anonymous_templates_warn_but_pass(practice):
-    practice.write_config(extra='''
+    practice.write_config(
+        extra="""
         [templates."final-30m"]
         sms = "Your session starts in {starts_in}. Join now: {link}"
 
         [therapists."th-1".templates."reminder-24h"]
         sms = "Reminder from {practice}: your session with {therapist} is {day} at {time}, please join a few minutes early using this link: {link}"
-        ''')  # noqa: E501
+        """
+    )  # noqa: E501
     result = practice.cli(NOW, "doctor", "--json")
 
     assert result.exit_code == 0, result.output
@@ -85,8 +97,14 @@ def test_twilio_401_is_a_failed_credentials_line(practice: Practice):
     practice.extra_env.update(TWILIO_ENV)
     with respx.mock(assert_all_called=True) as api:
         api.get(f"http://127.0.0.1:8765{ACCOUNT}").respond(
-            401, json={"code": 20003, "message": "Authenticate", "status": 401,
-                       "more_info": "https://www.twilio.com/docs/errors/20003"})
+            401,
+            json={
+                "code": 20003,
+                "message": "Authenticate",
+                "status": 401,
+                "more_info": "https://www.twilio.com/docs/errors/20003",
+            },
+        )
         result = practice.cli(NOW, "doctor")
 
     assert result.exit_code == 1
@@ -101,8 +119,11 @@ def test_twilio_active_account_passes(practice: Practice):
     practice.write_config(sms=TWILIO_SMS)
     practice.extra_env.update(TWILIO_ENV)
     with respx.mock(assert_all_called=True) as api:
-        route = api.get(f"https://api.twilio.com{ACCOUNT}").mock(return_value=httpx.Response(
-            200, json={"sid": SID, "status": "active", "friendly_name": "Riverside"}))
+        route = api.get(f"https://api.twilio.com{ACCOUNT}").mock(
+            return_value=httpx.Response(
+                200, json={"sid": SID, "status": "active", "friendly_name": "Riverside"}
+            )
+        )
         result = practice.cli(NOW, "doctor")
 
     assert result.exit_code == 0, result.output
@@ -125,9 +146,11 @@ def test_missing_secrets_fail_and_twilio_is_not_tried(practice: Practice):
 
 def test_smtp_server_on_loopback_connects(practice: Practice, smtp_server):
     server = smtp_server()
-    practice.write_config(email=f'provider = "smtp"\nsmtp_host = "127.0.0.1"\n'
-                                f'smtp_port = {server.port}\nsecurity = "none"\n'
-                                'from_address = "reminders@example.org"')
+    practice.write_config(
+        email=f'provider = "smtp"\nsmtp_host = "127.0.0.1"\n'
+        f'smtp_port = {server.port}\nsecurity = "none"\n'
+        'from_address = "reminders@example.org"'
+    )
     result = practice.cli(NOW, "doctor")
 
     assert result.exit_code == 0, result.output

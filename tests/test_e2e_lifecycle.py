@@ -45,12 +45,14 @@ def test_session_life_sends_each_message_once(practice, smtp_server, twilio_api)
 
     practice.ok(DAY_BEFORE, "run")
     practice.ok(DAY_BEFORE, "dispatch")  # a second cron tick in the same minute
-    assert twilio_api.posted == [{
-        "To": "+16175550101",
-        "From": "+16175550100",
-        "Body": f"Reminder: Dr. Chen session tomorrow at 3:00 PM. Join here: {ZOOM} "
-        "Reply STOP to opt out.",
-    }]
+    assert twilio_api.posted == [
+        {
+            "To": "+16175550101",
+            "From": "+16175550100",
+            "Body": f"Reminder: Dr. Chen session tomorrow at 3:00 PM. Join here: {ZOOM} "
+            "Reply STOP to opt out.",
+        }
+    ]
     assert len(server.inbox.messages) == 2
     reminder = server.inbox.messages[1]
     assert reminder["Subject"] == "Reminder: your session with Dr. Chen tomorrow at 3:00 PM"
@@ -70,8 +72,15 @@ def test_session_life_sends_each_message_once(practice, smtp_server, twilio_api)
     practice.ok(AFTER, "run")
     assert len(twilio_api.posted) == 2 and len(server.inbox.messages) == 2
     sends = practice.status(AFTER)["sends"]
-    assert sends == {"pending": 0, "sending": 0, "sent": 4, "delivered": 0, "failed": 0,
-                     "canceled": 0, "skipped": 0}
+    assert sends == {
+        "pending": 0,
+        "sending": 0,
+        "sent": 4,
+        "delivered": 0,
+        "failed": 0,
+        "canceled": 0,
+        "skipped": 0,
+    }
 
 
 def test_late_cron_sends_only_the_latest_sms_with_the_real_minutes_left(practice):
@@ -109,10 +118,12 @@ def test_24h_is_elapsed_time_across_the_dst_change(practice):
 
 def test_day_and_time_in_the_clients_zone_across_midnight(practice):
     # 00:15 EST Wednesday is 23:15 CST Tuesday for a client in Chicago.
-    practice.schedule(appointment(
-        start="2026-11-25T00:15:00-05:00",
-        participants=[client(timezone="America/Chicago")],
-    ))
+    practice.schedule(
+        appointment(
+            start="2026-11-25T00:15:00-05:00",
+            participants=[client(timezone="America/Chicago")],
+        )
+    )
     practice.ok("2026-11-22T12:00:00Z", "sync")
     practice.ok("2026-11-24T05:15:00Z", "run")  # Mon 23:15 CST
     [sms] = practice.sms()
@@ -128,6 +139,7 @@ def test_dispatch_every_minute_never_sends_twice(practice):
     # Installed an hour before: the 24 h SMS still goes (its window runs to the 30 min
     # step), then the 30 min SMS; each exactly once over 40 ticks.
     assert [s["key"] for s in practice.sms()] == [
-        "apt-1001/cl-1/reminder-24h/sms/r1", "apt-1001/cl-1/final-30m/sms/r1",
+        "apt-1001/cl-1/reminder-24h/sms/r1",
+        "apt-1001/cl-1/final-30m/sms/r1",
     ]
     assert practice.sms()[0]["body"].startswith("Reminder: Dr. Chen session today at 3:00 PM.")

@@ -105,8 +105,9 @@ def test_vanished_inside_the_window_counts_as_canceled(practice):
 
 
 def test_mass_vanish_is_refused_unless_forced(practice):
-    practice.schedule(*[appointment(id=f"apt-{i}", start=f"2026-11-2{i}T09:00:00-05:00")
-                        for i in range(3, 9)])
+    practice.schedule(
+        *[appointment(id=f"apt-{i}", start=f"2026-11-2{i}T09:00:00-05:00") for i in range(3, 9)]
+    )
     practice.ok(T0, "sync")
     practice.schedule(appointment(id="apt-3", start="2026-11-23T09:00:00-05:00"))
     before = states(practice)
@@ -122,8 +123,9 @@ def test_mass_vanish_is_refused_unless_forced(practice):
 
 
 def test_explicit_mass_cancellation_is_honoured(practice):
-    records = [appointment(id=f"apt-{i}", start=f"2026-11-2{i}T09:00:00-05:00")
-               for i in range(3, 9)]
+    records = [
+        appointment(id=f"apt-{i}", start=f"2026-11-2{i}T09:00:00-05:00") for i in range(3, 9)
+    ]
     practice.schedule(*records)
     practice.ok(T0, "sync")
     practice.schedule(*[{**r, "status": "canceled"} for r in records])  # a snow day
@@ -164,12 +166,17 @@ def test_stale_snapshot_makes_link_messages_wait(practice):
 def test_one_malformed_record_is_skipped_and_never_cancels(practice):
     practice.schedule(appointment(), appointment(id="apt-1002", start="2026-11-26T09:00:00-05:00"))
     practice.ok(T0, "sync")
-    practice.schedule(appointment(), {**appointment(id="apt-1002"), "start": "next thursday"},
-                      appointment(id="apt-1003", start="2026-11-27T09:00:00-05:00"))
+    practice.schedule(
+        appointment(),
+        {**appointment(id="apt-1002"), "start": "next thursday"},
+        appointment(id="apt-1003", start="2026-11-27T09:00:00-05:00"),
+    )
     result = practice.cli("2026-11-21T12:00:00Z", "sync")
     assert result.exit_code == 0
-    assert result.stderr == ("linkcli: warning: record #2 skipped: record 'apt-1002': start "
-                             "'next thursday' is not an ISO 8601 time\n")
+    assert result.stderr == (
+        "linkcli: warning: record #2 skipped: record 'apt-1002': start "
+        "'next thursday' is not an ISO 8601 time\n"
+    )
     got = states(practice)
     assert got["apt-1002/cl-1/reminder-24h/sms/r1"] == "pending"
     assert got["apt-1003/cl-1/reminder-24h/sms/r1"] == "pending"
@@ -178,25 +185,35 @@ def test_one_malformed_record_is_skipped_and_never_cancels(practice):
 
 
 def test_group_session_gives_each_participant_their_own_sequence(practice):
-    practice.schedule(appointment(participants=[
-        client(),
-        client(id="cl-2", name="Sam Lee", email="sam@example.org", mobile="(617) 555-0102"),
-        client(id="cl-3", name="Jo Park", email="jo@example.org", mobile=None),
-        client(id="cl-4", name="Ana Diaz", email="ana@example.org", mobile="+1 555"),
-    ]))
+    practice.schedule(
+        appointment(
+            participants=[
+                client(),
+                client(id="cl-2", name="Sam Lee", email="sam@example.org", mobile="(617) 555-0102"),
+                client(id="cl-3", name="Jo Park", email="jo@example.org", mobile=None),
+                client(id="cl-4", name="Ana Diaz", email="ana@example.org", mobile="+1 555"),
+            ]
+        )
+    )
     practice.ok(T0, "sync")
     practice.ok("2026-11-23T20:00:00Z", "run")
     assert sorted(s["to"] for s in practice.sms()) == ["+16175550101", "+16175550102"]
     assert sorted(e["to"] for e in practice.emails()) == [
-        "alex@example.org", "ana@example.org", "jo@example.org", "sam@example.org",
+        "alex@example.org",
+        "ana@example.org",
+        "jo@example.org",
+        "sam@example.org",
     ]
     attention = practice.status("2026-11-23T20:00:00Z")["attention"]
     bad = [a for a in attention if a["kind"] == "bad_mobile"]
     assert [(a["appointment"], a["participant"]) for a in bad] == [("apt-1001", "cl-4")]
     assert "'+1 555' is not a valid phone number" in bad[0]["reason"]
     # Without a usable mobile the sequence is email only: no text is even planned.
-    texts = sqlite3.connect(practice.db).execute(
-        "select distinct participant_id from sends where channel = 'sms' order by 1").fetchall()
+    texts = (
+        sqlite3.connect(practice.db)
+        .execute("select distinct participant_id from sends where channel = 'sms' order by 1")
+        .fetchall()
+    )
     assert texts == [("cl-1",), ("cl-2",)]
     assert practice.status("2026-11-23T20:00:00Z")["sends"]["skipped"] == 0
 
@@ -230,7 +247,8 @@ def test_in_person_sessions_get_nothing(practice):
 
 
 def test_custom_sequence_replaces_the_default(practice):
-    practice.write_config(extra="""
+    practice.write_config(
+        extra="""
         [[sequence]]
         name = "day-before"
         before = "24h"
@@ -247,7 +265,8 @@ def test_custom_sequence_replaces_the_default(practice):
 
         [templates."hour-before"]
         sms = "{therapist} in {starts_in}: {link}"
-    """)
+    """
+    )
     practice.ok(T0, "sync")
     practice.ok("2026-11-23T20:00:00Z", "run")
     practice.ok("2026-11-24T19:00:00Z", "run")
@@ -258,7 +277,8 @@ def test_custom_sequence_replaces_the_default(practice):
 
 
 def test_therapist_templates_override_the_practice(practice):
-    practice.write_config(extra="""
+    practice.write_config(
+        extra="""
         [templates."final-30m"]
         sms = "Practice text {link}"
 
@@ -267,7 +287,8 @@ def test_therapist_templates_override_the_practice(practice):
 
         [therapists."th-1".templates."final-30m"]
         sms = "{therapist} is ready for you in {starts_in}: {link}"
-    """)
+    """
+    )
     practice.ok(T0, "sync")
     practice.ok("2026-11-24T19:30:00Z", "run")
     assert practice.sms()[-1]["body"].startswith(f"Maya is ready for you in 30 min: {ZOOM}")
@@ -284,8 +305,10 @@ def test_updated_link_is_read_at_send_time(practice):
     practice.schedule(appointment(link=new))
     practice.ok("2026-11-23T20:00:00Z", "run")
     assert practice.sms()[0]["body"].endswith(f"Join here: {new} Reply STOP to opt out.")
-    assert json.loads(practice.ok("2026-11-23T20:00:00Z", "status", "--json").stdout)[
-        "sends"]["sent"] == 2
+    assert (
+        json.loads(practice.ok("2026-11-23T20:00:00Z", "status", "--json").stdout)["sends"]["sent"]
+        == 2
+    )
 
 
 def test_retention_purges_bodies_and_departed_sessions(practice):
@@ -298,8 +321,9 @@ def test_retention_purges_bodies_and_departed_sessions(practice):
     practice.ok("2026-12-20T12:00:00Z", "sync")  # 27 days on: still kept
     assert db.execute("select count(*) from appointments").fetchone() == (1,)
     practice.ok("2026-12-25T12:00:00Z", "sync")
-    assert db.execute("select count(*) from sends where body is not null or recipient is "
-                      "not null").fetchone() == (0,)
+    assert db.execute(
+        "select count(*) from sends where body is not null or recipient is not null"
+    ).fetchone() == (0,)
     assert db.execute("select count(*) from appointments").fetchone() == (0,)
     assert practice.status("2026-12-25T12:00:00Z")["sends"]["sent"] == 2
 
@@ -313,9 +337,14 @@ def test_a_lasting_problem_reaches_cron_mail_once(practice):
 
 
 def test_status_counts_by_therapist_and_delivery_rate(practice):
-    practice.schedule(appointment(), appointment(
-        id="apt-2", therapist={"id": "th-2", "name": "Sam Okafor"},
-        participants=[client(id="cl-2", mobile="+1 617 555 0102", email="b@example.org")]))
+    practice.schedule(
+        appointment(),
+        appointment(
+            id="apt-2",
+            therapist={"id": "th-2", "name": "Sam Okafor"},
+            participants=[client(id="cl-2", mobile="+1 617 555 0102", email="b@example.org")],
+        ),
+    )
     practice.ok(T0, "sync")
     practice.ok("2026-11-23T20:00:00Z", "run")
     report = practice.status("2026-11-23T20:00:00Z")
@@ -337,15 +366,18 @@ def test_run_polls_a_remote_source_at_the_interval(practice, tmp_path):
     feed = tmp_path / "th-1.ics"
     feed.write_text("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//t//EN\r\nEND:VCALENDAR\r\n")
     (tmp_path / "contacts.csv").write_text("client,name,email,mobile,channels,timezone\n")
-    practice.write_config(extra='''
+    practice.write_config(
+        extra="""
         [contacts]
         path = "contacts.csv"
         [therapists."th-1"]
         link = "https://th-1.therapyportal.com/room"
-    ''')
+    """
+    )
     text = practice.config.read_text().replace(
         'kind = "file"\npath = "appointments.json"',
-        f'kind = "ics"\nfeeds = [{{ therapist = "th-1", url = "{feed}" }}]')
+        f'kind = "ics"\nfeeds = [{{ therapist = "th-1", url = "{feed}" }}]',
+    )
     practice.config.write_text(text)
     practice.ok("2026-11-23T12:00:00Z", "run")
     feed.write_text("not a calendar")
@@ -360,8 +392,9 @@ def test_records_read_unchanged_are_not_parsed_again_but_still_count(practice, m
     practice.ok(T0, "sync")
     parsed: list[str] = []
     real = file_source.parse_appointment
-    monkeypatch.setattr(file_source, "parse_appointment",
-                        lambda raw: parsed.append(raw["id"]) or real(raw))
+    monkeypatch.setattr(
+        file_source, "parse_appointment", lambda raw: parsed.append(raw["id"]) or real(raw)
+    )
     practice.ok("2026-11-20T12:15:00Z", "sync")
     assert parsed == []
     assert practice.status("2026-11-20T12:15:00Z")["last_sync"]["counts"]["unchanged"] == 2
@@ -384,8 +417,10 @@ def test_a_vanished_record_that_returns_unchanged_is_restored(practice):
 
 
 def test_a_client_readded_to_a_group_gets_their_reminders_again(practice):
-    group = [client(), client(id="cl-2", name="Sam Lee", email="sam@example.org",
-                              mobile="+1 617 555 0102")]
+    group = [
+        client(),
+        client(id="cl-2", name="Sam Lee", email="sam@example.org", mobile="+1 617 555 0102"),
+    ]
     practice.schedule(appointment(participants=group))
     practice.ok(T0, "sync")
     practice.schedule(appointment(participants=group[:1]))
@@ -396,7 +431,9 @@ def test_a_client_readded_to_a_group_gets_their_reminders_again(practice):
     assert states(practice)["apt-1001/cl-2/final-30m/sms/r1"] == "pending"
     practice.ok("2026-11-24T19:30:00Z", "run")
     assert sorted(s["to"] for s in practice.sms() if "starts in" in s["body"]) == [
-        "+16175550101", "+16175550102"]
+        "+16175550101",
+        "+16175550102",
+    ]
 
 
 def test_a_session_moved_beyond_the_window_and_back_in_is_restored(practice):

@@ -18,12 +18,21 @@ AFTER = "2026-11-23T15:05:00-05:00"
 @pytest.fixture
 def group(practice: Practice) -> Practice:
     """A session of three: one with a mobile, one without, one who declined texts."""
-    practice.schedule(appointment(participants=[
-        client("cl-1"),
-        client("cl-2", name="Noah Kim", email="noah@example.org", mobile=None),
-        client("cl-3", name="Sky Jensen", email="sky@example.org", mobile="+1 617 555 0103",
-               sms_opt_in=False),
-    ]))
+    practice.schedule(
+        appointment(
+            participants=[
+                client("cl-1"),
+                client("cl-2", name="Noah Kim", email="noah@example.org", mobile=None),
+                client(
+                    "cl-3",
+                    name="Sky Jensen",
+                    email="sky@example.org",
+                    mobile="+1 617 555 0103",
+                    sms_opt_in=False,
+                ),
+            ]
+        )
+    )
     practice.ok(T0, "sync")
     practice.ok(AT_24H, "run")
     return practice
@@ -57,7 +66,9 @@ def test_sent_skipped_and_pending_each_with_its_reason(group: Practice):
     noah = steps(data, "cl-2")
     unplanned = noah[("reminder-24h", "sms")]
     assert (unplanned["state"], unplanned["reason"]) == (
-        "not planned", "not planned: no mobile number: email only")
+        "not planned",
+        "not planned: no mobile number: email only",
+    )
     assert unplanned["to"] is None
     assert noah[("final-30m", "sms")]["reason"] == "not planned: no mobile number: email only"
     assert noah[("reminder-24h", "email")]["state"] == "sent"
@@ -82,8 +93,7 @@ def test_text_output_shows_each_state_and_why(group: Practice):
 
 def test_stale_snapshot_makes_link_messages_wait(group: Practice):
     # No sync since the 24 h run: by the next afternoon the snapshot is 23 h old.
-    data = json.loads(group.ok("2026-11-24T14:30:00-05:00", "explain", "apt-1001",
-                               "--json").stdout)
+    data = json.loads(group.ok("2026-11-24T14:30:00-05:00", "explain", "apt-1001", "--json").stdout)
     assert data["snapshot"]["stale"] is True
     reason = steps(data, "cl-1")[("final-30m", "sms")]["reason"]
     assert reason.startswith("waits: stale snapshot (no successful sync since Mon Nov 23")
@@ -91,8 +101,17 @@ def test_stale_snapshot_makes_link_messages_wait(group: Practice):
 
 def test_a_step_whose_window_passed_before_planning(practice: Practice):
     practice.ok(T0, "sync")
-    practice.schedule(appointment(), appointment(id="apt-2002", participants=[
-        client("cl-9", name="Finn Byrne", email="finn@example.org", mobile="+1 617 555 0109")]))
+    practice.schedule(
+        appointment(),
+        appointment(
+            id="apt-2002",
+            participants=[
+                client(
+                    "cl-9", name="Finn Byrne", email="finn@example.org", mobile="+1 617 555 0109"
+                )
+            ],
+        ),
+    )
     booked = "2026-11-24T10:00:00-05:00"  # booked the same morning, after install
     practice.ok(booked, "run")
 
@@ -105,9 +124,11 @@ def test_a_step_whose_window_passed_before_planning(practice: Practice):
     assert "session today at 3:00 PM" in finn[("reminder-24h", "sms")]["body"]
     passed = finn[("reminder-24h", "email")]
     assert passed["state"] == "not planned"
-    assert passed["reason"].startswith("not planned: its window (due Mon Nov 23 3:00 PM EST) "
-                                       "had passed when this version of the session was "
-                                       "planned at Tue Nov 24 10:00 AM EST")
+    assert passed["reason"].startswith(
+        "not planned: its window (due Mon Nov 23 3:00 PM EST) "
+        "had passed when this version of the session was "
+        "planned at Tue Nov 24 10:00 AM EST"
+    )
 
 
 def test_unknown_appointment_is_a_usage_error(group: Practice):

@@ -18,15 +18,18 @@ DUE = "2026-11-23T20:00:00Z"  # the 24 h reminder of the default session
 
 
 def twilio_config(practice: Practice, url: str, timeout: float = 5.0) -> None:
-    practice.write_config(sms=f'provider = "twilio"\nfrom_number = "+16175550100"\n'
-                              f'api_base_url = "{url}"\ntimeout = {timeout}')
+    practice.write_config(
+        sms=f'provider = "twilio"\nfrom_number = "+16175550100"\n'
+        f'api_base_url = "{url}"\ntimeout = {timeout}'
+    )
     practice.extra_env.update(TWILIO_ENV)
 
 
 def rows(practice: Practice) -> list[tuple[str, str, str | None]]:
     with sqlite3.connect(practice.db) as db:
-        return db.execute("select step || '/' || channel, state, reason from sends "
-                          "order by id").fetchall()
+        return db.execute(
+            "select step || '/' || channel, state, reason from sends order by id"
+        ).fetchall()
 
 
 def state_of(practice: Practice, key_part: str) -> str:
@@ -38,9 +41,12 @@ def test_killed_after_twilio_accepted_is_recorded_not_resent(practice):
         twilio_config(practice, twilio.url)
         practice.ok(SYNCED, "sync")
         twilio.state.hang_after_accept = True
-        proc = subprocess.Popen([sys.executable, "-m", "linkcli", "dispatch"],
-                                env=practice.env(DUE), stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "linkcli", "dispatch"],
+            env=practice.env(DUE),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
         assert twilio.state.accepted.wait(30)
         proc.kill()  # kill -9 while Twilio holds the message and we recorded nothing
         proc.wait()
@@ -51,7 +57,8 @@ def test_killed_after_twilio_accepted_is_recorded_not_resent(practice):
         assert twilio.state.creates == 1  # found through the message list, not sent again
         assert [m["body"] for m in twilio.state.messages] == [
             f"Reminder: Dr. Chen session tomorrow at 3:00 PM. Join here: {ZOOM} "
-            "Reply STOP to opt out."]
+            "Reply STOP to opt out."
+        ]
         assert state_of(practice, "reminder-24h/sms") == "sent"
 
 
@@ -69,13 +76,28 @@ def test_an_accepted_message_whose_answer_never_came_is_looked_up_not_resent(pra
 
 
 def test_three_dispatches_at_once_send_each_message_exactly_once(practice):
-    practice.schedule(*[appointment(id=f"apt-{i}", participants=[
-        client(id=f"cl-{i}", mobile=f"+1 617 555 01{i:02d}", email=f"c{i}@example.org")])
-        for i in range(10, 22)])
+    practice.schedule(
+        *[
+            appointment(
+                id=f"apt-{i}",
+                participants=[
+                    client(id=f"cl-{i}", mobile=f"+1 617 555 01{i:02d}", email=f"c{i}@example.org")
+                ],
+            )
+            for i in range(10, 22)
+        ]
+    )
     practice.ok(SYNCED, "sync")
-    procs = [subprocess.Popen([sys.executable, "-m", "linkcli", "dispatch"],
-                              env=practice.env(DUE), stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True) for _ in range(3)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "linkcli", "dispatch"],
+            env=practice.env(DUE),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(3)
+    ]
     codes = [p.wait(60) for p in procs]
     errors = [p.stderr.read() for p in procs if p.stderr]
     assert set(codes) <= {0, 4}, errors
@@ -118,9 +140,11 @@ def test_connection_refused_is_retried_until_the_window_closes_then_failed(pract
 
 def test_smtp_down_then_back_loses_nothing(practice):
     port = __import__("tests.conftest", fromlist=["free_port"]).free_port()
-    practice.write_config(email=f'provider = "smtp"\nsmtp_host = "127.0.0.1"\n'
-                                f'smtp_port = {port}\nsecurity = "none"\ntimeout = 2\n'
-                                'from_address = "reminders@example.org"')
+    practice.write_config(
+        email=f'provider = "smtp"\nsmtp_host = "127.0.0.1"\n'
+        f'smtp_port = {port}\nsecurity = "none"\ntimeout = 2\n'
+        'from_address = "reminders@example.org"'
+    )
     practice.ok(SYNCED, "sync")
     down = practice.cli(DUE, "dispatch")
     assert down.exit_code == 1 and "reminder-24h email to a***@example.org" in down.stderr
@@ -135,7 +159,8 @@ def test_smtp_down_then_back_loses_nothing(practice):
         server.stop()
     assert len(inbox.messages) == 1
     assert inbox.messages[0]["Subject"] == (
-        "Reminder: your session with Dr. Chen tomorrow at 3:00 PM")
+        "Reminder: your session with Dr. Chen tomorrow at 3:00 PM"
+    )
 
 
 def test_unsubscribed_21610_stops_texts_but_not_email(practice):
@@ -185,15 +210,28 @@ def test_stop_reply_is_honoured_before_the_next_text_and_start_resumes(practice,
     practice.write_config(sms='provider = "twilio"\nfrom_number = "+16175550100"')
     practice.extra_env.update(TWILIO_ENV)
     practice.ok(SYNCED, "sync")
-    twilio_api.inbound.append({"sid": "SM" + "1" * 32, "from": "+16175550101",
-                               "to": "+16175550100", "body": " Stop ", "direction": "inbound",
-                               "status": "received",
-                               "date_sent": "Mon, 23 Nov 2026 13:00:00 +0000"})
+    twilio_api.inbound.append(
+        {
+            "sid": "SM" + "1" * 32,
+            "from": "+16175550101",
+            "to": "+16175550100",
+            "body": " Stop ",
+            "direction": "inbound",
+            "status": "received",
+            "date_sent": "Mon, 23 Nov 2026 13:00:00 +0000",
+        }
+    )
     practice.ok(DUE, "dispatch")
     assert twilio_api.posted == []
     assert len(practice.emails()) == 1
-    twilio_api.inbound.append({**twilio_api.inbound[0], "sid": "SM" + "2" * 32, "body": "START",
-                               "date_sent": "Tue, 24 Nov 2026 12:00:00 +0000"})
+    twilio_api.inbound.append(
+        {
+            **twilio_api.inbound[0],
+            "sid": "SM" + "2" * 32,
+            "body": "START",
+            "date_sent": "Tue, 24 Nov 2026 12:00:00 +0000",
+        }
+    )
     practice.ok("2026-11-24T19:30:00Z", "run")
     assert [p["Body"][:30] for p in twilio_api.posted] == ["Your session with Dr. Chen sta"]
 
@@ -203,10 +241,17 @@ def test_inbound_cancel_opts_out_and_asks_a_human(practice, twilio_api):
     practice.extra_env.update(TWILIO_ENV)
     practice.ok(SYNCED, "sync")
     practice.ok(DUE, "dispatch")
-    twilio_api.inbound.append({"sid": "SM" + "3" * 32, "from": "+16175550101",
-                               "to": "+16175550100", "body": "CANCEL", "direction": "inbound",
-                               "status": "received",
-                               "date_sent": "Tue, 24 Nov 2026 12:00:00 +0000"})
+    twilio_api.inbound.append(
+        {
+            "sid": "SM" + "3" * 32,
+            "from": "+16175550101",
+            "to": "+16175550100",
+            "body": "CANCEL",
+            "direction": "inbound",
+            "status": "received",
+            "date_sent": "Tue, 24 Nov 2026 12:00:00 +0000",
+        }
+    )
     practice.ok("2026-11-24T19:30:00Z", "run")
     assert len(twilio_api.posted) == 1
     attention = practice.status("2026-11-24T19:30:00Z")["attention"]
@@ -240,20 +285,29 @@ def test_undelivered_is_shown_with_its_error(practice, twilio_api):
     attention = practice.status("2026-11-23T20:05:00Z")["attention"]
     failed = [a for a in attention if a["kind"] == "failed_send"]
     assert failed[0]["reason"] == (
-        "reminder-24h sms failed: not delivered (undelivered, error 30003)")
+        "reminder-24h sms failed: not delivered (undelivered, error 30003)"
+    )
 
 
 def test_link_change_after_a_reminder_reaches_everyone_who_had_the_old_link(practice):
-    practice.schedule(appointment(participants=[client(), client(id="cl-2", mobile=None,
-                                                                 email="sam@example.org")]))
+    practice.schedule(
+        appointment(
+            participants=[client(), client(id="cl-2", mobile=None, email="sam@example.org")]
+        )
+    )
     practice.ok(SYNCED, "sync")
     practice.ok(DUE, "run")
     new = "https://us02web.zoom.us/j/85599999999?pwd=New1"
-    practice.schedule(appointment(link=new, participants=[
-        client(), client(id="cl-2", mobile=None, email="sam@example.org")]))
+    practice.schedule(
+        appointment(
+            link=new,
+            participants=[client(), client(id="cl-2", mobile=None, email="sam@example.org")],
+        )
+    )
     practice.ok("2026-11-24T12:00:00Z", "run")
     assert practice.sms()[-1]["body"] == (
-        f"New link for your Dr. Chen session today at 3:00 PM: {new}")
+        f"New link for your Dr. Chen session today at 3:00 PM: {new}"
+    )
     changed = [e for e in practice.emails() if e["subject"].startswith("New link")]
     assert sorted(e["to"] for e in changed) == ["alex@example.org", "sam@example.org"]
     practice.ok("2026-11-24T12:15:00Z", "run")  # nothing changed: nothing more
@@ -288,9 +342,16 @@ def test_an_impossible_date_is_one_skipped_record(practice):
 
 def test_a_huge_source_file_syncs(practice):
     now = datetime(2026, 11, 23, 12, tzinfo=UTC)
-    practice.schedule(*[appointment(id=f"apt-{i}", start=now.replace(hour=13 + i % 10,
-                                                                      day=24 + i % 5).isoformat(),
-                                    participants=[client(id=f"cl-{i}")]) for i in range(3000)])
+    practice.schedule(
+        *[
+            appointment(
+                id=f"apt-{i}",
+                start=now.replace(hour=13 + i % 10, day=24 + i % 5).isoformat(),
+                participants=[client(id=f"cl-{i}")],
+            )
+            for i in range(3000)
+        ]
+    )
     practice.ok(SYNCED, "sync")
     assert practice.status(SYNCED)["last_sync"]["counts"]["created"] == 3000
 
@@ -325,8 +386,13 @@ def test_a_database_locked_by_another_program_exits_4_and_loses_nothing(practice
 
 
 def test_several_failed_sends_make_one_stderr_line(practice):
-    practice.schedule(appointment(), appointment(id="apt-2", participants=[
-        client(id="cl-2", mobile="+1 617 555 0102", email="b@example.org")]))
+    practice.schedule(
+        appointment(),
+        appointment(
+            id="apt-2",
+            participants=[client(id="cl-2", mobile="+1 617 555 0102", email="b@example.org")],
+        ),
+    )
     with TwilioServer() as twilio:
         twilio_config(practice, twilio.url)
         practice.ok(SYNCED, "sync")

@@ -35,8 +35,12 @@ def test_prompts_reask_a_bad_timezone_and_write_a_config_that_loads(tmp_path):
         "",  # port: the default follows security (465)
         "reminders@example.org",
     ]
-    result = runner.invoke(app, ["init", "--config", str(target)],
-                           input="\n".join(answers) + "\n", env={"LINKCLI_CONFIG": None})
+    result = runner.invoke(
+        app,
+        ["init", "--config", str(target)],
+        input="\n".join(answers) + "\n",
+        env={"LINKCLI_CONFIG": None},
+    )
 
     assert result.exit_code == 0, result.output
     assert "'Mars/Olympus' is not an IANA time zone" in result.stderr
@@ -47,11 +51,18 @@ def test_prompts_reask_a_bad_timezone_and_write_a_config_that_loads(tmp_path):
     assert config.practice.timezone == "America/Chicago"
     assert config.sms.provider == "twilio" and config.sms.from_number == "+16175550199"
     assert (config.email.smtp_host, config.email.smtp_port, config.email.security) == (
-        "smtp.example.org", 465, "ssl")
+        "smtp.example.org",
+        465,
+        "ssl",
+    )
     assert config.source.settings["path"] == str(target.parent / "appointments.json")
     # What is left to do: the secrets of the chosen providers and the cron lines.
-    for name in ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "LINKCLI_SMTP_USERNAME",
-                 "LINKCLI_SMTP_PASSWORD"):
+    for name in (
+        "TWILIO_ACCOUNT_SID",
+        "TWILIO_AUTH_TOKEN",
+        "LINKCLI_SMTP_USERNAME",
+        "LINKCLI_SMTP_PASSWORD",
+    ):
         assert name in result.stdout
     assert f"*/15 * * * * linkcli sync --config {target}" in result.stdout
     assert f"* * * * * linkcli dispatch --config {target}" in result.stdout
@@ -60,11 +71,27 @@ def test_prompts_reask_a_bad_timezone_and_write_a_config_that_loads(tmp_path):
 
 def test_flags_and_yes_write_without_a_single_prompt(tmp_path):
     target = tmp_path / "config.toml"
-    result = runner.invoke(app, [
-        "init", "--config", str(target), "--yes", "--practice-name", "Harbor Counseling",
-        "--timezone", "Europe/London", "--country", "gb", "--source", "simplepractice",
-        "--feed-url", "https://example.org/feeds/th-7.ics", "--therapist-id", "th-7",
-    ])
+    result = runner.invoke(
+        app,
+        [
+            "init",
+            "--config",
+            str(target),
+            "--yes",
+            "--practice-name",
+            "Harbor Counseling",
+            "--timezone",
+            "Europe/London",
+            "--country",
+            "gb",
+            "--source",
+            "simplepractice",
+            "--feed-url",
+            "https://example.org/feeds/th-7.ics",
+            "--therapist-id",
+            "th-7",
+        ],
+    )
 
     assert result.exit_code == 0, result.output
     assert "Practice name" not in result.stdout  # nothing was asked
@@ -72,7 +99,8 @@ def test_flags_and_yes_write_without_a_single_prompt(tmp_path):
     assert (config.practice.country, config.practice.timezone) == ("GB", "Europe/London")
     assert config.source.kind == "simplepractice"
     assert config.source.settings["feeds"] == [
-        {"therapist": "th-7", "url": "https://example.org/feeds/th-7.ics"}]
+        {"therapist": "th-7", "url": "https://example.org/feeds/th-7.ics"}
+    ]
     assert config.contacts_path == tmp_path / "contacts.csv"  # the feed has no contacts
     assert (config.sms.provider, config.email.provider) == ("outbox", "outbox")
     assert "contacts.csv" in result.stdout
@@ -81,8 +109,7 @@ def test_flags_and_yes_write_without_a_single_prompt(tmp_path):
 
 def test_api_source_prints_its_token_variable(tmp_path):
     target = tmp_path / "config.toml"
-    result = runner.invoke(app, ["init", "--config", str(target), "--yes", "--source",
-                                 "calendly"])
+    result = runner.invoke(app, ["init", "--config", str(target), "--yes", "--source", "calendly"])
     assert result.exit_code == 0, result.output
     assert load_config(target, {}).source.settings["base_url"] == "https://api.calendly.com"
     assert "CALENDLY_TOKEN" in result.stdout
@@ -106,13 +133,15 @@ def test_existing_config_is_never_overwritten_without_force(tmp_path):
 
 def test_bad_flag_and_missing_required_flag_are_usage_errors(tmp_path):
     target = tmp_path / "config.toml"
-    bad = runner.invoke(app, ["init", "--config", str(target), "--yes",
-                              "--timezone", "Mars/Olympus"])
+    bad = runner.invoke(
+        app, ["init", "--config", str(target), "--yes", "--timezone", "Mars/Olympus"]
+    )
     assert bad.exit_code == 2
     assert "--timezone" in bad.stderr and "IANA" in bad.stderr
 
-    missing = runner.invoke(app, ["init", "--config", str(target), "--yes",
-                                  "--sms-provider", "twilio"])
+    missing = runner.invoke(
+        app, ["init", "--config", str(target), "--yes", "--sms-provider", "twilio"]
+    )
     assert missing.exit_code == 2
     assert "--from-number is needed" in missing.stderr
     assert not target.exists()
@@ -133,8 +162,9 @@ def test_environment_and_platform_locations(tmp_path):
     assert f"linkcli run --config {via_env}" in result.stdout
 
     home = tmp_path / "xdg"
-    result = runner.invoke(app, ["init", "--yes"],
-                           env={"LINKCLI_CONFIG": None, "XDG_CONFIG_HOME": str(home)})
+    result = runner.invoke(
+        app, ["init", "--yes"], env={"LINKCLI_CONFIG": None, "XDG_CONFIG_HOME": str(home)}
+    )
     assert result.exit_code == 0, result.output
     assert (home / "linkcli" / "config.toml").exists()
     assert "* * * * * linkcli run\n" in result.stdout  # the default needs no --config

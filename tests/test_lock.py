@@ -19,14 +19,23 @@ HOLDER = (
 
 
 def linkcli(practice: Practice, now: str, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "linkcli", *args], env=practice.env(now),
-                          capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "linkcli", *args],
+        env=practice.env(now),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 def test_a_second_run_waits_briefly_then_exits_4(practice):
     practice.ok("2026-11-23T12:00:00Z", "sync")
-    holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(practice.db)],
-                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, str(practice.db)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
         started = time.monotonic()
@@ -43,8 +52,12 @@ def test_a_second_run_waits_briefly_then_exits_4(practice):
 
 def test_a_killed_holder_never_leaves_the_store_locked(practice):
     practice.ok("2026-11-23T12:00:00Z", "sync")
-    holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(practice.db)],
-                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, str(practice.db)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
     holder.kill()
     holder.wait()

@@ -75,19 +75,25 @@ def event(
     """A scheduled event like Calendly's, from the fixture (location "zoom" = its Zoom)."""
     record = fixture("event.json")
     begin = datetime.fromisoformat(start.replace("Z", "+00:00"))
-    record.update({
-        "uri": f"{BASE}/scheduled_events/{uuid}",
-        "status": status,
-        "start_time": start,
-        "end_time": (begin + timedelta(minutes=minutes)).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
-        "updated_at": updated_at,
-        "invitees_counter": {"total": invitees[0], "active": invitees[1], "limit": 1},
-    })
+    record.update(
+        {
+            "uri": f"{BASE}/scheduled_events/{uuid}",
+            "status": status,
+            "start_time": start,
+            "end_time": (begin + timedelta(minutes=minutes)).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+            "updated_at": updated_at,
+            "invitees_counter": {"total": invitees[0], "active": invitees[1], "limit": 1},
+        }
+    )
     if location != "zoom":
         record["location"] = location
     if status == "canceled":
-        record["cancellation"] = {"canceled_by": "Alex Rivera", "reason": None,
-                                  "canceler_type": "invitee", "created_at": updated_at}
+        record["cancellation"] = {
+            "canceled_by": "Alex Rivera",
+            "reason": None,
+            "canceler_type": "invitee",
+            "created_at": updated_at,
+        }
     record.update(extra)
     return record
 
@@ -103,16 +109,18 @@ def invitee(
 ) -> dict[str, Any]:
     """An invitee like Calendly's, from the fixture."""
     record = fixture("invitee.json")
-    record.update({
-        "uri": f"{BASE}/scheduled_events/{event_uuid}/invitees/INV-{event_uuid}-{n}",
-        "event": f"{BASE}/scheduled_events/{event_uuid}",
-        "email": email,
-        "name": name,
-        "first_name": name.split()[0],
-        "last_name": name.split()[-1],
-        "text_reminder_number": mobile,
-        "status": status,
-    })
+    record.update(
+        {
+            "uri": f"{BASE}/scheduled_events/{event_uuid}/invitees/INV-{event_uuid}-{n}",
+            "event": f"{BASE}/scheduled_events/{event_uuid}",
+            "email": email,
+            "name": name,
+            "first_name": name.split()[0],
+            "last_name": name.split()[-1],
+            "text_reminder_number": mobile,
+            "status": status,
+        }
+    )
     record.update(extra)
     return record
 
@@ -141,11 +149,12 @@ class FakeCalendly:
         r = self.router
         r.get(host=HOST, path="/users/me", name="me").mock(side_effect=self._me)
         r.get(host=HOST, path="/organization_memberships", name="memberships").mock(
-            side_effect=self._memberships)
-        r.get(host=HOST, path="/scheduled_events", name="events").mock(
-            side_effect=self._events)
-        r.get(host=HOST, path__regex=r"^/scheduled_events/(?P<uuid>[^/]+)/invitees$",
-              name="invitees").mock(side_effect=self._invitees)
+            side_effect=self._memberships
+        )
+        r.get(host=HOST, path="/scheduled_events", name="events").mock(side_effect=self._events)
+        r.get(
+            host=HOST, path__regex=r"^/scheduled_events/(?P<uuid>[^/]+)/invitees$", name="invitees"
+        ).mock(side_effect=self._invitees)
 
     def add(self, ev: dict[str, Any], *people: dict[str, Any]) -> None:
         self.events.append(ev)
@@ -173,16 +182,19 @@ class FakeCalendly:
         next_page = None
         if nxt is not None:
             next_page = f"{BASE}{request.url.path}?{urlencode({**params, 'page_token': nxt})}"
-        return httpx.Response(200, json={
-            "collection": items[offset:offset + size],
-            "pagination": {
-                "count": len(items[offset:offset + size]),
-                "next_page": next_page,
-                "previous_page": None,
-                "next_page_token": str(nxt) if nxt is not None and self.token_field else None,
-                "previous_page_token": None,
+        return httpx.Response(
+            200,
+            json={
+                "collection": items[offset : offset + size],
+                "pagination": {
+                    "count": len(items[offset : offset + size]),
+                    "next_page": next_page,
+                    "previous_page": None,
+                    "next_page_token": str(nxt) if nxt is not None and self.token_field else None,
+                    "previous_page_token": None,
+                },
             },
-        })
+        )
 
     def _me(self, request: httpx.Request) -> httpx.Response:
         return self._hit("me", request) or httpx.Response(200, json=fixture("users_me.json"))
@@ -199,7 +211,8 @@ class FakeCalendly:
 
     def _invitees(self, request: httpx.Request, uuid: str) -> httpx.Response:
         return self._hit("invitees", request) or self._page(
-            request, self.invitees.get(uuid, []), self.invitee_page_size)
+            request, self.invitees.get(uuid, []), self.invitee_page_size
+        )
 
 
 @pytest.fixture
@@ -211,7 +224,8 @@ def api() -> Iterator[FakeCalendly]:
 def write_config(root: Path, source: str = "", extra: str = "") -> Path:
     """A whole practice config with a calendly source; outboxes stay in `root`."""
     path = root / "config.toml"
-    path.write_text(textwrap.dedent(f"""\
+    path.write_text(
+        textwrap.dedent(f"""\
         [practice]
         name = "Riverside Therapy"
         timezone = "America/New_York"
@@ -223,7 +237,11 @@ def write_config(root: Path, source: str = "", extra: str = "") -> Path:
         [source]
         kind = "calendly"
         base_url = "{BASE}"
-        """) + textwrap.dedent(source) + OUTBOX_CHANNELS + textwrap.dedent(extra))
+        """)
+        + textwrap.dedent(source)
+        + OUTBOX_CHANNELS
+        + textwrap.dedent(extra)
+    )
     return path
 
 
@@ -242,8 +260,7 @@ class Run:
 def sync(config: Config, env: dict[str, str] | None = None) -> Run:
     """One listing, as one cron run reads it (a fresh source each time)."""
     sleeps: list[float] = []
-    source = calendly.build(config, env or ENV, NOW, client=shared_client(),
-                            sleep=sleeps.append)
+    source = calendly.build(config, env or ENV, NOW, client=shared_client(), sleep=sleeps.append)
     return Run(source.fetch(WINDOW), source, sleeps)
 
 
@@ -261,8 +278,10 @@ def test_events_are_read_across_three_pages_in_one_request_per_page(
     api.token_field = False  # follow `next_page` alone: its page_token is re-sent to base_url
     for n in range(5):
         uuid = f"EVT-{n}"
-        api.add(event(uuid, start=f"2026-11-2{4 + n}T20:00:00.000000Z"),
-                invitee(uuid, email=f"client{n}@example.org", mobile=f"+1 617 555 01{n:02d}"))
+        api.add(
+            event(uuid, start=f"2026-11-2{4 + n}T20:00:00.000000Z"),
+            invitee(uuid, email=f"client{n}@example.org", mobile=f"+1 617 555 01{n:02d}"),
+        )
 
     run = sync(config)
 
@@ -282,8 +301,9 @@ def test_events_are_read_across_three_pages_in_one_request_per_page(
     assert all(p["organization"] == ORG for p in api.event_params)
 
 
-@pytest.mark.parametrize(("role", "scope"), [("owner", "organization"), ("admin", "organization"),
-                                             ("user", "user")])
+@pytest.mark.parametrize(
+    ("role", "scope"), [("owner", "organization"), ("admin", "organization"), ("user", "user")]
+)
 def test_owner_or_admin_reads_the_organization_else_their_own_events(
     api: FakeCalendly, config: Config, role: str, scope: str
 ) -> None:
@@ -306,11 +326,17 @@ def test_an_event_becomes_one_canonical_appointment(api: FakeCalendly, config: C
     assert appt.format == "telehealth" and appt.telehealth_url == ZOOM
     assert appt.updated_at == datetime(2026, 11, 10, 15, 0, tzinfo=UTC)
     assert (appt.therapist.id, appt.therapist.name, appt.therapist.display_name) == (
-        "maya.chen@example.org", "Maya Chen", None)
+        "maya.chen@example.org",
+        "Maya Chen",
+        None,
+    )
     (person,) = appt.participants
     assert person.id == "alex.rivera@example.org"  # the email, lowercased: a stable key
     assert (person.name, person.first_name, person.email) == (
-        "Alex Rivera", "Alex", "Alex.Rivera@example.org")
+        "Alex Rivera",
+        "Alex",
+        "Alex.Rivera@example.org",
+    )
     assert person.mobile == "+1 617-555-0101"
     assert person.timezone == "America/Chicago"
 
@@ -318,26 +344,43 @@ def test_an_event_becomes_one_canonical_appointment(api: FakeCalendly, config: C
 def test_therapist_names_come_from_config_keyed_by_the_host_email(
     api: FakeCalendly, tmp_path: Path
 ) -> None:
-    cfg = load_config(write_config(tmp_path, extra="""
+    cfg = load_config(
+        write_config(
+            tmp_path,
+            extra="""
         [therapists."Maya.Chen@example.org"]
         name = "Maya Chen, LCSW"
         display_name = "Dr. Chen"
-        """), ENV)
+        """,
+        ),
+        ENV,
+    )
     api.add(event("EVT-1"), invitee("EVT-1"))
 
     (appt,) = sync(cfg).listing.appointments
 
     # The id is the config key itself, so that therapist's templates and link apply.
     assert (appt.therapist.id, appt.therapist.name, appt.therapist.display_name) == (
-        "Maya.Chen@example.org", "Maya Chen, LCSW", "Dr. Chen")
+        "Maya.Chen@example.org",
+        "Maya Chen, LCSW",
+        "Dr. Chen",
+    )
 
 
 def test_invitees_are_paged_and_only_active_ones_are_participants(
     api: FakeCalendly, config: Config
 ) -> None:
     api.invitee_page_size = 2
-    people = [invitee("GRP-1", n, email=f"member{n}@example.org", name=f"Member{n} Example",
-                      mobile=f"+1 617 555 01{10 + n}") for n in range(4)]
+    people = [
+        invitee(
+            "GRP-1",
+            n,
+            email=f"member{n}@example.org",
+            name=f"Member{n} Example",
+            mobile=f"+1 617 555 01{10 + n}",
+        )
+        for n in range(4)
+    ]
     people.append(invitee("GRP-1", 9, email="left@example.org", status="canceled"))
     api.add(event("GRP-1", invitees=(5, 4)), *people)
 
@@ -356,14 +399,22 @@ def test_a_rescheduled_invitee_cancels_the_old_event_and_the_new_one_carries_the
     # one; the new booking is a new event. A one-on-one old event is canceled as a whole
     # ("canceled"); the "active" case covers an event left active with no active invitee.
     api.add(
-        event("EVT-OLD", status=old_status, invitees=(1, 0),
-              updated_at="2026-11-22T09:00:00.000000Z"),
-        invitee("EVT-OLD", status="canceled", rescheduled=True,
-                new_invitee=f"{BASE}/scheduled_events/EVT-NEW/invitees/INV-EVT-NEW-1"),
+        event(
+            "EVT-OLD", status=old_status, invitees=(1, 0), updated_at="2026-11-22T09:00:00.000000Z"
+        ),
+        invitee(
+            "EVT-OLD",
+            status="canceled",
+            rescheduled=True,
+            new_invitee=f"{BASE}/scheduled_events/EVT-NEW/invitees/INV-EVT-NEW-1",
+        ),
     )
     api.add(
-        event("EVT-NEW", start="2026-11-25T21:00:00.000000Z",
-              location={"type": "zoom_conference", "status": "pushed", "join_url": ZOOM_NEW}),
+        event(
+            "EVT-NEW",
+            start="2026-11-25T21:00:00.000000Z",
+            location={"type": "zoom_conference", "status": "pushed", "join_url": ZOOM_NEW},
+        ),
         invitee("EVT-NEW", old_invitee=f"{BASE}/scheduled_events/EVT-OLD/invitees/INV-EVT-OLD-1"),
     )
 
@@ -380,8 +431,7 @@ def test_a_rescheduled_invitee_cancels_the_old_event_and_the_new_one_carries_the
 
 
 def test_a_canceled_event_is_a_canceled_appointment(api: FakeCalendly, config: Config) -> None:
-    api.add(event("EVT-1", status="canceled", invitees=(1, 0)),
-            invitee("EVT-1", status="canceled"))
+    api.add(event("EVT-1", status="canceled", invitees=(1, 0)), invitee("EVT-1", status="canceled"))
 
     (appt,) = sync(config).listing.appointments
 
@@ -400,28 +450,52 @@ def test_an_invitee_without_text_reminder_number_has_no_mobile(
     assert appt.participants[0].email == "Alex.Rivera@example.org"
 
 
-@pytest.mark.parametrize(("location", "fmt", "link"), [
-    ({"type": "zoom_conference", "status": "pushed", "join_url": ZOOM}, "telehealth", ZOOM),
-    ({"type": "google_conference", "status": "pushed",
-      "join_url": "https://meet.google.com/abc-defg-hij"}, "telehealth",
-     "https://meet.google.com/abc-defg-hij"),
-    ({"type": "microsoft_teams_conference", "status": "pushed",
-      "join_url": "https://teams.microsoft.com/l/meetup-join/19%3ameeting_x"}, "telehealth",
-     "https://teams.microsoft.com/l/meetup-join/19%3ameeting_x"),
-    # The meeting is not created yet: telehealth without a link (the core holds and flags).
-    ({"type": "zoom_conference", "status": "processing"}, "telehealth", None),
-    (None, "telehealth", None),
-    ({"type": "custom", "location": "https://doxy.me/drchen"}, "telehealth",
-     "https://doxy.me/drchen"),
-    ({"type": "custom", "location": "Suite 200, 10 Main St"}, "in_person", None),
-    ({"type": "custom", "location": "Join at https://doxy.me/drchen."}, "telehealth",
-     "https://doxy.me/drchen"),
-    ({"type": "ask_invitee", "location": "my office"}, "in_person", None),
-    ({"type": "some_future_conference", "join_url": "https://meet.example.org/r/42"},
-     "telehealth", "https://meet.example.org/r/42"),
-    ({"type": "physical", "location": "Riverside Therapy, Room 2"}, "in_person", None),
-    ({"type": "outbound_call", "location": "+1 617 555 0101"}, "in_person", None),
-])
+@pytest.mark.parametrize(
+    ("location", "fmt", "link"),
+    [
+        ({"type": "zoom_conference", "status": "pushed", "join_url": ZOOM}, "telehealth", ZOOM),
+        (
+            {
+                "type": "google_conference",
+                "status": "pushed",
+                "join_url": "https://meet.google.com/abc-defg-hij",
+            },
+            "telehealth",
+            "https://meet.google.com/abc-defg-hij",
+        ),
+        (
+            {
+                "type": "microsoft_teams_conference",
+                "status": "pushed",
+                "join_url": "https://teams.microsoft.com/l/meetup-join/19%3ameeting_x",
+            },
+            "telehealth",
+            "https://teams.microsoft.com/l/meetup-join/19%3ameeting_x",
+        ),
+        # The meeting is not created yet: telehealth without a link (the core holds and flags).
+        ({"type": "zoom_conference", "status": "processing"}, "telehealth", None),
+        (None, "telehealth", None),
+        (
+            {"type": "custom", "location": "https://doxy.me/drchen"},
+            "telehealth",
+            "https://doxy.me/drchen",
+        ),
+        ({"type": "custom", "location": "Suite 200, 10 Main St"}, "in_person", None),
+        (
+            {"type": "custom", "location": "Join at https://doxy.me/drchen."},
+            "telehealth",
+            "https://doxy.me/drchen",
+        ),
+        ({"type": "ask_invitee", "location": "my office"}, "in_person", None),
+        (
+            {"type": "some_future_conference", "join_url": "https://meet.example.org/r/42"},
+            "telehealth",
+            "https://meet.example.org/r/42",
+        ),
+        ({"type": "physical", "location": "Riverside Therapy, Room 2"}, "in_person", None),
+        ({"type": "outbound_call", "location": "+1 617 555 0101"}, "in_person", None),
+    ],
+)
 def test_location_decides_format_and_link(
     api: FakeCalendly, config: Config, location: Any, fmt: str, link: str | None
 ) -> None:
@@ -466,8 +540,13 @@ def test_an_event_without_uri_makes_the_listing_incomplete(
 
 
 def test_expired_token_names_the_token_variable(api: FakeCalendly, config: Config) -> None:
-    api.inject("me", 1, httpx.Response(401, json={
-        "title": "Unauthenticated", "message": "The access token is expired"}))
+    api.inject(
+        "me",
+        1,
+        httpx.Response(
+            401, json={"title": "Unauthenticated", "message": "The access token is expired"}
+        ),
+    )
 
     with pytest.raises(SourceError) as exc:
         sync(config)
@@ -483,9 +562,19 @@ def test_rate_limit_with_a_near_reset_waits_once_then_reads(
     api: FakeCalendly, config: Config
 ) -> None:
     api.add(event("EVT-1"), invitee("EVT-1"))
-    api.inject("events", 1, httpx.Response(
-        429, headers={"X-RateLimit-Limit": "500", "X-RateLimit-Remaining": "0",
-                      "X-RateLimit-Reset": "5"}, json={"title": "Too Many Requests"}))
+    api.inject(
+        "events",
+        1,
+        httpx.Response(
+            429,
+            headers={
+                "X-RateLimit-Limit": "500",
+                "X-RateLimit-Remaining": "0",
+                "X-RateLimit-Reset": "5",
+            },
+            json={"title": "Too Many Requests"},
+        ),
+    )
 
     run = sync(config)
 
@@ -504,8 +593,9 @@ def test_rate_limit_with_a_far_reset_fails_and_says_when_to_retry(
         source.fetch(WINDOW)
 
     assert sleeps == []
-    assert exc.value.message == ("calendly: rate limited (HTTP 429); retry in 601 s; nothing "
-                                 "was changed")
+    assert exc.value.message == (
+        "calendly: rate limited (HTTP 429); retry in 601 s; nothing was changed"
+    )
 
 
 def test_a_second_rate_limit_in_one_sync_fails_instead_of_waiting_again(
@@ -523,21 +613,32 @@ def test_a_second_rate_limit_in_one_sync_fails_instead_of_waiting_again(
     assert sleeps == [30.0]
 
 
-@pytest.mark.parametrize(("route", "call", "response", "reason"), [
-    ("events", 2, httpx.Response(500, json={"title": "Internal Server Error"}), "HTTP 500"),
-    ("events", 2, httpx.Response(200, json={"data": []}), "without a 'collection'"),
-    ("events", 3, httpx.Response(200, text="<html>maintenance</html>"), "did not return JSON"),
-    ("invitees", 2, httpx.Response(502), "HTTP 502"),
-    ("memberships", 1, httpx.Response(200, json={"collection": None}), "without a 'collection'"),
-])
+@pytest.mark.parametrize(
+    ("route", "call", "response", "reason"),
+    [
+        ("events", 2, httpx.Response(500, json={"title": "Internal Server Error"}), "HTTP 500"),
+        ("events", 2, httpx.Response(200, json={"data": []}), "without a 'collection'"),
+        ("events", 3, httpx.Response(200, text="<html>maintenance</html>"), "did not return JSON"),
+        ("invitees", 2, httpx.Response(502), "HTTP 502"),
+        (
+            "memberships",
+            1,
+            httpx.Response(200, json={"collection": None}),
+            "without a 'collection'",
+        ),
+    ],
+)
 def test_any_failed_page_fails_the_whole_listing(
-    api: FakeCalendly, config: Config, route: str, call: int, response: httpx.Response,
+    api: FakeCalendly,
+    config: Config,
+    route: str,
+    call: int,
+    response: httpx.Response,
     reason: str,
 ) -> None:
     api.page_size = 1
     for n in range(3):
-        api.add(event(f"EVT-{n}", start=f"2026-11-2{4 + n}T20:00:00.000000Z"),
-                invitee(f"EVT-{n}"))
+        api.add(event(f"EVT-{n}", start=f"2026-11-2{4 + n}T20:00:00.000000Z"), invitee(f"EVT-{n}"))
     api.inject(route, call, response)
 
     with pytest.raises(SourceError) as exc:
@@ -566,8 +667,10 @@ def test_a_second_sync_of_unchanged_events_reads_no_invitees(
     api: FakeCalendly, config: Config
 ) -> None:
     for n in range(3):
-        api.add(event(f"EVT-{n}", start=f"2026-11-2{4 + n}T20:00:00.000000Z"),
-                invitee(f"EVT-{n}", email=f"client{n}@example.org"))
+        api.add(
+            event(f"EVT-{n}", start=f"2026-11-2{4 + n}T20:00:00.000000Z"),
+            invitee(f"EVT-{n}", email=f"client{n}@example.org"),
+        )
     first = sync(config).listing
     assert api.count("invitees") == 3
 
@@ -584,10 +687,16 @@ def test_the_cache_is_owner_only_and_minimal(api: FakeCalendly, config: Config) 
     path = cache_file(config)
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
     data = json.loads(path.read_text())
-    assert data["events"]["EVT-1"]["participants"] == [{
-        "id": "alex.rivera@example.org", "name": "Alex Rivera", "first_name": "Alex",
-        "email": "Alex.Rivera@example.org", "mobile": "+1 617-555-0101",
-        "timezone": "America/Chicago"}]
+    assert data["events"]["EVT-1"]["participants"] == [
+        {
+            "id": "alex.rivera@example.org",
+            "name": "Alex Rivera",
+            "first_name": "Alex",
+            "email": "Alex.Rivera@example.org",
+            "mobile": "+1 617-555-0101",
+            "timezone": "America/Chicago",
+        }
+    ]
     assert "cancel_url" not in path.read_text() and "questions" not in path.read_text()
 
 
@@ -608,8 +717,15 @@ def test_a_changed_event_rereads_its_invitees_and_gone_events_leave_the_cache(
     assert set(json.loads(cache_file(config).read_text())["events"]) == {"EVT-1"}
 
 
-@pytest.mark.parametrize("content", ["{not json", '{"version": 1, "events": []}', "[]",
-                                     '{"version": 1, "events": {"EVT-1": {"key": 3}}}'])
+@pytest.mark.parametrize(
+    "content",
+    [
+        "{not json",
+        '{"version": 1, "events": []}',
+        "[]",
+        '{"version": 1, "events": {"EVT-1": {"key": 3}}}',
+    ],
+)
 def test_a_corrupt_cache_is_ignored(api: FakeCalendly, config: Config, content: str) -> None:
     api.add(event("EVT-1"), invitee("EVT-1"))
     cache_file(config).write_text(content)
@@ -624,8 +740,7 @@ def test_invitees_read_before_a_failure_are_kept_so_the_next_sync_progresses(
     api: FakeCalendly, config: Config
 ) -> None:
     for n in range(3):
-        api.add(event(f"EVT-{n}", start=f"2026-11-2{4 + n}T20:00:00.000000Z"),
-                invitee(f"EVT-{n}"))
+        api.add(event(f"EVT-{n}", start=f"2026-11-2{4 + n}T20:00:00.000000Z"), invitee(f"EVT-{n}"))
     api.inject("invitees", 3, httpx.Response(429, headers={"X-RateLimit-Reset": "600"}))
     with pytest.raises(SourceError):
         sync(config)
@@ -654,8 +769,9 @@ def test_a_no_change_sync_of_100_appointments_makes_3_requests(
     start = datetime(2026, 11, 24, 13, 0, tzinfo=UTC)
     for n in range(100):
         at = (start + timedelta(hours=n)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-        api.add(event(f"EVT-{n:03d}", start=at),
-                invitee(f"EVT-{n:03d}", email=f"client{n}@example.org"))
+        api.add(
+            event(f"EVT-{n:03d}", start=at), invitee(f"EVT-{n:03d}", email=f"client{n}@example.org")
+        )
     first = sync(config)
     assert len(first.listing.appointments) == 100
     assert first.source.requests == 103  # me, memberships, 1 page of events, 100 invitees
@@ -712,8 +828,9 @@ def test_cli_sync_then_preview_shows_the_24h_sms_with_the_join_url(
     shown = runner.invoke(app, ["preview", "--json"], env=env)
     assert shown.exit_code == 0, shown.stderr
 
-    sms = [m for m in json.loads(shown.stdout)
-           if m["step"] == "reminder-24h" and m["channel"] == "sms"]
+    sms = [
+        m for m in json.loads(shown.stdout) if m["step"] == "reminder-24h" and m["channel"] == "sms"
+    ]
     assert len(sms) == 1
     (msg,) = sms
     assert msg["appointment"] == "EVT-1"
@@ -738,4 +855,3 @@ def test_cli_sync_with_a_refused_token_exits_3_with_one_line(
     assert len(lines) == 1
     assert lines[0].startswith("linkcli: error: calendly: HTTP 401")
     assert "CALENDLY_TOKEN" in lines[0]
-

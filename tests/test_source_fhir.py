@@ -92,13 +92,13 @@ class FakeFhir:
             answer = self.pages[request.url.params.get("_getpagesoffset", "")]
         if isinstance(answer, httpx.Response):
             return answer
-        return httpx.Response(200, json=answer,
-                              headers={"Content-Type": "application/fhir+json"})
+        return httpx.Response(200, json=answer, headers={"Content-Type": "application/fhir+json"})
 
 
 @pytest.fixture
 def fhir_mock() -> Iterator[Callable[..., FakeFhir]]:
     with respx.mock(assert_all_called=False) as router:
+
         def install(first: Any, pages: dict[str, Any] | None = None) -> FakeFhir:
             fake = FakeFhir(first, pages)
             router.route(host="fhir.example.org").mock(side_effect=fake)
@@ -208,7 +208,10 @@ def test_therapist_from_practitioner_then_config_then_id(tmp_path: Path, fhir_mo
     assert by_id["apt-1001"].therapist.name == "Maya Chen"  # the included Practitioner
     okafor = by_id["apt-1002"].therapist
     assert (okafor.id, okafor.name, okafor.display_name) == (
-        "prac-okafor", "Daniel Okafor", "Dr. Okafor")  # not included: the config's names
+        "prac-okafor",
+        "Daniel Okafor",
+        "Dr. Okafor",
+    )  # not included: the config's names
     # Neither included nor configured: the reference's display, else the id.
     assert by_id["apt-1009"].therapist.name == "Luz Ibarra"
 
@@ -229,12 +232,13 @@ def test_missing_link_uses_fallback_link_only_when_configured(
 
 def test_a_therapists_own_link_beats_the_practice_fallback(tmp_path: Path) -> None:
     page1 = page("page1.json")
-    included = {(e["resource"]["resourceType"], e["resource"]["id"]): e["resource"]
-                for e in page1["entry"][3:]}
+    included = {
+        (e["resource"]["resourceType"], e["resource"]["id"]): e["resource"]
+        for e in page1["entry"][3:]
+    }
     room = "https://doxy.me/dr-okafor"
     therapists = {"prac-okafor": TherapistConfig(id="prac-okafor", link=room)}
-    apt = appointment_from_fhir(page1["entry"][1]["resource"], included, therapists,
-                                FALLBACK, NOW)
+    apt = appointment_from_fhir(page1["entry"][1]["resource"], included, therapists, FALLBACK, NOW)
     assert apt.telehealth_url is None  # so compose uses the therapist's room
 
 
@@ -261,8 +265,17 @@ def test_appointments_outside_the_window_are_left_out(tmp_path: Path, fhir_mock:
 
 
 def test_401_is_a_failed_read_naming_the_token(tmp_path: Path, fhir_mock: Any) -> None:
-    fhir_mock(httpx.Response(401, json={"resourceType": "OperationOutcome", "issue": [
-        {"severity": "error", "code": "login", "diagnostics": "Invalid access token"}]}))
+    fhir_mock(
+        httpx.Response(
+            401,
+            json={
+                "resourceType": "OperationOutcome",
+                "issue": [
+                    {"severity": "error", "code": "login", "diagnostics": "Invalid access token"}
+                ],
+            },
+        )
+    )
     with pytest.raises(SourceError) as caught:
         source(tmp_path).fetch(WINDOW)
     message = caught.value.message
@@ -285,15 +298,21 @@ def test_error_status_with_operation_outcome_shows_the_servers_reason(
     tmp_path: Path, fhir_mock: Any
 ) -> None:
     fhir_mock(httpx.Response(400, json=page("operation-outcome.json")))
-    with pytest.raises(SourceError, match=r"HTTP 400 from /r4/Appointment \(error: Search "
-                       r"parameter 'date' requires"):
+    with pytest.raises(
+        SourceError,
+        match=r"HTTP 400 from /r4/Appointment \(error: Search "
+        r"parameter 'date' requires",
+    ):
         source(tmp_path).fetch(WINDOW)
 
 
 def test_operation_outcome_body_is_a_failed_read(tmp_path: Path, fhir_mock: Any) -> None:
     fhir_mock(page("operation-outcome.json"))
-    with pytest.raises(SourceError, match=r"^fhir: the server answered with an "
-                       r"OperationOutcome \(error: Search parameter 'date'"):
+    with pytest.raises(
+        SourceError,
+        match=r"^fhir: the server answered with an "
+        r"OperationOutcome \(error: Search parameter 'date'",
+    ):
         source(tmp_path).fetch(WINDOW)
 
 
@@ -317,8 +336,11 @@ def test_next_link_to_another_host_is_refused(tmp_path: Path, fhir_mock: Any) ->
     first, rest = three_pages()
     first["link"][-1]["url"] = "https://fhir.example.net/r4?_getpages=abc&_getpagesoffset=3"
     fake = fhir_mock(first, rest)
-    with pytest.raises(SourceError, match="next link points to fhir.example.net, not "
-                       "fhir.example.org; refused so the token stays"):
+    with pytest.raises(
+        SourceError,
+        match="next link points to fhir.example.net, not "
+        "fhir.example.org; refused so the token stays",
+    ):
         source(tmp_path).fetch(WINDOW)
     assert len(fake.requests) == 1  # the token never left for the other host
 
@@ -361,8 +383,12 @@ def test_one_request_reads_100_appointments(tmp_path: Path, fhir_mock: Any) -> N
         entry["resource"]["start"] = (NOW + timedelta(hours=n + 1)).isoformat()
         entry["resource"]["end"] = (NOW + timedelta(hours=n + 1, minutes=50)).isoformat()
         entries.append(entry)
-    bundle = {**template, "total": 100, "entry": [*entries, *includes],
-              "link": template["link"][:1]}  # no next link: everything fit one page
+    bundle = {
+        **template,
+        "total": 100,
+        "entry": [*entries, *includes],
+        "link": template["link"][:1],
+    }  # no next link: everything fit one page
     fake = fhir_mock(bundle)
     src = source(tmp_path)
     listing = src.fetch(WINDOW)
@@ -386,9 +412,12 @@ def test_build_is_reached_through_open_source(tmp_path: Path) -> None:
     ("extra", "env", "expected"),
     [
         ("", {}, "environment variable FHIR_TOKEN is not set"),
-        ('fallback_link = "http://doxy.me/room"', {"FHIR_TOKEN": TOKEN},
-         "source.fallback_link: 'http://doxy.me/room' must be an https link"),
-        ('timeout = 0', {"FHIR_TOKEN": TOKEN}, "source.timeout: 0 must be a number"),
+        (
+            'fallback_link = "http://doxy.me/room"',
+            {"FHIR_TOKEN": TOKEN},
+            "source.fallback_link: 'http://doxy.me/room' must be an https link",
+        ),
+        ("timeout = 0", {"FHIR_TOKEN": TOKEN}, "source.timeout: 0 must be a number"),
         ('path = "x.json"', {"FHIR_TOKEN": TOKEN}, "source.path: unknown key for kind"),
     ],
 )
@@ -415,19 +444,50 @@ def test_missing_base_url_is_a_config_error(tmp_path: Path) -> None:
     ("extension", "expected"),
     [
         # address nested one level further (address -> addressUrl), as some IGs do
-        ([{"url": VS_URL, "extension": [{"url": "address", "extension": [
-            {"url": "addressUrl", "valueUrl": "https://meet.google.com/abc-defg-hij"}]}]}],
-         "https://meet.google.com/abc-defg-hij"),
+        (
+            [
+                {
+                    "url": VS_URL,
+                    "extension": [
+                        {
+                            "url": "address",
+                            "extension": [
+                                {
+                                    "url": "addressUrl",
+                                    "valueUrl": "https://meet.google.com/abc-defg-hij",
+                                }
+                            ],
+                        }
+                    ],
+                }
+            ],
+            "https://meet.google.com/abc-defg-hij",
+        ),
         # a dial-in string first, the https link second: the link wins
-        ([{"url": VS_URL, "extension": [
-            {"url": "address", "valueString": "tel:+16175550199"},
-            {"url": "address", "valueString": "https://doxy.me/chen"}]}],
-         "https://doxy.me/chen"),
+        (
+            [
+                {
+                    "url": VS_URL,
+                    "extension": [
+                        {"url": "address", "valueString": "tel:+16175550199"},
+                        {"url": "address", "valueString": "https://doxy.me/chen"},
+                    ],
+                }
+            ],
+            "https://doxy.me/chen",
+        ),
         # only a session key, no address: no link
         ([{"url": VS_URL, "extension": [{"url": "sessionKey", "valueString": "123 456"}]}], None),
         # another extension's URL is not ours
-        ([{"url": "http://example.org/fhir/StructureDefinition/video",
-           "valueUrl": "https://zoom.us/j/1"}], None),
+        (
+            [
+                {
+                    "url": "http://example.org/fhir/StructureDefinition/video",
+                    "valueUrl": "https://zoom.us/j/1",
+                }
+            ],
+            None,
+        ),
     ],
 )
 def test_virtual_service_link_shapes(extension: list[Any], expected: str | None) -> None:
@@ -435,8 +495,11 @@ def test_virtual_service_link_shapes(extension: list[Any], expected: str | None)
 
 
 def test_r5_virtual_service_element_is_read_too() -> None:
-    resource = {"virtualService": [{"channelType": {"code": "zoom"},
-                                    "addressUrl": "https://us02web.zoom.us/j/855"}]}
+    resource = {
+        "virtualService": [
+            {"channelType": {"code": "zoom"}, "addressUrl": "https://us02web.zoom.us/j/855"}
+        ]
+    }
     assert virtual_service_link(resource) == "https://us02web.zoom.us/j/855"
 
 
@@ -444,10 +507,18 @@ def test_mobile_choice_honours_period_and_unspecified_use() -> None:
     telecom = [
         {"system": "phone", "value": "+1 617 555 0140", "use": "work", "rank": 1},
         {"system": "phone", "value": "+1 617 555 0141"},  # use unknown: maybe a mobile
-        {"system": "phone", "value": "+1 617 555 0142", "use": "mobile",
-         "period": {"start": "2027-01-01"}},  # not yet in use
-        {"system": "phone", "value": "+1 617 555 0143", "use": "mobile",
-         "period": {"end": "2026-11"}},  # ends this month: still current
+        {
+            "system": "phone",
+            "value": "+1 617 555 0142",
+            "use": "mobile",
+            "period": {"start": "2027-01-01"},
+        },  # not yet in use
+        {
+            "system": "phone",
+            "value": "+1 617 555 0143",
+            "use": "mobile",
+            "period": {"end": "2026-11"},
+        },  # ends this month: still current
     ]
     assert pick_mobile(telecom, NOW) == "+1 617 555 0143"
     assert pick_mobile(telecom[:3], NOW) == "+1 617 555 0141"
@@ -455,9 +526,13 @@ def test_mobile_choice_honours_period_and_unspecified_use() -> None:
 
 
 def test_appointment_without_practitioner_is_a_record_error() -> None:
-    resource = {"resourceType": "Appointment", "id": "apt-9", "status": "booked",
-                "start": "2026-11-24T15:00:00-05:00",
-                "participant": [{"actor": {"reference": "Patient/pat-x"}, "status": "accepted"}]}
+    resource = {
+        "resourceType": "Appointment",
+        "id": "apt-9",
+        "status": "booked",
+        "start": "2026-11-24T15:00:00-05:00",
+        "participant": [{"actor": {"reference": "Patient/pat-x"}, "status": "accepted"}],
+    }
     with pytest.raises(ValueError, match="no Practitioner participant"):
         appointment_from_fhir(resource, {}, {}, None, NOW)
 
@@ -476,8 +551,11 @@ def test_cli_sync_then_preview_and_401(
 
     monkeypatch.setattr(fhir, "build", build)
     config = write_config(tmp_path, tail='\n[therapists."prac-chen"]\ndisplay_name = "Dr. Chen"')
-    env = {"FHIR_TOKEN": TOKEN, "LINKCLI_NOW": "2026-11-23T15:00:00-05:00",
-           "LINKCLI_CONFIG": str(config)}
+    env = {
+        "FHIR_TOKEN": TOKEN,
+        "LINKCLI_NOW": "2026-11-23T15:00:00-05:00",
+        "LINKCLI_CONFIG": str(config),
+    }
     runner = CliRunner()
     first, rest = three_pages()
     fhir_mock(first, rest)
@@ -493,8 +571,11 @@ def test_cli_sync_then_preview_and_401(
     shown = runner.invoke(app, ["preview", "--json", "--days", "2"], env=env)
     assert shown.exit_code == 0, shown.output
     items = json.loads(shown.stdout)
-    reminder = next(i for i in items if i["appointment"] == "apt-1001"
-                    and i["step"] == "reminder-24h" and i["channel"] == "sms")
+    reminder = next(
+        i
+        for i in items
+        if i["appointment"] == "apt-1001" and i["step"] == "reminder-24h" and i["channel"] == "sms"
+    )
     assert reminder["participant"] == "pat-rivera"
     assert reminder["recipient"] == "+1******0112"  # the ranked mobile, masked
     assert "https://us02web.zoom.us/j/85512345678?pwd=AbCdEf123" in reminder["body"]
@@ -506,6 +587,7 @@ def test_cli_sync_then_preview_and_401(
     assert refused.exit_code == ExitCode.SOURCE
     lines = refused.stderr.strip().splitlines()
     assert len(lines) == 1
-    assert lines[0].startswith("linkcli: error: fhir: HTTP 401 from /r4/Appointment: the "
-                               "token was refused")
+    assert lines[0].startswith(
+        "linkcli: error: fhir: HTTP 401 from /r4/Appointment: the token was refused"
+    )
     assert TOKEN not in refused.stderr

@@ -32,8 +32,9 @@ FEED_1 = "https://calendar.example.org/feeds/th-1/s3cr3t-token.ics"
 FEED_2 = "https://calendar.example.org/feeds/th-2/0th3r-token.ics"
 
 
-def make_config(tmp_path: Path, kind: str, feeds: str, extra: str = "",
-                contacts: bool = True) -> Config:
+def make_config(
+    tmp_path: Path, kind: str, feeds: str, extra: str = "", contacts: bool = True
+) -> Config:
     """A real config file for a feed source, loaded as the CLI loads it."""
     text = textwrap.dedent(f"""\
         [practice]
@@ -69,8 +70,9 @@ def by_id(listing: Listing) -> dict[str, Any]:
 
 def calendar(*events: str, head: str = "") -> bytes:
     body = "BEGIN:VCALENDAR\nVERSION:2.0\nPRODID:-//test//EN\n" + head
-    body += "".join("BEGIN:VEVENT\n" + textwrap.dedent(e).strip() + "\nEND:VEVENT\n"
-                    for e in events)
+    body += "".join(
+        "BEGIN:VEVENT\n" + textwrap.dedent(e).strip() + "\nEND:VEVENT\n" for e in events
+    )
     return (body + "END:VCALENDAR\n").replace("\n", "\r\n").encode()
 
 
@@ -135,7 +137,9 @@ def test_window_bounds_are_half_open(tmp_path: Path) -> None:
 
 def test_therapynotes_feed_uses_the_therapists_fixed_link(tmp_path: Path) -> None:
     config = make_config(
-        tmp_path, "therapynotes", local_feed("therapynotes-th-2.ics", "th-2"),
+        tmp_path,
+        "therapynotes",
+        local_feed("therapynotes-th-2.ics", "th-2"),
         extra='[therapists."th-2"]\nname = "Riley Park"\n'
         'link = "https://www.therapyportal.com/p/riverside/waiting-room/park"\n',
     )
@@ -145,7 +149,8 @@ def test_therapynotes_feed_uses_the_therapists_fixed_link(tmp_path: Path) -> Non
     assert (tele.format, tele.telehealth_url) == ("telehealth", None)
     assert tele.therapist.name == "Riley Park"
     assert effective_link(config, tele) == (
-        "https://www.therapyportal.com/p/riverside/waiting-room/park")
+        "https://www.therapyportal.com/p/riverside/waiting-room/park"
+    )
     assert appts["TN-20261125-000418"].format == "in_person"  # LOCATION "Main Office"
 
 
@@ -163,11 +168,19 @@ def test_therapynotes_without_a_therapist_link_is_a_config_error(tmp_path: Path)
     [
         (local_feed(), "", False, "contacts.path: missing"),
         ("[]", "", True, "source.feeds: missing"),
-        (local_feed()[:-1] + ', { therapist = "th-1", url = "b.ics" }]', "", True,
-         "therapist 'th-1' has two feeds"),
+        (
+            local_feed()[:-1] + ', { therapist = "th-1", url = "b.ics" }]',
+            "",
+            True,
+            "therapist 'th-1' has two feeds",
+        ),
         ('[{ url = "a.ics" }]', "", True, "therapist is missing"),
-        ('[{ therapist = "th-1", url = "ftp://example.org/a.ics" }]', "", True,
-         "must be an https URL"),
+        (
+            '[{ therapist = "th-1", url = "ftp://example.org/a.ics" }]',
+            "",
+            True,
+            "must be an https URL",
+        ),
     ],
 )
 def test_feed_settings_are_checked(
@@ -194,17 +207,20 @@ def test_missing_local_feed_fails_the_listing(tmp_path: Path) -> None:
 
 
 def two_feeds(tmp_path: Path) -> Config:
-    return make_config(tmp_path, "simplepractice",
-                       f'[{{ therapist = "th-1", url = "{FEED_1}" }}, '
-                       f'{{ therapist = "th-2", url = "{FEED_2}" }}]')
+    return make_config(
+        tmp_path,
+        "simplepractice",
+        f'[{{ therapist = "th-1", url = "{FEED_1}" }}, {{ therapist = "th-2", url = "{FEED_2}" }}]',
+    )
 
 
 def test_feeds_over_https_one_request_each(tmp_path: Path) -> None:
     body = (FIXTURES / "simplepractice-th-1.ics").read_bytes()
     other = calendar(event("th2-a", LOCATION="https://us02web.zoom.us/j/85512345678"))
     with respx.mock(assert_all_called=True) as router:
-        one = router.get(FEED_1).respond(200, content=body,
-                                         headers={"Content-Type": "text/calendar"})
+        one = router.get(FEED_1).respond(
+            200, content=body, headers={"Content-Type": "text/calendar"}
+        )
         two = router.get(FEED_2).respond(200, content=other)
         source = build(two_feeds(tmp_path), {}, NOW)
         listing = source.fetch(WINDOW)
@@ -219,13 +235,19 @@ def test_feeds_over_https_one_request_each(tmp_path: Path) -> None:
     [
         (httpx.Response(500, text="oops"), "HTTP 500 from calendar.example.org"),
         (httpx.Response(404), "the feed address may have been reset"),
-        (httpx.Response(200, text="<html><body>Please sign in</body></html>"),
-         "expected a calendar (BEGIN:VCALENDAR)"),
+        (
+            httpx.Response(200, text="<html><body>Please sign in</body></html>"),
+            "expected a calendar (BEGIN:VCALENDAR)",
+        ),
         (httpx.Response(200, text=""), "got an empty body"),
-        (httpx.Response(200, text="BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nUID:x"),
-         "not a readable calendar"),
-        (httpx.Response(200, text="BEGIN:VCALENDAR\r\n\x00\x01 garbage }}}\r\n"),
-         "not a readable calendar"),
+        (
+            httpx.Response(200, text="BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nUID:x"),
+            "not a readable calendar",
+        ),
+        (
+            httpx.Response(200, text="BEGIN:VCALENDAR\r\n\x00\x01 garbage }}}\r\n"),
+            "not a readable calendar",
+        ),
     ],
 )
 def test_a_bad_feed_fails_the_whole_listing(
@@ -278,17 +300,21 @@ def test_malformed_events_are_skipped_and_the_rest_listed(tmp_path: Path) -> Non
         "feed for therapist 'th-1': record 'sp-appt-badday@simplepractice.com' skipped: "
         "DTSTART '20261131T150000Z' is not a valid date or date-time",
     ]
-    assert listing.skipped_ids == {"sp-appt-nostart@simplepractice.com",
-                                   "sp-appt-badday@simplepractice.com"}
+    assert listing.skipped_ids == {
+        "sp-appt-nostart@simplepractice.com",
+        "sp-appt-badday@simplepractice.com",
+    }
     assert listing.complete  # both ids are kept, so nothing else is held back
 
 
 def test_broken_series_master_holds_back_every_vanish(tmp_path: Path) -> None:
     feed = tmp_path / "feed.ics"
-    feed.write_bytes(calendar(
-        event("weekly", "20261102T150000Z", RRULE="FREQ=WEEKLY;BYDAY=XX"),
-        event("single"),
-    ))
+    feed.write_bytes(
+        calendar(
+            event("weekly", "20261102T150000Z", RRULE="FREQ=WEEKLY;BYDAY=XX"),
+            event("single"),
+        )
+    )
     listing = read(make_config(tmp_path, "ics", f'[{{ therapist = "th-1", url = "{feed}" }}]'))
     assert [a.id for a in listing.appointments] == ["single"]
     [problem] = listing.problems
@@ -299,13 +325,17 @@ def test_broken_series_master_holds_back_every_vanish(tmp_path: Path) -> None:
 
 def test_broken_override_skips_only_that_session(tmp_path: Path) -> None:
     feed = tmp_path / "feed.ics"
-    feed.write_bytes(calendar(
-        event("weekly", "20261102T150000Z", RRULE="FREQ=WEEKLY;COUNT=3"),
-        "UID:weekly\nRECURRENCE-ID:20261109T150000Z\nDTSTART:20261131T150000Z\nSUMMARY:x",
-    ))
+    feed.write_bytes(
+        calendar(
+            event("weekly", "20261102T150000Z", RRULE="FREQ=WEEKLY;COUNT=3"),
+            "UID:weekly\nRECURRENCE-ID:20261109T150000Z\nDTSTART:20261131T150000Z\nSUMMARY:x",
+        )
+    )
     listing = read(make_config(tmp_path, "ics", f'[{{ therapist = "th-1", url = "{feed}" }}]'))
-    assert [a.id for a in listing.appointments] == ["weekly/20261102T150000Z",
-                                                    "weekly/20261116T150000Z"]
+    assert [a.id for a in listing.appointments] == [
+        "weekly/20261102T150000Z",
+        "weekly/20261116T150000Z",
+    ]
     assert listing.skipped_ids == {"weekly/20261109T150000Z"} and listing.complete
 
 
@@ -314,40 +344,51 @@ def test_broken_override_skips_only_that_session(tmp_path: Path) -> None:
 
 def test_generic_feed_links_formats_and_zones(tmp_path: Path) -> None:
     feed = tmp_path / "feed.ics"
-    feed.write_bytes(calendar(
-        # Google-style: the Meet link after a help link in DESCRIPTION.
-        event("meet", DESCRIPTION="Help: https://support.google.com/a/answer/1\\nJoin: "
-              "https://meet.google.com/abc-defg-hij."),
-        event("office", LOCATION="Office 2"),
-        event("video-word", LOCATION="Zoom (link sent separately)"),
-        event("no-location"),
-        event("http-only", LOCATION="http://zoom.us/j/1"),
-        event("floating", "20261124T100000"),  # no zone: the calendar's or the practice's
-        event("weekly-floating", "20261026T100000", RRULE="FREQ=WEEKLY;COUNT=2"),
-        event("tentative", STATUS="TENTATIVE"),
-    ))
-    appts = by_id(read(make_config(tmp_path, "ics",
-                                   f'[{{ therapist = "th-1", url = "{feed}" }}]')))
+    feed.write_bytes(
+        calendar(
+            # Google-style: the Meet link after a help link in DESCRIPTION.
+            event(
+                "meet",
+                DESCRIPTION="Help: https://support.google.com/a/answer/1\\nJoin: "
+                "https://meet.google.com/abc-defg-hij.",
+            ),
+            event("office", LOCATION="Office 2"),
+            event("video-word", LOCATION="Zoom (link sent separately)"),
+            event("no-location"),
+            event("http-only", LOCATION="http://zoom.us/j/1"),
+            event("floating", "20261124T100000"),  # no zone: the calendar's or the practice's
+            event("weekly-floating", "20261026T100000", RRULE="FREQ=WEEKLY;COUNT=2"),
+            event("tentative", STATUS="TENTATIVE"),
+        )
+    )
+    appts = by_id(read(make_config(tmp_path, "ics", f'[{{ therapist = "th-1", url = "{feed}" }}]')))
     assert appts["meet"].telehealth_url == "https://meet.google.com/abc-defg-hij"
     assert appts["office"].format == "in_person"
-    assert (appts["video-word"].format, appts["video-word"].telehealth_url) == (
-        "telehealth", None)
+    assert (appts["video-word"].format, appts["video-word"].telehealth_url) == ("telehealth", None)
     assert appts["no-location"].format == "telehealth"
     assert appts["http-only"].format == "telehealth"  # the core then refuses "no link"
     assert appts["floating"].start == datetime(2026, 11, 24, 15, 0, tzinfo=UTC)
     assert appts["tentative"].status == "scheduled"
     assert [a.start.hour for aid, a in appts.items() if aid.startswith("weekly-floating/")] == [
-        14, 15]  # 10:00 New York wall time on both sides of the DST change
+        14,
+        15,
+    ]  # 10:00 New York wall time on both sides of the DST change
 
 
 def test_x_wr_timezone_keeps_weekly_wall_time(tmp_path: Path) -> None:
     feed = tmp_path / "feed.ics"
     # Google exports UTC times meaning the X-WR-TIMEZONE wall clock: 10:00 New York.
-    feed.write_bytes(calendar(event("g", "20261026T140000Z", RRULE="FREQ=WEEKLY;COUNT=2"),
-                              head="X-WR-TIMEZONE:America/New_York\n"))
+    feed.write_bytes(
+        calendar(
+            event("g", "20261026T140000Z", RRULE="FREQ=WEEKLY;COUNT=2"),
+            head="X-WR-TIMEZONE:America/New_York\n",
+        )
+    )
     appts = read(make_config(tmp_path, "ics", f'[{{ therapist = "th-1", url = "{feed}" }}]'))
     assert [a.start.isoformat() for a in appts.appointments] == [
-        "2026-10-26T14:00:00+00:00", "2026-11-02T15:00:00+00:00"]
+        "2026-10-26T14:00:00+00:00",
+        "2026-11-02T15:00:00+00:00",
+    ]
 
 
 def test_one_uid_in_two_feeds_is_listed_once(tmp_path: Path) -> None:
@@ -356,8 +397,10 @@ def test_one_uid_in_two_feeds_is_listed_once(tmp_path: Path) -> None:
         router.get(FEED_2).respond(200, content=calendar(event("shared")))
         listing = read(two_feeds(tmp_path))
     assert [(a.id, a.therapist.id) for a in listing.appointments] == [("shared", "th-1")]
-    assert listing.problems == ["feed for therapist 'th-2': record 'shared' is also in the "
-                                "feed for therapist 'th-1'; listed once, under that one"]
+    assert listing.problems == [
+        "feed for therapist 'th-2': record 'shared' is also in the "
+        "feed for therapist 'th-1'; listed once, under that one"
+    ]
 
 
 # --- through the CLI -------------------------------------------------------------------------
@@ -371,7 +414,8 @@ def test_simplepractice_end_to_end_through_the_cli(tmp_path: Path) -> None:
         "cl-4,Casey Morgan,casey@example.org,617-555-0104,both,\n"
     )
     config = tmp_path / "config.toml"
-    config.write_text(textwrap.dedent("""\
+    config.write_text(
+        textwrap.dedent("""\
         [practice]
         name = "Riverside Therapy"
         timezone = "America/New_York"
@@ -393,26 +437,31 @@ def test_simplepractice_end_to_end_through_the_cli(tmp_path: Path) -> None:
 
         [email]
         provider = "outbox"
-        """))
+        """)
+    )
     env = {"LINKCLI_NOW": "2026-11-23T12:00:00Z", "LINKCLI_CONFIG": str(config)}
     runner = CliRunner()
     synced = runner.invoke(app, ["sync"], env=env)
     assert synced.exit_code == 0, synced.output
     # Jordan Lee is not in contacts.csv: said on stderr, kept for the operator.
     aid = f"{SERIES}/20261123T150000Z"
-    assert (f"appointment '{aid}': title 'Jordan Lee Appointment' matches no contact in "
-            "contacts.csv") in synced.stderr
+    assert (
+        f"appointment '{aid}': title 'Jordan Lee Appointment' matches no contact in contacts.csv"
+    ) in synced.stderr
 
     shown = runner.invoke(app, ["preview", "--json"], env=env)
     assert shown.exit_code == 0, shown.output
-    [sms] = [m for m in json.loads(shown.stdout)
-             if m["step"] == "reminder-24h" and m["channel"] == "sms"]
+    [sms] = [
+        m for m in json.loads(shown.stdout) if m["step"] == "reminder-24h" and m["channel"] == "sms"
+    ]
     assert sms["appointment"] == "sp-appt-7f3a9c2e41@simplepractice.com"
     assert sms["participant"] == "cl-1"
     assert sms["recipient"] == "+1******0101"
     assert sms["due"] == "2026-11-23T15:00:00+00:00"
-    assert sms["body"] == (f"Reminder: Dr. Chen session tomorrow at 10:00 AM. Join here: "
-                           f"{SP_LINK} Reply STOP to opt out.")
+    assert sms["body"] == (
+        f"Reminder: Dr. Chen session tomorrow at 10:00 AM. Join here: "
+        f"{SP_LINK} Reply STOP to opt out."
+    )
     assert (sms["encoding"], sms["segments"]) == ("GSM-7", 1)
 
     status = json.loads(runner.invoke(app, ["status", "--json"], env=env).stdout)

@@ -103,7 +103,9 @@ def page(name: str) -> httpx.Response:
 
 def record(rid: str, start: str | None = "2026-11-24T15:00:00-05:00", **extra: Any) -> dict:
     data: dict[str, Any] = {
-        "id": rid, "therapist": "th-1", "url": f"https://us02web.zoom.us/j/8551{rid[-4:]}",
+        "id": rid,
+        "therapist": "th-1",
+        "url": f"https://us02web.zoom.us/j/8551{rid[-4:]}",
         "client": {"id": f"cl-{rid}", "name": "Alex Rivera", "mobile": "+1 617 555 0101"},
         **extra,
     }
@@ -146,10 +148,19 @@ def test_simplepractice_style_three_pages_by_next_url(
     assert first.end == datetime(2026, 11, 24, 20, 50, tzinfo=UTC)
     assert first.telehealth_url == "https://video.simplepractice.com/appt-5001abcdef"
     assert (first.therapist.id, first.therapist.name, first.therapist.shown) == (
-        "301", "Maya Chen", "Dr. Chen")
+        "301",
+        "Maya Chen",
+        "Dr. Chen",
+    )
     (alex,) = first.participants
     assert (alex.id, alex.name, alex.first_name, alex.email, alex.mobile, alex.timezone) == (
-        "9001", "Alex Rivera", "Alex", "alex@example.org", "+1 617 555 0101", "America/Chicago")
+        "9001",
+        "Alex Rivera",
+        "Alex",
+        "alex@example.org",
+        "+1 617 555 0101",
+        "America/Chicago",
+    )
     assert (alex.sms_opt_in, alex.email_opt_in) == (True, True)
 
     group = by_id["sp-5002"].participants
@@ -188,7 +199,12 @@ def test_therapynotes_style_flat_fields_cursor_paging_and_status_map(
     assert (tn.therapist.id, tn.therapist.name) == ("C-12", "Jordan Blake")
     (casey,) = tn.participants
     assert (casey.id, casey.name, casey.first_name, casey.mobile, casey.email) == (
-        "P-88", "Casey Nguyen", "Casey", "(617) 555-0107", "casey@example.org")
+        "P-88",
+        "Casey Nguyen",
+        "Casey",
+        "(617) 555-0107",
+        "casey@example.org",
+    )
     assert (casey.sms_opt_in, casey.email_opt_in) == (True, False)  # "Yes" / "No"
     assert by_id["TN-7002"].status == "canceled"
     assert by_id["TN-7002"].participants[0].sms_opt_in is True  # 1
@@ -276,8 +292,9 @@ def test_a_page_that_is_not_a_listing_fails_it(
     tmp_path: Path, client: httpx.Client, body: Any, expected: str
 ) -> None:
     source = mini_source(tmp_path, client=client)
-    response = httpx.Response(200, text=body) if isinstance(body, str) else httpx.Response(
-        200, json=body)
+    response = (
+        httpx.Response(200, text=body) if isinstance(body, str) else httpx.Response(200, json=body)
+    )
     with respx.mock() as mock:
         mock.get(f"{GATEWAY}/v1/appointments").mock(return_value=response)
         with pytest.raises(SourceError, match="rest gateway.example.org") as caught:
@@ -323,10 +340,12 @@ def test_rate_limit_with_a_near_reset_waits_once_through_the_injected_sleep(
     waits: list[float] = []
     source = mini_source(tmp_path, sleep=waits.append, client=client)
     with respx.mock() as mock:
-        mock.get(f"{GATEWAY}/v1/appointments").mock(side_effect=[
-            httpx.Response(429, headers={"Retry-After": "2"}),
-            httpx.Response(200, json={"data": [record("a-4001")]}),
-        ])
+        mock.get(f"{GATEWAY}/v1/appointments").mock(
+            side_effect=[
+                httpx.Response(429, headers={"Retry-After": "2"}),
+                httpx.Response(200, json={"data": [record("a-4001")]}),
+            ]
+        )
         listing = source.fetch(WINDOW)
     assert waits == [2.0] and [a.id for a in listing.appointments] == ["a-4001"]
 
@@ -357,8 +376,11 @@ def test_auth_none_sends_no_token_and_needs_none(tmp_path: Path, client: httpx.C
         ('items = "data"', 'auth = "header"', "source.auth_header"),
         ('items = "data"', 'timezone = "Mars/Base"', "source.timezone"),
         ('items = "data"', 'params = { from = "x" }', "source.params.from"),
-        ('link = "url"', 'link = "url"\n[source.status_map]\nDone = "finished"',
-         "source.status_map.Done"),
+        (
+            'link = "url"',
+            'link = "url"\n[source.status_map]\nDone = "finished"',
+            "source.status_map.Done",
+        ),
         ("[source.map]", "[source.other]", "source.map"),  # also: source.other
     ],
 )
@@ -378,8 +400,9 @@ def test_bad_mapping_is_a_config_error_naming_the_key(
 def test_a_named_token_variable_that_is_unset_is_a_config_error(
     tmp_path: Path, client: httpx.Client
 ) -> None:
-    config = make_config(tmp_path, MINI.replace("[source.map]",
-                                                'token_env = "PARTNER_TOKEN"\n[source.map]'))
+    config = make_config(
+        tmp_path, MINI.replace("[source.map]", 'token_env = "PARTNER_TOKEN"\n[source.map]')
+    )
     with pytest.raises(ConfigError, match="PARTNER_TOKEN is not set"):
         build(config, ENV, NOW, client=client)
     with pytest.raises(ConfigError, match="LINKCLI_REST_TOKEN is not set"):
@@ -436,16 +459,24 @@ booked = "scheduled"
 """
 E2E_LINK = "https://us02web.zoom.us/j/85512345678?pwd=AbCdEf123"
 E2E_BODY = {
-    "data": [{
-        "id": "gw-1001",
-        "state": "booked",
-        "starts_at": "2026-11-24T15:00:00-05:00",
-        "ends_at": "2026-11-24T15:50:00-05:00",
-        "video": {"join_url": E2E_LINK},
-        "provider": {"id": "th-1", "name": "Maya Chen", "title": "Dr. Chen"},
-        "patient": {"id": "cl-1", "name": "Alex Rivera", "first_name": "Alex",
-                    "email": "alex@example.org", "cell": "+1 617 555 0101", "texts_ok": True},
-    }],
+    "data": [
+        {
+            "id": "gw-1001",
+            "state": "booked",
+            "starts_at": "2026-11-24T15:00:00-05:00",
+            "ends_at": "2026-11-24T15:50:00-05:00",
+            "video": {"join_url": E2E_LINK},
+            "provider": {"id": "th-1", "name": "Maya Chen", "title": "Dr. Chen"},
+            "patient": {
+                "id": "cl-1",
+                "name": "Alex Rivera",
+                "first_name": "Alex",
+                "email": "alex@example.org",
+                "cell": "+1 617 555 0101",
+                "texts_ok": True,
+            },
+        }
+    ],
     "links": {"next": None},
 }
 
@@ -492,18 +523,26 @@ def test_100_appointments_at_50_a_page_take_two_requests(
     tmp_path: Path, client: httpx.Client
 ) -> None:
     """The figure in the docs: one GET per page, nothing per record."""
-    records = [record(f"a-{5000 + n}", start=f"2026-11-{24 + n % 5}T15:00:00-05:00")
-               for n in range(100)]
+    records = [
+        record(f"a-{5000 + n}", start=f"2026-11-{24 + n % 5}T15:00:00-05:00") for n in range(100)
+    ]
 
     def answer(request: httpx.Request) -> httpx.Response:
         offset = int(request.url.params.get("offset", "0"))
         more = offset + 50 < len(records)
-        return httpx.Response(200, json={"data": records[offset:offset + 50],
-                                         "meta": {"next": offset + 50 if more else None}})
+        return httpx.Response(
+            200,
+            json={
+                "data": records[offset : offset + 50],
+                "meta": {"next": offset + 50 if more else None},
+            },
+        )
 
     source = mini_source(
-        tmp_path, 'next = "meta.next"\ncursor_param = "offset"\nparams = { limit = 50 }',
-        client=client)
+        tmp_path,
+        'next = "meta.next"\ncursor_param = "offset"\nparams = { limit = 50 }',
+        client=client,
+    )
     with respx.mock() as mock:
         mock.get(f"{GATEWAY}/v1/appointments").mock(side_effect=answer)
         listing = source.fetch(WINDOW)
@@ -513,14 +552,16 @@ def test_100_appointments_at_50_a_page_take_two_requests(
 def test_no_path_reads_base_url_itself_keeping_its_query(
     tmp_path: Path, client: httpx.Client
 ) -> None:
-    toml = MINI.replace('path = "/v1/appointments"\n', "").replace(
-        f'"{GATEWAY}"', f'"{GATEWAY}/flows/appts?code=view-1"').replace(
-        'items = "data"', 'items = ""\nstart_param = ""\nend_param = "before"')
+    toml = (
+        MINI.replace('path = "/v1/appointments"\n', "")
+        .replace(f'"{GATEWAY}"', f'"{GATEWAY}/flows/appts?code=view-1"')
+        .replace('items = "data"', 'items = ""\nstart_param = ""\nend_param = "before"')
+    )
     source = build(make_config(tmp_path, toml), ENV, NOW, client=client)
     with respx.mock() as mock:
-        route = mock.get(url__startswith=f"{GATEWAY}/flows/appts").respond(
-            json=[record("a-6001")])
+        route = mock.get(url__startswith=f"{GATEWAY}/flows/appts").respond(json=[record("a-6001")])
         listing = source.fetch(WINDOW)
     assert str(route.calls[0].request.url) == (
-        f"{GATEWAY}/flows/appts?code=view-1&before=2026-12-23T12%3A00%3A00Z")
+        f"{GATEWAY}/flows/appts?code=view-1&before=2026-12-23T12%3A00%3A00Z"
+    )
     assert [a.id for a in listing.appointments] == ["a-6001"]

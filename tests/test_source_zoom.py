@@ -35,8 +35,11 @@ FIXTURES = Path(__file__).parent / "fixtures" / "zoom"
 API = "https://api.zoom.us/v2"
 OAUTH = "https://zoom.us/oauth/token"
 SECRET = "client-secret-test-not-real"
-ENV = {"ZOOM_ACCOUNT_ID": "acct-test-1", "ZOOM_CLIENT_ID": "client-id-test",
-       "ZOOM_CLIENT_SECRET": SECRET}
+ENV = {
+    "ZOOM_ACCOUNT_ID": "acct-test-1",
+    "ZOOM_CLIENT_ID": "client-id-test",
+    "ZOOM_CLIENT_SECRET": SECRET,
+}
 NOW = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)
 WINDOW = Window(NOW - timedelta(days=1), NOW + timedelta(days=30))
 PLAIN = "85512345678"
@@ -52,7 +55,8 @@ def fixture(name: str) -> Any:
 def write_config(root: Path, source_extra: str = "", extra: str = "") -> Path:
     """A practice config with a zoom source; returns the config path."""
     path = root / "config.toml"
-    path.write_text(textwrap.dedent("""\
+    path.write_text(
+        textwrap.dedent("""\
         [practice]
         name = "Riverside Therapy"
         timezone = "America/New_York"
@@ -62,11 +66,15 @@ def write_config(root: Path, source_extra: str = "", extra: str = "") -> Path:
 
         [source]
         kind = "zoom"
-        """) + textwrap.dedent(source_extra) + textwrap.dedent("""
+        """)
+        + textwrap.dedent(source_extra)
+        + textwrap.dedent("""
         [therapists."host-maya"]
         name = "Maya Chen"
         display_name = "Dr. Chen"
-        """) + textwrap.dedent(extra))
+        """)
+        + textwrap.dedent(extra)
+    )
     return path
 
 
@@ -78,9 +86,14 @@ def meeting(n: int, **extra: Any) -> dict[str, Any]:
     """A synthetic scheduled meeting, n hours after the fixture clock's next day."""
     start = NOW + timedelta(days=1, hours=n)
     record = {
-        "uuid": f"uuid-{n}==", "id": 86000000000 + n, "host_id": "host-maya",
-        "topic": f"Client {n}", "type": 2, "start_time": start.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "duration": 50, "timezone": "America/New_York",
+        "uuid": f"uuid-{n}==",
+        "id": 86000000000 + n,
+        "host_id": "host-maya",
+        "topic": f"Client {n}",
+        "type": 2,
+        "start_time": start.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "duration": 50,
+        "timezone": "America/New_York",
         "join_url": f"https://us02web.zoom.us/j/{86000000000 + n}?pwd=Pw{n}",
         "start_url": f"https://us02web.zoom.us/s/{86000000000 + n}?zak=HOST-ONLY",
     }
@@ -109,11 +122,14 @@ class ZoomApi:
     def __post_init__(self) -> None:
         self.oauth = self.router.post(OAUTH).mock(side_effect=self._token)
         self.list = self.router.get(url__regex=rf"^{API}/users/[^/]+/meetings").mock(
-            side_effect=self._list)
+            side_effect=self._list
+        )
         self.registrant_route = self.router.get(
-            url__regex=rf"^{API}/meetings/\d+/registrants").mock(side_effect=self._registrants)
+            url__regex=rf"^{API}/meetings/\d+/registrants"
+        ).mock(side_effect=self._registrants)
         self.detail = self.router.get(url__regex=rf"^{API}/meetings/\d+(\?|$)").mock(
-            side_effect=self._detail)
+            side_effect=self._detail
+        )
 
     @property
     def requests(self) -> int:
@@ -123,9 +139,10 @@ class ZoomApi:
         self.oauth_forms.append({k: v[0] for k, v in parse_qs(request.content.decode()).items()})
         self.oauth_auth.append(request.headers.get("Authorization", ""))
         if self.oauth_status != 200:
-            return httpx.Response(self.oauth_status,
-                                  json={"reason": "Invalid client_id or client_secret",
-                                        "error": "invalid_client"})
+            return httpx.Response(
+                self.oauth_status,
+                json={"reason": "Invalid client_id or client_secret", "error": "invalid_client"},
+            )
         self.issued += 1
         token = f"test-access-token-{self.issued}"
         self.valid.add(token)
@@ -153,8 +170,11 @@ class ZoomApi:
         if not self._authorized(request):
             return httpx.Response(401, json={"code": 124, "message": "Invalid access token."})
         meeting_id = request.url.path.rsplit("/", 1)[-1]
-        default = {"id": int(meeting_id), "host_email": "maya.chen@example.org",
-                   "settings": {"approval_type": 2}}
+        default = {
+            "id": int(meeting_id),
+            "host_email": "maya.chen@example.org",
+            "settings": {"approval_type": 2},
+        }
         return httpx.Response(200, json=self.details.get(meeting_id, default))
 
     def _registrants(self, request: httpx.Request) -> httpx.Response:
@@ -162,15 +182,19 @@ class ZoomApi:
             return httpx.Response(401, json={"code": 124, "message": "Invalid access token."})
         assert request.url.params["status"] == "approved"
         meeting_id = request.url.path.split("/")[-2]
-        return httpx.Response(200, json=self.registrants.get(
-            meeting_id, {"registrants": [], "next_page_token": ""}))
+        return httpx.Response(
+            200, json=self.registrants.get(meeting_id, {"registrants": [], "next_page_token": ""})
+        )
 
     def one_page(self, meetings: list[dict[str, Any]]) -> None:
         self.pages = {"": {"page_size": 300, "next_page_token": "", "meetings": meetings}}
 
     def registration(self, meeting_id: str, people: list[dict[str, Any]]) -> None:
-        self.details[meeting_id] = {"id": int(meeting_id), "host_email": "maya.chen@example.org",
-                                    "settings": {"approval_type": 0}}
+        self.details[meeting_id] = {
+            "id": int(meeting_id),
+            "host_email": "maya.chen@example.org",
+            "settings": {"approval_type": 0},
+        }
         self.registrants[meeting_id] = {"next_page_token": "", "registrants": people}
 
 
@@ -179,8 +203,10 @@ def zoom() -> Iterator[ZoomApi]:
     with respx.mock(assert_all_called=False) as router:
         api = ZoomApi(router)
         api.pages = {"": fixture("meetings_page.json")}
-        api.details = {PLAIN: fixture("meeting_plain.json"),
-                       GROUP: fixture("meeting_registration.json")}
+        api.details = {
+            PLAIN: fixture("meeting_plain.json"),
+            GROUP: fixture("meeting_registration.json"),
+        }
         api.registrants = {GROUP: fixture("registrants.json")}
         yield api
 
@@ -197,8 +223,12 @@ def shared_client() -> Iterator[httpx.Client]:
 def source(shared_client: httpx.Client) -> Any:
     """Factory: the zoom source for a config at an instant, recording its sleeps."""
 
-    def make(config: Config, now: datetime = NOW, sleeps: list[float] | None = None,
-             env: dict[str, str] | None = None) -> ZoomSource:
+    def make(
+        config: Config,
+        now: datetime = NOW,
+        sleeps: list[float] | None = None,
+        env: dict[str, str] | None = None,
+    ) -> ZoomSource:
         recorder = sleeps if sleeps is not None else []
         return build(config, env or ENV, now, client=shared_client, sleep=recorder.append)
 
@@ -221,7 +251,10 @@ def test_meetings_become_canonical_appointments(tmp_path: Path, zoom: ZoomApi) -
     assert plain.status == "scheduled" and plain.format == "telehealth"
     assert plain.telehealth_url == PLAIN_LINK
     assert (plain.therapist.id, plain.therapist.name, plain.therapist.shown) == (
-        "host-maya", "Maya Chen", "Dr. Chen")
+        "host-maya",
+        "Maya Chen",
+        "Dr. Chen",
+    )
     # No registrants: one participant named after the topic, for the contacts join.
     assert [(p.id, p.name) for p in plain.participants] == [("", "Alex Rivera session")]
 
@@ -233,8 +266,12 @@ def test_meetings_become_canonical_appointments(tmp_path: Path, zoom: ZoomApi) -
     assert group.telehealth_url == GROUP_LINK
     jordan, casey = group.participants
     assert (jordan.id, jordan.name, jordan.first_name, jordan.email, jordan.mobile) == (
-        "jordan.lee@example.org", "Jordan Lee", "Jordan", "Jordan.Lee@Example.org",
-        "+1 617 555 0102")
+        "jordan.lee@example.org",
+        "Jordan Lee",
+        "Jordan",
+        "Jordan.Lee@Example.org",
+        "+1 617 555 0102",
+    )
     assert (casey.id, casey.mobile) == ("casey.morgan@example.org", None)
 
     # Registrants are read only for the meeting with registration on.
@@ -272,21 +309,24 @@ def test_recurring_occurrences_get_their_own_ids_and_one_detail_read(
     tmp_path: Path, zoom: ZoomApi, source: Any
 ) -> None:
     series = 87000000008
-    zoom.one_page([
-        meeting(1, id=series, type=8, start_time="2026-11-23T15:00:00Z"),
-        meeting(2, id=series, type=8, start_time="2026-11-30T15:00:00Z"),
-    ])
+    zoom.one_page(
+        [
+            meeting(1, id=series, type=8, start_time="2026-11-23T15:00:00Z"),
+            meeting(2, id=series, type=8, start_time="2026-11-30T15:00:00Z"),
+        ]
+    )
     listing = source(config_for(tmp_path)).fetch(WINDOW)
     assert [a.id for a in listing.appointments] == [
-        f"{series}/2026-11-23T15:00:00Z", f"{series}/2026-11-30T15:00:00Z"]
+        f"{series}/2026-11-23T15:00:00Z",
+        f"{series}/2026-11-30T15:00:00Z",
+    ]
     assert zoom.detail.call_count == 1
 
 
 def test_one_malformed_meeting_is_skipped_and_kept(
     tmp_path: Path, zoom: ZoomApi, source: Any
 ) -> None:
-    zoom.one_page([meeting(1, start_time="next Tuesday"), meeting(2, duration="fifty"),
-                   meeting(3)])
+    zoom.one_page([meeting(1, start_time="next Tuesday"), meeting(2, duration="fifty"), meeting(3)])
     listing = source(config_for(tmp_path)).fetch(WINDOW)
     assert [a.id for a in listing.appointments] == ["86000000003"]
     assert listing.skipped_ids == {"86000000001", "86000000002"}  # never read as vanished
@@ -425,26 +465,34 @@ def test_a_500_mid_paging_fails_the_whole_read(tmp_path: Path, zoom: ZoomApi, so
     zoom.pages["tok-2"] = None  # type: ignore[assignment]
     zoom.list.side_effect = lambda request: (
         httpx.Response(500, json={"code": 500, "message": "internal"})
-        if request.url.params.get("next_page_token") == "tok-2" else zoom._list(request))
+        if request.url.params.get("next_page_token") == "tok-2"
+        else zoom._list(request)
+    )
     with pytest.raises(SourceError, match="HTTP 500 .*nothing was changed"):
         source(config_for(tmp_path)).fetch(WINDOW)
 
 
 def test_429_waits_out_retry_after_then_reads(tmp_path: Path, zoom: ZoomApi, source: Any) -> None:
-    zoom.queued = [httpx.Response(429, headers={"Retry-After": "2"},
-                                  json={"code": 429, "message": "Too many requests"})]
+    zoom.queued = [
+        httpx.Response(
+            429, headers={"Retry-After": "2"}, json={"code": 429, "message": "Too many requests"}
+        )
+    ]
     sleeps: list[float] = []
     listing = source(config_for(tmp_path), sleeps=sleeps).fetch(WINDOW)
     assert sleeps == [2.0]
     assert len(listing.appointments) == 2
 
 
-@pytest.mark.parametrize("page", [
-    {"meetings": "none today", "next_page_token": ""},
-    {"code": 300, "message": "a body without the list"},
-    {"meetings": [], "next_page_token": 12},
-    ["not", "a", "page"],
-])
+@pytest.mark.parametrize(
+    "page",
+    [
+        {"meetings": "none today", "next_page_token": ""},
+        {"code": 300, "message": "a body without the list"},
+        {"meetings": [], "next_page_token": 12},
+        ["not", "a", "page"],
+    ],
+)
 def test_a_malformed_page_fails_the_whole_read(
     tmp_path: Path, zoom: ZoomApi, page: Any, source: Any
 ) -> None:
@@ -464,8 +512,10 @@ def test_a_page_that_is_not_json_fails_the_whole_read(
 def test_a_repeated_page_token_fails_instead_of_looping(
     tmp_path: Path, zoom: ZoomApi, source: Any
 ) -> None:
-    zoom.pages = {"": {"next_page_token": "same", "meetings": [meeting(1)]},
-                  "same": {"next_page_token": "same", "meetings": [meeting(2)]}}
+    zoom.pages = {
+        "": {"next_page_token": "same", "meetings": [meeting(1)]},
+        "same": {"next_page_token": "same", "meetings": [meeting(2)]},
+    }
     with pytest.raises(SourceError, match="repeats a page token"):
         source(config_for(tmp_path)).fetch(WINDOW)
 
@@ -476,8 +526,7 @@ def test_a_repeated_page_token_fails_instead_of_looping(
 def seed_token(config: Config, zoom: ZoomApi, token: str = "test-access-token-0") -> None:
     """A token left in the cache by the previous cron run, good for another 45 minutes."""
     credentials = Credentials(ENV["ZOOM_ACCOUNT_ID"], ENV["ZOOM_CLIENT_ID"], SECRET)
-    cache = TokenCache(Path(f"{config.store_path}.zoom-token.json"),
-                       credentials.fingerprint(OAUTH))
+    cache = TokenCache(Path(f"{config.store_path}.zoom-token.json"), credentials.fingerprint(OAUTH))
     cache.save(token, NOW + timedelta(minutes=45))
     zoom.valid.add(token)
 
@@ -491,8 +540,16 @@ def test_requests_for_100_meetings(
     meetings = [meeting(n) for n in range(1, 101)]
     zoom.one_page(meetings)
     for m in meetings[:with_registration]:
-        zoom.registration(str(m["id"]), [{"email": f"client{m['id'] % 100}@example.org",
-                                          "first_name": "Client", "phone": "+1 617 555 0110"}])
+        zoom.registration(
+            str(m["id"]),
+            [
+                {
+                    "email": f"client{m['id'] % 100}@example.org",
+                    "first_name": "Client",
+                    "phone": "+1 617 555 0110",
+                }
+            ],
+        )
     config = config_for(tmp_path)
     seed_token(config, zoom)
     src = source(config)
@@ -522,8 +579,11 @@ E2E_CHANNELS = OUTBOX_CHANNELS
 
 
 def cli(tmp_path: Path, *args: str) -> Any:
-    env = {**ENV, "LINKCLI_NOW": "2026-11-20T15:00:00Z",
-           "LINKCLI_CONFIG": str(tmp_path / "config.toml")}
+    env = {
+        **ENV,
+        "LINKCLI_NOW": "2026-11-20T15:00:00Z",
+        "LINKCLI_CONFIG": str(tmp_path / "config.toml"),
+    }
     return CliRunner().invoke(app, list(args), env=env)
 
 
@@ -532,8 +592,7 @@ def test_cli_sync_and_preview_send_the_meeting_link_to_the_registrant(
 ) -> None:
     registrant = copy.deepcopy(fixture("registrants.json"))
     registrant["registrants"] = registrant["registrants"][:1]  # Jordan, with a mobile
-    zoom.one_page([m for m in fixture("meetings_page.json")["meetings"]
-                   if str(m["id"]) == GROUP])
+    zoom.one_page([m for m in fixture("meetings_page.json")["meetings"] if str(m["id"]) == GROUP])
     zoom.registrants = {GROUP: registrant}
     write_config(tmp_path, E2E_SOURCE, E2E_CHANNELS)
 
@@ -571,9 +630,12 @@ def test_cli_topic_meetings_join_the_contacts_directory_and_a_no_change_sync_cos
     second sync (nothing changed, token cached) makes 1 list page + 1 read per meeting."""
     (tmp_path / "contacts.csv").write_text(
         "client,name,email,mobile,channels,timezone\n"
-        "cl-1,Alex Rivera,alex@example.org,+1 617 555 0101,both,America/Chicago\n")
-    zoom.one_page([m for m in fixture("meetings_page.json")["meetings"]
-                   if str(m["id"]) == PLAIN] + [meeting(n) for n in range(1, 4)])
+        "cl-1,Alex Rivera,alex@example.org,+1 617 555 0101,both,America/Chicago\n"
+    )
+    zoom.one_page(
+        [m for m in fixture("meetings_page.json")["meetings"] if str(m["id"]) == PLAIN]
+        + [meeting(n) for n in range(1, 4)]
+    )
     write_config(tmp_path, E2E_SOURCE, E2E_CHANNELS + '\n[contacts]\npath = "contacts.csv"\n')
 
     first = cli(tmp_path, "sync")

@@ -110,8 +110,13 @@ def test_send_posts_to_from_body_with_basic_auth(api: respx.MockRouter, channel:
     route = api.post(f"{TWILIO}{MESSAGES_PATH}").respond(
         201,
         json=message_json(
-            "SM" + "a" * 32, to=CLIENT, from_=PRACTICE, body="Your link", status="queued",
-            date_sent=None, num_segments="2",
+            "SM" + "a" * 32,
+            to=CLIENT,
+            from_=PRACTICE,
+            body="Your link",
+            status="queued",
+            date_sent=None,
+            num_segments="2",
         ),
     )
 
@@ -136,8 +141,13 @@ def test_send_uses_messaging_service_instead_of_from(api: respx.MockRouter):
     route = api.post(f"{TWILIO}{MESSAGES_PATH}").respond(
         201,
         json=message_json(
-            "SM" + "b" * 32, to=CLIENT, from_="", body="hi", status="accepted",
-            date_sent=None, num_segments="0",
+            "SM" + "b" * 32,
+            to=CLIENT,
+            from_="",
+            body="hi",
+            status="accepted",
+            date_sent=None,
+            num_segments="0",
         ),
     )
     with TwilioSms(sms_config(messaging_service_sid=service), ENV) as sms:
@@ -195,25 +205,69 @@ def twilio_error(code: int, message: str, status: int) -> dict[str, object]:
 @pytest.mark.parametrize(
     ("status", "body", "kind", "code", "reason_start"),
     [
-        (400, twilio_error(21610, "Attempt to send to unsubscribed recipient", 400),
-         "opted_out", "21610", "Twilio error 21610: unsubscribed recipient"),
-        (400, twilio_error(21211, f"The 'To' number {CLIENT} is not a valid phone number.", 400),
-         "bad_contact", "21211", "Twilio error 21211: invalid 'To' phone number"),
-        (401, twilio_error(20003, "Authenticate", 401),
-         "auth", "20003", "Twilio error 20003: authentication failed"),
-        (400, twilio_error(30003, "Unreachable destination handset", 400),
-         "transient", "30003", "Twilio error 30003: unreachable destination handset"),
-        (429, twilio_error(20429, "Too Many Requests", 429),
-         "transient", "20429", "Twilio error 20429: too many requests"),
+        (
+            400,
+            twilio_error(21610, "Attempt to send to unsubscribed recipient", 400),
+            "opted_out",
+            "21610",
+            "Twilio error 21610: unsubscribed recipient",
+        ),
+        (
+            400,
+            twilio_error(21211, f"The 'To' number {CLIENT} is not a valid phone number.", 400),
+            "bad_contact",
+            "21211",
+            "Twilio error 21211: invalid 'To' phone number",
+        ),
+        (
+            401,
+            twilio_error(20003, "Authenticate", 401),
+            "auth",
+            "20003",
+            "Twilio error 20003: authentication failed",
+        ),
+        (
+            400,
+            twilio_error(30003, "Unreachable destination handset", 400),
+            "transient",
+            "30003",
+            "Twilio error 30003: unreachable destination handset",
+        ),
+        (
+            429,
+            twilio_error(20429, "Too Many Requests", 429),
+            "transient",
+            "20429",
+            "Twilio error 20429: too many requests",
+        ),
         (429, "Too Many Requests", "transient", None, "Twilio HTTP 429: Unable to create record"),
-        (500, "<html>Internal Server Error</html>", "transient", None,
-         "Twilio HTTP 500: Unable to create record"),
-        (503, {"message": "Service Unavailable", "status": 503}, "transient", None,
-         "Twilio HTTP 503: Service Unavailable"),
+        (
+            500,
+            "<html>Internal Server Error</html>",
+            "transient",
+            None,
+            "Twilio HTTP 500: Unable to create record",
+        ),
+        (
+            503,
+            {"message": "Service Unavailable", "status": 503},
+            "transient",
+            None,
+            "Twilio HTTP 503: Service Unavailable",
+        ),
         (401, "", "auth", None, "Twilio HTTP 401: Unable to create record"),
-        (400, twilio_error(21606, f"The From phone number {PRACTICE} is not a valid, "
-                                  "SMS-capable inbound phone number", 400),
-         "rejected", "21606", "Twilio error 21606: The From phone number +1******0199 is not"),
+        (
+            400,
+            twilio_error(
+                21606,
+                f"The From phone number {PRACTICE} is not a valid, "
+                "SMS-capable inbound phone number",
+                400,
+            ),
+            "rejected",
+            "21606",
+            "Twilio error 21606: The From phone number +1******0199 is not",
+        ),
     ],
 )
 def test_send_error_mapping(
@@ -226,8 +280,9 @@ def test_send_error_mapping(
     reason_start: str,
 ):
     response = (
-        httpx.Response(status, json=body) if isinstance(body, dict) else httpx.Response(status,
-                                                                                        text=body)
+        httpx.Response(status, json=body)
+        if isinstance(body, dict)
+        else httpx.Response(status, text=body)
     )
     api.post(f"{TWILIO}{MESSAGES_PATH}").mock(return_value=response)
 
@@ -297,20 +352,39 @@ def test_sender_is_required():
 
 def test_inbound_since_returns_only_inbound_at_or_after_since(api: respx.MockRouter):
     stop = message_json(
-        "SM" + "1" * 32, to=PRACTICE, from_=CLIENT, body="STOP", direction="inbound",
-        status="received", date_sent="Tue, 14 May 2024 13:05:12 +0000",
+        "SM" + "1" * 32,
+        to=PRACTICE,
+        from_=CLIENT,
+        body="STOP",
+        direction="inbound",
+        status="received",
+        date_sent="Tue, 14 May 2024 13:05:12 +0000",
     )
     yes = message_json(
-        "SM" + "2" * 32, to=PRACTICE, from_=OTHER_CLIENT, body="yes see you",
-        direction="inbound", status="received", date_sent="Tue, 14 May 2024 13:00:00 +0000",
+        "SM" + "2" * 32,
+        to=PRACTICE,
+        from_=OTHER_CLIENT,
+        body="yes see you",
+        direction="inbound",
+        status="received",
+        date_sent="Tue, 14 May 2024 13:00:00 +0000",
     )
     reply = message_json(
-        "SM" + "3" * 32, to=PRACTICE, from_=PRACTICE, body="auto", direction="outbound-reply",
+        "SM" + "3" * 32,
+        to=PRACTICE,
+        from_=PRACTICE,
+        body="auto",
+        direction="outbound-reply",
         date_sent="Tue, 14 May 2024 13:05:13 +0000",
     )
     earlier = message_json(  # same UTC day, before `since`: a date-only server filter lets it in
-        "SM" + "4" * 32, to=PRACTICE, from_=CLIENT, body="hello", direction="inbound",
-        status="received", date_sent="Tue, 14 May 2024 12:59:59 +0000",
+        "SM" + "4" * 32,
+        to=PRACTICE,
+        from_=CLIENT,
+        body="hello",
+        direction="inbound",
+        status="received",
+        date_sent="Tue, 14 May 2024 12:59:59 +0000",
     )
     route = api.get(f"{TWILIO}{MESSAGES_PATH}").respond(
         200, json=page_json([reply, stop, yes, earlier])
@@ -323,12 +397,16 @@ def test_inbound_since_returns_only_inbound_at_or_after_since(api: respx.MockRou
 
     assert replies == [
         InboundReply(
-            from_number=OTHER_CLIENT, body="yes see you",
-            sent_at=datetime(2024, 5, 14, 13, 0, tzinfo=UTC), sid="SM" + "2" * 32,
+            from_number=OTHER_CLIENT,
+            body="yes see you",
+            sent_at=datetime(2024, 5, 14, 13, 0, tzinfo=UTC),
+            sid="SM" + "2" * 32,
         ),
         InboundReply(
-            from_number=CLIENT, body="STOP",
-            sent_at=datetime(2024, 5, 14, 13, 5, 12, tzinfo=UTC), sid="SM" + "1" * 32,
+            from_number=CLIENT,
+            body="STOP",
+            sent_at=datetime(2024, 5, 14, 13, 5, 12, tzinfo=UTC),
+            sid="SM" + "1" * 32,
         ),
     ]
     params = route.calls.last.request.url.params
@@ -342,12 +420,22 @@ def test_inbound_since_returns_only_inbound_at_or_after_since(api: respx.MockRou
 def test_inbound_since_follows_next_page_on_the_configured_host(api: respx.MockRouter):
     base = "http://127.0.0.1:8999"
     first = message_json(
-        "SM" + "5" * 32, to=PRACTICE, from_=CLIENT, body="Stop", direction="inbound",
-        status="received", date_sent="Wed, 15 May 2024 08:00:00 +0000",
+        "SM" + "5" * 32,
+        to=PRACTICE,
+        from_=CLIENT,
+        body="Stop",
+        direction="inbound",
+        status="received",
+        date_sent="Wed, 15 May 2024 08:00:00 +0000",
     )
     second = message_json(
-        "SM" + "6" * 32, to=PRACTICE, from_=OTHER_CLIENT, body="UNSUBSCRIBE",
-        direction="inbound", status="received", date_sent="Wed, 15 May 2024 07:00:00 +0000",
+        "SM" + "6" * 32,
+        to=PRACTICE,
+        from_=OTHER_CLIENT,
+        body="UNSUBSCRIBE",
+        direction="inbound",
+        status="received",
+        date_sent="Wed, 15 May 2024 07:00:00 +0000",
     )
     next_uri = f"{MESSAGES_PATH}?To=%2B16175550199&PageSize=1&Page=1&PageToken=PASM{'5' * 32}"
 
@@ -372,9 +460,7 @@ def test_inbound_since_follows_next_page_on_the_configured_host(api: respx.MockR
 def test_list_error_is_mapped(api: respx.MockRouter, channel: TwilioSms):
     # List pages fail through Page.process_response (a bare TwilioException), not
     # TwilioRestException; the code must still be read from the body.
-    api.get(f"{TWILIO}{MESSAGES_PATH}").respond(
-        401, json=twilio_error(20003, "Authenticate", 401)
-    )
+    api.get(f"{TWILIO}{MESSAGES_PATH}").respond(401, json=twilio_error(20003, "Authenticate", 401))
 
     with pytest.raises(ChannelError) as caught:
         channel.inbound_since(datetime(2024, 5, 14, tzinfo=UTC))
@@ -388,12 +474,20 @@ def test_find_sent_returns_the_outbound_message_with_that_body(
 ):
     body = "Session 14 May 10:00: https://meet.test/r/abc"
     wanted = message_json(
-        "SM" + "7" * 32, to=CLIENT, from_=PRACTICE, body=body, status="delivered",
+        "SM" + "7" * 32,
+        to=CLIENT,
+        from_=PRACTICE,
+        body=body,
+        status="delivered",
         date_created="Tue, 14 May 2024 13:09:58 +0000",
     )
     other_body = message_json("SM" + "8" * 32, to=CLIENT, from_=PRACTICE, body="other")
     echoed = message_json(  # same text, but the client sent it to us
-        "SM" + "9" * 32, to=CLIENT, from_=CLIENT, body=body, direction="inbound",
+        "SM" + "9" * 32,
+        to=CLIENT,
+        from_=CLIENT,
+        body=body,
+        direction="inbound",
         status="received",
     )
     route = api.get(f"{TWILIO}{MESSAGES_PATH}").respond(
@@ -415,11 +509,20 @@ def test_find_sent_finds_a_still_queued_message_without_the_date_filter(
     api: respx.MockRouter, channel: TwilioSms
 ):
     queued = message_json(
-        "SM" + "e" * 32, to=CLIENT, from_=PRACTICE, body="link", status="queued",
-        date_sent=None, date_created="Tue, 14 May 2024 13:09:58 +0000",
+        "SM" + "e" * 32,
+        to=CLIENT,
+        from_=PRACTICE,
+        body="link",
+        status="queued",
+        date_sent=None,
+        date_created="Tue, 14 May 2024 13:09:58 +0000",
     )
     old = message_json(  # same body a week earlier: outside the window
-        "SM" + "f" * 32, to=CLIENT, from_=PRACTICE, body="link", status="delivered",
+        "SM" + "f" * 32,
+        to=CLIENT,
+        from_=PRACTICE,
+        body="link",
+        status="delivered",
         date_sent="Tue, 07 May 2024 13:10:00 +0000",
         date_created="Tue, 07 May 2024 13:09:58 +0000",
     )
@@ -460,8 +563,9 @@ def test_delivery_status(
     sid = "SM" + "a" * 32
     route = api.get(f"{TWILIO}/2010-04-01/Accounts/{SID}/Messages/{sid}.json").respond(
         200,
-        json=message_json(sid, to=CLIENT, from_=PRACTICE, body="x", status=status,
-                          error_code=error_code),
+        json=message_json(
+            sid, to=CLIENT, from_=PRACTICE, body="x", status=status, error_code=error_code
+        ),
     )
 
     assert channel.delivery_status(sid) == expected
@@ -472,8 +576,9 @@ def test_delivery_status_of_unknown_sid_is_rejected(api: respx.MockRouter, chann
     sid = "SM" + "0" * 32
     api.get(f"{TWILIO}/2010-04-01/Accounts/{SID}/Messages/{sid}.json").respond(
         404,
-        json=twilio_error(20404, f"The requested resource {MESSAGES_PATH[:-5]}/{sid}.json "
-                                 "was not found", 404),
+        json=twilio_error(
+            20404, f"The requested resource {MESSAGES_PATH[:-5]}/{sid}.json was not found", 404
+        ),
     )
 
     with pytest.raises(ChannelError) as caught:
@@ -507,4 +612,3 @@ def test_error_kind(code: int | None, status: int | None, kind: str):
 )
 def test_mask_number(number: str, masked: str):
     assert mask_number(number) == masked
-

@@ -18,8 +18,13 @@ def test_watch_sends_within_two_seconds_and_stops_on_sigterm(practice: Practice)
     practice.schedule(appointment(start=start.isoformat()))
     env = {k: v for k, v in practice.env("unused").items() if k != "LINKCLI_NOW"}
     env["PATH"] = os.environ.get("PATH", "")
-    proc = subprocess.Popen([sys.executable, "-m", "linkcli", "run", "--watch", "-v"], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "linkcli", "run", "--watch", "-v"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     watchdog = threading.Timer(40, proc.kill)  # a hung watcher fails the test, not CI
     watchdog.start()
     try:
@@ -34,10 +39,12 @@ def test_watch_sends_within_two_seconds_and_stops_on_sigterm(practice: Practice)
         if proc.poll() is None:
             proc.kill()
     with sqlite3.connect(practice.db) as db:
-        due, sent = db.execute("select due_at, sent_at from sends where state = 'sent' and "
-                               "channel = 'sms'").fetchone()
-    late = (datetime.fromisoformat(sent.replace("Z", "+00:00"))
-            - datetime.fromisoformat(due.replace("Z", "+00:00")))
+        due, sent = db.execute(
+            "select due_at, sent_at from sends where state = 'sent' and channel = 'sms'"
+        ).fetchone()
+    late = datetime.fromisoformat(sent.replace("Z", "+00:00")) - datetime.fromisoformat(
+        due.replace("Z", "+00:00")
+    )
     assert timedelta(0) <= late <= timedelta(seconds=2)
     assert len(practice.sms()) == 1
 

@@ -32,25 +32,43 @@ class FakeTwilio:
         self.creates += 1
         if self.failures:
             status, code = self.failures.pop(0)
-            return status, {"code": code, "message": f"error {code}", "status": status,
-                            "more_info": f"https://www.twilio.com/docs/errors/{code}"}
+            return status, {
+                "code": code,
+                "message": f"error {code}",
+                "status": status,
+                "more_info": f"https://www.twilio.com/docs/errors/{code}",
+            }
         sid = f"SM{len(self.messages) + 1:032x}"
         message = {
-            "sid": sid, "to": form.get("To"), "from": form.get("From"), "body": form.get("Body"),
-            "status": "queued", "direction": "outbound-api", "num_segments": "1",
-            "error_code": None, "date_sent": None,
+            "sid": sid,
+            "to": form.get("To"),
+            "from": form.get("From"),
+            "body": form.get("Body"),
+            "status": "queued",
+            "direction": "outbound-api",
+            "num_segments": "1",
+            "error_code": None,
+            "date_sent": None,
             "date_created": format_datetime(datetime.now(UTC), usegmt=True),
         }
         self.messages.append(message)
         return 201, message
 
     def inbound(self, from_number: str, body: str, to: str, when: datetime) -> None:
-        self.messages.append({
-            "sid": f"SM{len(self.messages) + 1:032x}", "to": to, "from": from_number,
-            "body": body, "status": "received", "direction": "inbound", "num_segments": "1",
-            "error_code": None, "date_sent": format_datetime(when, usegmt=True),
-            "date_created": format_datetime(when, usegmt=True),
-        })
+        self.messages.append(
+            {
+                "sid": f"SM{len(self.messages) + 1:032x}",
+                "to": to,
+                "from": from_number,
+                "body": body,
+                "status": "received",
+                "direction": "inbound",
+                "num_segments": "1",
+                "error_code": None,
+                "date_sent": format_datetime(when, usegmt=True),
+                "date_created": format_datetime(when, usegmt=True),
+            }
+        )
 
 
 def _handler(state: FakeTwilio) -> type[BaseHTTPRequestHandler]:
@@ -81,8 +99,16 @@ def _handler(state: FakeTwilio) -> type[BaseHTTPRequestHandler]:
             query = {k: v[0] for k, v in parse_qs(url.query).items()}
             if url.path.endswith("/Messages.json"):
                 found = [m for m in state.messages if "To" not in query or m["to"] == query["To"]]
-                self._reply(200, {"messages": list(reversed(found)), "next_page_uri": None,
-                                  "page": 0, "page_size": 1000, "uri": url.path})
+                self._reply(
+                    200,
+                    {
+                        "messages": list(reversed(found)),
+                        "next_page_uri": None,
+                        "page": 0,
+                        "page_size": 1000,
+                        "uri": url.path,
+                    },
+                )
                 return
             sid = url.path.rsplit("/", 1)[-1].removesuffix(".json")
             for message in state.messages:

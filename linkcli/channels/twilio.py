@@ -100,8 +100,9 @@ class TwilioSms:
         """Read credentials from `env` only; raise ConfigError naming what is missing."""
         sid = (env.get(ENV_ACCOUNT_SID) or "").strip()
         token = (env.get(ENV_AUTH_TOKEN) or "").strip()
-        missing = [name for name, value in ((ENV_ACCOUNT_SID, sid), (ENV_AUTH_TOKEN, token))
-                   if not value]
+        missing = [
+            name for name, value in ((ENV_ACCOUNT_SID, sid), (ENV_AUTH_TOKEN, token)) if not value
+        ]
         if missing:
             verb = "is" if len(missing) == 1 else "are"
             raise ConfigError(
@@ -172,9 +173,7 @@ class TwilioSms:
                 sid=msg.sid or "",
             )
             for msg in self._list(**filters)
-            if msg.direction == "inbound"
-            and (when := _when(msg)) is not None
-            and when >= since
+            if msg.direction == "inbound" and (when := _when(msg)) is not None and when >= since
         ]
         replies.sort(key=lambda reply: reply.sent_at)
         return replies
@@ -242,8 +241,9 @@ class TwilioSms:
     def _channel_error(self, exc: TwilioException, *, to: str | None) -> ChannelError:
         """Translate any twilio failure into a ChannelError with a short, safe reason."""
         if isinstance(exc, TwilioTransportError):
-            return ChannelError(exc.reason, kind="transient",
-                                code="unanswered" if exc.sent else None)
+            return ChannelError(
+                exc.reason, kind="transient", code="unanswered" if exc.sent else None
+            )
 
         status, code, detail = _error_facts(exc)
         known = _KNOWN_CODES.get(code) if code is not None else None

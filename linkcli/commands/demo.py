@@ -64,11 +64,13 @@ def _folder(keep: Path | None) -> Iterator[Path]:
         return
     keep = keep.expanduser()
     if keep.exists() and not keep.is_dir():
-        raise LinkcliError(f"--keep {keep} is a file; name a new or empty folder",
-                           ExitCode.USAGE)
+        raise LinkcliError(f"--keep {keep} is a file; name a new or empty folder", ExitCode.USAGE)
     if keep.is_dir() and any(keep.iterdir()):
-        raise LinkcliError(f"--keep {keep} is not empty; the demo writes only into a new or "
-                           "empty folder (nothing was changed)", ExitCode.USAGE)
+        raise LinkcliError(
+            f"--keep {keep} is not empty; the demo writes only into a new or "
+            "empty folder (nothing was changed)",
+            ExitCode.USAGE,
+        )
     try:
         keep.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -121,21 +123,37 @@ def _play(folder: Path, env: Mapping[str, str]) -> DemoResult:
             synced = run_sync(ctx, store)
             if tick == 0:
                 live = sum(1 for r in records if r["format"] == "telehealth")
-                timeline.append(_line(now, "sync", text=(
-                    f"first sync: {synced.counts['listed']} sessions listed ({live} telehealth); "
-                    "adopted without booking confirmations (booked before linkcli), "
-                    f"{synced.planned} messages planned")))
+                timeline.append(
+                    _line(
+                        now,
+                        "sync",
+                        text=(
+                            f"first sync: {synced.counts['listed']} sessions listed ({live} telehealth); "
+                            "adopted without booking confirmations (booked before linkcli), "
+                            f"{synced.planned} messages planned"
+                        ),
+                    )
+                )
             for event in due_events:
-                seen = ", ".join(f"{k} {v}" for k, v in synced.counts.items()
-                                 if v and k in ("created", "rescheduled", "canceled", "updated"))
-                timeline.append(_line(now, "change", appointment=event.appointment_id,
-                                      text=event.description,
-                                      reason=f"edited {_clock(event.at)}; this sync saw: "
-                                      f"{seen or 'no change'}"))
+                seen = ", ".join(
+                    f"{k} {v}"
+                    for k, v in synced.counts.items()
+                    if v and k in ("created", "rescheduled", "canceled", "updated")
+                )
+                timeline.append(
+                    _line(
+                        now,
+                        "change",
+                        appointment=event.appointment_id,
+                        text=event.description,
+                        reason=f"edited {_clock(event.at)}; this sync saw: {seen or 'no change'}",
+                    )
+                )
             run_dispatch(ctx, store)
             next_due = store.query(
                 "select min(coalesce(max(due_at, next_attempt_at), due_at)) as t from sends "
-                "where state = 'pending'")[0]["t"]
+                "where state = 'pending'"
+            )[0]["t"]
             tick = _next_tick(tick, next_due, pending_events, ticks)
 
     end = demo_data.START + (ticks - 1) * demo_data.TICK
@@ -174,9 +192,7 @@ def _tick_at_or_after(moment: datetime) -> int:
     return max(0, -(-elapsed // demo_data.TICK))
 
 
-def _next_tick(
-    tick: int, next_due: str | None, events: list[Any], ticks: int
-) -> int | None:
+def _next_tick(tick: int, next_due: str | None, events: list[Any], ticks: int) -> int | None:
     """The next tick at which a cron run would do anything, else the last tick, else None.
 
     A quiet tick (no schedule change, nothing due) is fast-forwarded: its sync would find
@@ -224,7 +240,13 @@ def _message(row: dict[str, Any]) -> dict[str, Any]:
     kind = {"sent": "message", "delivered": "message"}.get(row["state"], row["state"])
     text = row["body"] if row["channel"] == "sms" else row["subject"]
     return _line(
-        when, kind, channel=row["channel"], to=mask(row["channel"], row["recipient"]),
-        step=row["step"], appointment=row["appointment_id"], participant=row["participant_id"],
-        text=text, reason=row["reason"] if kind != "message" else None,
+        when,
+        kind,
+        channel=row["channel"],
+        to=mask(row["channel"], row["recipient"]),
+        step=row["step"],
+        appointment=row["appointment_id"],
+        participant=row["participant_id"],
+        text=text,
+        reason=row["reason"] if kind != "message" else None,
     )

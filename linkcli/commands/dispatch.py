@@ -47,9 +47,13 @@ def contact_state(store: Store, address: str, channel: str) -> ContactState:
     health = store.health(address) or {}
     texted = True
     if channel == "sms":
-        texted = bool(store.query(
-            "select 1 from sends where channel = 'sms' and recipient = ? "
-            "and state in ('sent', 'delivered', 'sending') limit 1", [address]))
+        texted = bool(
+            store.query(
+                "select 1 from sends where channel = 'sms' and recipient = ? "
+                "and state in ('sent', 'delivered', 'sending') limit 1",
+                [address],
+            )
+        )
     return ContactState(
         opted_out=bool(health.get("opted_out")),
         bad=bool(health.get("bad")),
@@ -62,7 +66,10 @@ class Dispatcher:
     """Sends due rows one by one: claim, record the attempt, call, record the outcome."""
 
     def __init__(
-        self, ctx: Context, store: Store, pacer: Pacer | None = None,
+        self,
+        ctx: Context,
+        store: Store,
+        pacer: Pacer | None = None,
         stop: Callable[[], bool] | None = None,
     ) -> None:
         self.ctx = ctx
@@ -115,8 +122,9 @@ class Dispatcher:
         sending again; otherwise put it back to pending, to go while its window is open."""
         now, store = self.now, self.store
         found = None
-        finder = getattr(self._sms_channel(), "find_sent", None) if row["channel"] == "sms" \
-            else None
+        finder = (
+            getattr(self._sms_channel(), "find_sent", None) if row["channel"] == "sms" else None
+        )
         if finder and row["recipient"] and row["body"]:
             since = parse_ts(row["updated_at"]) - timedelta(minutes=10)
             try:
@@ -126,19 +134,25 @@ class Dispatcher:
                 if not permanent and now < parse_ts(row["expires_at"]):
                     # Never resend blind while the answer may still come: ask again next run.
                     reason = exc.reason if isinstance(exc, ChannelError) else type(exc).__name__
-                    result.errors.append(f"could not check a half-done send ({reason}); "
-                                         "it waits for the next run")
+                    result.errors.append(
+                        f"could not check a half-done send ({reason}); it waits for the next run"
+                    )
                     return
                 # The provider cannot list messages at all (or the moment passed): the
                 # send is settled below like one that never reached it.
         if found is not None:
-            store.set_state(row["id"], "sent", now, provider_id=found.provider_id,
-                            provider_status=found.status, sent_at=row["updated_at"],
-                            reason="recovered after an interrupted run")
+            store.set_state(
+                row["id"],
+                "sent",
+                now,
+                provider_id=found.provider_id,
+                provider_status=found.status,
+                sent_at=row["updated_at"],
+                reason="recovered after an interrupted run",
+            )
             result.sent += 1
         else:
-            store.set_state(row["id"], "pending", now,
-                            reason="retried after an interrupted run")
+            store.set_state(row["id"], "pending", now, reason="retried after an interrupted run")
 
     def _read_replies(self) -> None:
         """Honour STOP/START replies before the next text, without a webhook server."""
@@ -154,28 +168,39 @@ class Dispatcher:
         for reply in replies:
             verdict = classify_reply(reply.body)
             if verdict == "opt_out":
-                self.store.set_health(reply.from_number, "sms", self.now, opted_out=1,
-                                      reason=f"client replied {reply.body.strip().upper()}")
+                self.store.set_health(
+                    reply.from_number,
+                    "sms",
+                    self.now,
+                    opted_out=1,
+                    reason=f"client replied {reply.body.strip().upper()}",
+                )
                 if means_cancel(reply.body):
                     self._cancel_notice(reply.from_number, reply.sid)
             elif verdict == "opt_in":
-                self.store.set_health(reply.from_number, "sms", self.now, opted_out=0,
-                                      reason=None)
+                self.store.set_health(reply.from_number, "sms", self.now, opted_out=0, reason=None)
         self.store.set_meta("replies_read_at", ts(self.now))
 
     def _cancel_notice(self, number: str, sid: str) -> None:
         """An inbound CANCEL may mean the session: tell a human, naming the session."""
         rows = self.store.query(
             "select distinct appointment_id, participant_id from sends where recipient = ? "
-            "and channel = 'sms' order by id desc limit 1", [number])
+            "and channel = 'sms' order by id desc limit 1",
+            [number],
+        )
         appointment = rows[0]["appointment_id"] if rows else None
         participant = rows[0]["participant_id"] if rows else None
         self.store.add_notice(
-            f"inbound-cancel/{sid}", appointment, participant, "inbound_cancel",
+            f"inbound-cancel/{sid}",
+            appointment,
+            participant,
+            "inbound_cancel",
             f"client {mask_phone(number)} replied CANCEL: texts stopped (Twilio treats it as "
             "an opt-out); they may also mean to cancel their session",
             "call the client; if they meant the session, cancel it in the schedule; they "
-            "can reply START to get texts again", self.now)
+            "can reply START to get texts again",
+            self.now,
+        )
 
     def _awaiting_delivery(self) -> list[dict[str, Any]]:
         if self.config.sms.provider != "twilio":
@@ -186,7 +211,8 @@ class Dispatcher:
             "select id, provider_id, recipient from sends where channel = 'sms' and state = "
             "'sent' and provider_id is not null and sent_at >= ? and updated_at <= ? "
             "order by sent_at limit 100",
-            [ts(self.now - timedelta(days=2)), ts(self.now - POLL_EVERY)])
+            [ts(self.now - timedelta(days=2)), ts(self.now - POLL_EVERY)],
+        )
 
     def _refresh_delivery(self, rows: list[dict[str, Any]]) -> None:
         """Move sent texts to delivered or failed from the provider's final status."""
@@ -202,14 +228,23 @@ class Dispatcher:
                 self.store.advance_delivery(row["id"], "delivered", status, None, self.now)
             elif status in ("undelivered", "failed"):
                 reason = f"not delivered ({status}" + (f", error {code})" if code else ")")
-                self.store.advance_delivery(row["id"], "failed", status, code, self.now,
-                                            reason)
+                self.store.advance_delivery(row["id"], "failed", status, code, self.now, reason)
                 if code == "21610":
-                    self.store.set_health(row["recipient"], "sms", self.now, opted_out=1,
-                                          reason="client opted out (carrier: unsubscribed)")
+                    self.store.set_health(
+                        row["recipient"],
+                        "sms",
+                        self.now,
+                        opted_out=1,
+                        reason="client opted out (carrier: unsubscribed)",
+                    )
                 elif code in ("30006", "21211", "21614", "21635"):
-                    self.store.set_health(row["recipient"], "sms", self.now, bad=1,
-                                          reason=f"number cannot receive texts ({reason})")
+                    self.store.set_health(
+                        row["recipient"],
+                        "sms",
+                        self.now,
+                        bad=1,
+                        reason=f"number cannot receive texts ({reason})",
+                    )
             else:
                 self.store.set_state(row["id"], "sent", self.now, provider_status=status)
 
@@ -222,14 +257,21 @@ class Dispatcher:
         now, store = self.now, self.store
         if now >= parse_ts(row["expires_at"]):
             if row["attempts"]:
-                store.set_state(row["id"], "failed", now,
-                                reason=f"gave up: its moment passed after {row['attempts']} "
-                                f"failed attempt(s): {row['reason'] or 'error'}")
+                store.set_state(
+                    row["id"],
+                    "failed",
+                    now,
+                    reason=f"gave up: its moment passed after {row['attempts']} "
+                    f"failed attempt(s): {row['reason'] or 'error'}",
+                )
                 result.failed += 1
             else:
-                store.set_state(row["id"], "skipped", now,
-                                reason="too late: the next message or the session start came "
-                                "first")
+                store.set_state(
+                    row["id"],
+                    "skipped",
+                    now,
+                    reason="too late: the next message or the session start came first",
+                )
                 result.skipped += 1
             return
         known = self._known_for(row["appointment_id"])
@@ -249,8 +291,9 @@ class Dispatcher:
             return
         address, _why = recipient_for(self.config, participant, row["channel"])
         state = contact_state(store, address, row["channel"]) if address else None
-        outcome = compose(self.config, appointment, participant, row["step"], row["channel"],
-                          now, state)
+        outcome = compose(
+            self.config, appointment, participant, row["step"], row["channel"], now, state
+        )
         if outcome.action == "wait":
             store.set_state(row["id"], "pending", now, reason=outcome.reason)
             result.waiting += 1
@@ -258,22 +301,28 @@ class Dispatcher:
             store.set_state(row["id"], "canceled", now, reason=outcome.reason)
             result.canceled += 1
         elif outcome.action == "skip":
-            store.set_state(row["id"], "skipped", now, reason=outcome.reason,
-                            recipient=outcome.recipient)
+            store.set_state(
+                row["id"], "skipped", now, reason=outcome.reason, recipient=outcome.recipient
+            )
             result.skipped += 1
         else:
             self._send(row, known, outcome, result)
 
-    def _send(self, row: dict[str, Any], known: Known, outcome: Outcome,
-              result: DispatchResult) -> None:
+    def _send(
+        self, row: dict[str, Any], known: Known, outcome: Outcome, result: DispatchResult
+    ) -> None:
         now, store = self.now, self.store
         assert outcome.message is not None and outcome.recipient is not None
         seg = outcome.segments
         # Claim, the message as it goes, and the attempt row: one transaction before the
         # provider call, so a crash leaves a 'sending' row that the next run settles.
         attempt = store.claim(
-            row["id"], now, recipient=outcome.recipient, body=outcome.message.body,
-            subject=outcome.message.subject, segments=seg.segments if seg else None,
+            row["id"],
+            now,
+            recipient=outcome.recipient,
+            body=outcome.message.body,
+            subject=outcome.message.subject,
+            segments=seg.segments if seg else None,
             encoding=seg.encoding if seg else None,
         )
         if attempt is None:
@@ -281,8 +330,9 @@ class Dispatcher:
         try:
             if row["channel"] == "sms":
                 self.pacer.wait()
-                sent = self._sms_channel().send(SmsMessage(outcome.recipient, outcome.message.body,
-                                                 row["key"]))
+                sent = self._sms_channel().send(
+                    SmsMessage(outcome.recipient, outcome.message.body, row["key"])
+                )
             else:
                 if self._email is None:
                     self._email = open_email(self.config.email, self.ctx.env)
@@ -291,8 +341,9 @@ class Dispatcher:
             self._failed(row, attempt, exc, result)
             return
         except Exception as exc:  # an adapter bug must not strand the row in 'sending'
-            self._failed(row, attempt, ChannelError(f"unexpected error: {exc}",
-                                                    kind="transient"), result)
+            self._failed(
+                row, attempt, ChannelError(f"unexpected error: {exc}", kind="transient"), result
+            )
             return
         store.record_sent(row["id"], attempt, now, sent.provider_id, sent.status, sent.segments)
         result.sent += 1
@@ -303,8 +354,7 @@ class Dispatcher:
         participant = appointment.participant(row["participant_id"])
         assert participant is not None
         method = "CANCEL" if row["step"] == CANCELLATION else "REQUEST"
-        ics = calendar_file(self.config, appointment, participant, known.sequence, self.now,
-                            method)
+        ics = calendar_file(self.config, appointment, participant, known.sequence, self.now, method)
         return EmailMessage(
             to=outcome.recipient,
             to_name=participant.name,
@@ -316,27 +366,35 @@ class Dispatcher:
             ics_method=method,
         )
 
-    def _failed(self, row: dict[str, Any], attempt: int, exc: ChannelError,
-                result: DispatchResult) -> None:
+    def _failed(
+        self, row: dict[str, Any], attempt: int, exc: ChannelError, result: DispatchResult
+    ) -> None:
         now, store = self.now, self.store
         store.finish_attempt(attempt, now, exc.kind, error=exc.reason)
-        who = _mask(row["channel"], store.query("select recipient from sends where id = ?",
-                                                [row["id"]])[0]["recipient"])
+        who = _mask(
+            row["channel"],
+            store.query("select recipient from sends where id = ?", [row["id"]])[0]["recipient"],
+        )
         line = f"{row['step']} {row['channel']} to {who} for {row['appointment_id']}: {exc.reason}"
         if exc.fatal:
             # Credentials refused: every further send would fail the same way.
-            store.set_state(row["id"], "pending", now, reason=exc.reason,
-                            attempts=row["attempts"])
+            store.set_state(row["id"], "pending", now, reason=exc.reason, attempts=row["attempts"])
             raise LinkcliError(f"{exc.reason}; sends left pending", ExitCode.SENDS_FAILED)
         if exc.permanent:
             store.set_state(row["id"], "failed", now, reason=exc.reason, error_code=exc.code)
             address = store.query("select recipient from sends where id = ?", [row["id"]])
             if exc.kind == "opted_out" and address:
-                store.set_health(address[0]["recipient"], row["channel"], now, opted_out=1,
-                                 reason="client opted out (provider refused: unsubscribed)")
+                store.set_health(
+                    address[0]["recipient"],
+                    row["channel"],
+                    now,
+                    opted_out=1,
+                    reason="client opted out (provider refused: unsubscribed)",
+                )
             elif exc.kind == "bad_contact" and address:
-                store.set_health(address[0]["recipient"], row["channel"], now, bad=1,
-                                 reason=exc.reason)
+                store.set_health(
+                    address[0]["recipient"], row["channel"], now, bad=1, reason=exc.reason
+                )
             result.failed += 1
         elif exc.unanswered and row["channel"] == "sms":
             # Left in 'sending': the next run asks the provider's message list whether it
@@ -346,8 +404,14 @@ class Dispatcher:
         else:
             attempts = row["attempts"] + 1
             delay = min(MAX_BACKOFF, timedelta(minutes=2 ** (attempts - 1)))
-            store.set_state(row["id"], "pending", now, reason=exc.reason, error_code=exc.code,
-                            next_attempt_at=ts(now + delay))
+            store.set_state(
+                row["id"],
+                "pending",
+                now,
+                reason=exc.reason,
+                error_code=exc.code,
+                next_attempt_at=ts(now + delay),
+            )
             result.retrying += 1
         result.errors.append(line)
 

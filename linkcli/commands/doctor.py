@@ -115,21 +115,28 @@ def run_doctor(ctx: Context) -> DoctorReport:
     try:
         config = ctx.config
     except ConfigError as exc:
-        checks.append(Check(
-            "config valid", "fail", "; ".join(exc.problems) if exc.problems else exc.message,
-            f"edit {ctx.config_path} at the key and line named, or write a fresh one with "
-            "`linkcli init --force`",
-        ))
+        checks.append(
+            Check(
+                "config valid",
+                "fail",
+                "; ".join(exc.problems) if exc.problems else exc.message,
+                f"edit {ctx.config_path} at the key and line named, or write a fresh one with "
+                "`linkcli init --force`",
+            )
+        )
         checks.append(_clock(ctx, None))
         return report
     except LinkcliError as exc:  # e.g. LINKCLI_NOW unreadable
         checks.append(Check("config valid", "fail", exc.message, "see the message"))
         return report
-    checks.append(Check(
-        "config valid", "pass",
-        f"{config.path}: source {config.source.kind}, sms {config.sms.provider}, "
-        f"email {config.email.provider}, {len(config.sequence)} sequence step(s)",
-    ))
+    checks.append(
+        Check(
+            "config valid",
+            "pass",
+            f"{config.path}: source {config.source.kind}, sms {config.sms.provider}, "
+            f"email {config.email.provider}, {len(config.sequence)} sequence step(s)",
+        )
+    )
     checks.append(_secrets(config, ctx.env))
     checks.append(_database(ctx))
     checks.append(_source(ctx))
@@ -163,35 +170,49 @@ def _guard(name: str, fix: str) -> Callable[[Callable[..., Check]], Callable[...
 def _secrets(config: Config, env: Mapping[str, str]) -> Check:
     names = secret_names(config)
     if not names:
-        return Check("secrets present", "pass",
-                     f"none needed (sms {config.sms.provider}, email {config.email.provider}, "
-                     f"source {config.source.kind})")
+        return Check(
+            "secrets present",
+            "pass",
+            f"none needed (sms {config.sms.provider}, email {config.email.provider}, "
+            f"source {config.source.kind})",
+        )
     missing = [n for n, _, required in names if required and not env.get(n, "").strip()]
     if missing:
-        return Check("secrets present", "fail", f"not set: {', '.join(missing)}",
-                     "export them in the environment cron runs with (e.g. NAME=value lines at "
-                     "the top of the crontab); secrets never go in the config file")
+        return Check(
+            "secrets present",
+            "fail",
+            f"not set: {', '.join(missing)}",
+            "export them in the environment cron runs with (e.g. NAME=value lines at "
+            "the top of the crontab); secrets never go in the config file",
+        )
     if config.email.provider == "smtp":
         user = env.get("LINKCLI_SMTP_USERNAME", "").strip()
         password = env.get("LINKCLI_SMTP_PASSWORD", "").strip()
         if user and not password:
-            return Check("secrets present", "fail",
-                         "LINKCLI_SMTP_USERNAME is set but LINKCLI_SMTP_PASSWORD is not",
-                         "set LINKCLI_SMTP_PASSWORD, or unset the user name for a relay "
-                         "without login")
+            return Check(
+                "secrets present",
+                "fail",
+                "LINKCLI_SMTP_USERNAME is set but LINKCLI_SMTP_PASSWORD is not",
+                "set LINKCLI_SMTP_PASSWORD, or unset the user name for a relay without login",
+            )
         if not user:
             present = [n for n, _, required in names if required]
-            return Check("secrets present", "warn",
-                         "LINKCLI_SMTP_USERNAME is not set: email goes without a login"
-                         + (f" ({', '.join(present)} set)" if present else ""),
-                         "set LINKCLI_SMTP_USERNAME and LINKCLI_SMTP_PASSWORD unless the "
-                         "server relays for this machine without a login")
+            return Check(
+                "secrets present",
+                "warn",
+                "LINKCLI_SMTP_USERNAME is not set: email goes without a login"
+                + (f" ({', '.join(present)} set)" if present else ""),
+                "set LINKCLI_SMTP_USERNAME and LINKCLI_SMTP_PASSWORD unless the "
+                "server relays for this machine without a login",
+            )
     shown = ", ".join(n for n, _, _ in names if env.get(n, "").strip())
     return Check("secrets present", "pass", f"set: {shown}")
 
 
-@_guard("database writable", "check that the folder exists and the cron user may write it, "
-        "or set [store] path")
+@_guard(
+    "database writable",
+    "check that the folder exists and the cron user may write it, or set [store] path",
+)
 def _database(ctx: Context) -> Check:
     with ctx.store(locked=False) as store:
         # A real write, not a permission guess: a read-only mount or a full disk fails here.
@@ -200,11 +221,17 @@ def _database(ctx: Context) -> Check:
         good = store.last_good_sync()
         path = store.path
     mode = stat.S_IMODE(os.stat(path).st_mode)
-    detail = (f"{path} ({mode:04o}); {known} appointment(s) in the snapshot; last good sync "
-              f"{ts(good) if good else 'never'}")
+    detail = (
+        f"{path} ({mode:04o}); {known} appointment(s) in the snapshot; last good sync "
+        f"{ts(good) if good else 'never'}"
+    )
     if mode & 0o077:
-        return Check("database writable", "warn", detail + "; readable by other users",
-                     f"chmod 600 {path} (it holds client contact details)")
+        return Check(
+            "database writable",
+            "warn",
+            detail + "; readable by other users",
+            f"chmod 600 {path} (it holds client contact details)",
+        )
     return Check("database writable", "pass", detail)
 
 
@@ -232,18 +259,26 @@ def _source(ctx: Context) -> Check:
             listing = join_listing(listing, load_directory(config.contacts_path))
             joined = f"; joined to {config.contacts_path.name}"
     live = sum(1 for a in listing.appointments if a.is_live_telehealth)
-    detail = (f"{getattr(source, 'name', config.source.kind)}: {len(listing.appointments)} "
-              f"appointment(s) from {window.start:%Y-%m-%d} to {window.end:%Y-%m-%d}, {live} "
-              f"scheduled telehealth{joined} (nothing was written)")
+    detail = (
+        f"{getattr(source, 'name', config.source.kind)}: {len(listing.appointments)} "
+        f"appointment(s) from {window.start:%Y-%m-%d} to {window.end:%Y-%m-%d}, {live} "
+        f"scheduled telehealth{joined} (nothing was written)"
+    )
     if listing.problems:
         more = f" (and {len(listing.problems) - 1} more)" if len(listing.problems) > 1 else ""
-        return Check("source readable", "warn",
-                     f"{detail}; {len(listing.problems)} record(s) skipped: "
-                     f"{listing.problems[0]}{more}",
-                     "correct those records in the scheduling system; the rest sync normally")
+        return Check(
+            "source readable",
+            "warn",
+            f"{detail}; {len(listing.problems)} record(s) skipped: {listing.problems[0]}{more}",
+            "correct those records in the scheduling system; the rest sync normally",
+        )
     if not listing.appointments:
-        return Check("source readable", "warn", detail + "; the listing is empty",
-                     "check that the source points at this practice's calendar")
+        return Check(
+            "source readable",
+            "warn",
+            detail + "; the listing is empty",
+            "check that the source points at this practice's calendar",
+        )
     return Check("source readable", "pass", detail)
 
 
@@ -252,8 +287,12 @@ def _twilio(config: Config, env: Mapping[str, str]) -> Check:
     name = "Twilio credentials"
     sid = env.get("TWILIO_ACCOUNT_SID", "").strip()
     if not sid or not env.get("TWILIO_AUTH_TOKEN", "").strip():
-        return Check(name, "warn", "not tried: TWILIO_ACCOUNT_SID / TWILIO_AUTH_TOKEN not set",
-                     "set them (see the secrets line), then run `linkcli doctor` again")
+        return Check(
+            name,
+            "warn",
+            "not tried: TWILIO_ACCOUNT_SID / TWILIO_AUTH_TOKEN not set",
+            "set them (see the secrets line), then run `linkcli doctor` again",
+        )
     # Imported here: twilio is heavy and only a twilio config needs it.
     from twilio.base.exceptions import TwilioException, TwilioRestException
 
@@ -268,22 +307,37 @@ def _twilio(config: Config, env: Mapping[str, str]) -> Check:
         account = sms._client.api.v2010.accounts(sid).fetch()
     except TwilioRestException as exc:
         if exc.status in (401, 403):
-            return Check(name, "fail",
-                         f"{where} refused the credentials (HTTP {exc.status}"
-                         + (f", Twilio error {exc.code}" if exc.code else "") + ")",
-                         "copy the Account SID and Auth Token again from the Twilio Console "
-                         "(Account info) into TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN")
-        return Check(name, "fail", f"{where} answered HTTP {exc.status} to an account read",
-                     "check sms.api_base_url and Twilio's status page")
+            return Check(
+                name,
+                "fail",
+                f"{where} refused the credentials (HTTP {exc.status}"
+                + (f", Twilio error {exc.code}" if exc.code else "")
+                + ")",
+                "copy the Account SID and Auth Token again from the Twilio Console "
+                "(Account info) into TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN",
+            )
+        return Check(
+            name,
+            "fail",
+            f"{where} answered HTTP {exc.status} to an account read",
+            "check sms.api_base_url and Twilio's status page",
+        )
     except TwilioException as exc:
         reason = getattr(exc, "reason", None) or str(exc.args[0] if exc.args else exc)
-        return Check(name, "fail", f"no answer from {where}: {reason}",
-                     "check this machine's network and sms.api_base_url")
+        return Check(
+            name,
+            "fail",
+            f"no answer from {where}: {reason}",
+            "check this machine's network and sms.api_base_url",
+        )
     finally:
         sms.close()
     status = (account.status or "unknown").lower()
-    sender = (f"from {mask_number(config.sms.from_number)}" if config.sms.from_number
-              else f"messaging service {config.sms.messaging_service_sid}")
+    sender = (
+        f"from {mask_number(config.sms.from_number)}"
+        if config.sms.from_number
+        else f"messaging service {config.sms.messaging_service_sid}"
+    )
     detail = f"account {sid[:6]}... is {status}; texts go {sender}"
     if status != "active":
         return Check(name, "fail", detail, "reactivate the account in the Twilio Console")
@@ -304,15 +358,23 @@ def _smtp(config: Config, env: Mapping[str, str]) -> Check:
         # exactly what the first send of a dispatch does, minus the message.
         channel._connection("")
     except ChannelError as exc:
-        return Check(name, "fail", f"{where}: {exc.reason}",
-                     "check the host, port and security pair (587 starttls, 465 ssl) and "
-                     "LINKCLI_SMTP_USERNAME / LINKCLI_SMTP_PASSWORD")
+        return Check(
+            name,
+            "fail",
+            f"{where}: {exc.reason}",
+            "check the host, port and security pair (587 starttls, 465 ssl) and "
+            "LINKCLI_SMTP_USERNAME / LINKCLI_SMTP_PASSWORD",
+        )
     finally:
         channel.close()
     if env.get("LINKCLI_SMTP_USERNAME", "").strip():
         return Check(name, "pass", f"{where}: connected and logged in")
-    return Check(name, "warn", f"{where}: connected; no login tried (no LINKCLI_SMTP_USERNAME)",
-                 "fine for a relay that trusts this machine; otherwise set the login variables")
+    return Check(
+        name,
+        "warn",
+        f"{where}: connected; no login tried (no LINKCLI_SMTP_USERNAME)",
+        "fine for a relay that trusts this machine; otherwise set the login variables",
+    )
 
 
 def _layers(config: Config) -> list[tuple[str, str, str]]:
@@ -321,13 +383,16 @@ def _layers(config: Config) -> list[tuple[str, str, str]]:
 
     out: list[tuple[str, str, str]] = []
     for step, tset in BUILTIN.items():
-        out += [(f"built-in \"{step}\"", f, t) for f in FIELDS if (t := tset.get(f))]
+        out += [(f'built-in "{step}"', f, t) for f in FIELDS if (t := tset.get(f))]
     for step, tset in config.templates.items():
-        out += [(f"templates.\"{step}\"", f, t) for f in FIELDS if (t := tset.get(f))]
+        out += [(f'templates."{step}"', f, t) for f in FIELDS if (t := tset.get(f))]
     for tid, therapist in config.therapists.items():
         for step, tset in therapist.templates.items():
-            out += [(f"therapists.\"{tid}\".templates.\"{step}\"", f, t)
-                    for f in FIELDS if (t := tset.get(f))]
+            out += [
+                (f'therapists."{tid}".templates."{step}"', f, t)
+                for f in FIELDS
+                if (t := tset.get(f))
+            ]
     return out
 
 
@@ -340,8 +405,9 @@ def _sample(config: Config, therapist_id: str | None, step_before: timedelta | N
     start = datetime(2026, 9, 30, 10, 30, tzinfo=zone)
     therapist = Therapist(therapist_id or "th-sample", "Morgan Alvarez", "Dr. Alvarez")
     client = Participant("cl-sample", "Alexandra Rivera", "Alexandra")
-    appointment = Appointment("apt-sample", "scheduled", start, therapist, (client,),
-                              telehealth_url=TYPICAL_LINK)
+    appointment = Appointment(
+        "apt-sample", "scheduled", start, therapist, (client,), telehealth_url=TYPICAL_LINK
+    )
     at = start - (step_before if step_before is not None else timedelta(days=3))
     return appointment, client, at
 
@@ -367,8 +433,9 @@ def _templates(config: Config) -> list[Check]:
                 unnamed.append(label)
             appointment, client, at = _sample(config, tid, step.before)
             # The first text to a number carries the opt-out sentence: the longest form.
-            body = render_send(config, appointment, client, step.name, "sms", at,
-                               TYPICAL_LINK, first_text=True).body
+            body = render_send(
+                config, appointment, client, step.name, "sms", at, TYPICAL_LINK, first_text=True
+            ).body
             seg = count_segments(body)
             if seg.segments > 1 or seg.encoding != "GSM-7":
                 why = f"{seg.segments} {seg.encoding} segments, {seg.units} units"
@@ -380,44 +447,66 @@ def _templates(config: Config) -> list[Check]:
     if not sms_steps:
         checks.append(Check("SMS length", "pass", "the sequence sends no SMS"))
     elif long_texts:
-        checks.append(Check(
-            "SMS length", "warn",
-            "longer than one GSM-7 segment with a typical Zoom link and the opt-out "
-            "sentence: " + "; ".join(long_texts),
-            "shorten the template (straight quotes only: one curly quote or emoji makes it "
-            "UCS-2, 70 characters a segment); `linkcli preview` shows each message",
-        ))
+        checks.append(
+            Check(
+                "SMS length",
+                "warn",
+                "longer than one GSM-7 segment with a typical Zoom link and the opt-out "
+                "sentence: " + "; ".join(long_texts),
+                "shorten the template (straight quotes only: one curly quote or emoji makes it "
+                "UCS-2, 70 characters a segment); `linkcli preview` shows each message",
+            )
+        )
     else:
-        checks.append(Check("SMS length", "pass",
-                            f"{', '.join(sms_steps)}: one GSM-7 segment each with a typical "
-                            "Zoom link and the opt-out sentence"))
+        checks.append(
+            Check(
+                "SMS length",
+                "pass",
+                f"{', '.join(sms_steps)}: one GSM-7 segment each with a typical "
+                "Zoom link and the opt-out sentence",
+            )
+        )
     if unnamed:
-        checks.append(Check("SMS names therapist", "warn",
-                            "no {therapist} or {therapist_name} in: " + ", ".join(unnamed),
-                            "name the therapist in every text: clients ignore links from "
-                            "senders they cannot place"))
+        checks.append(
+            Check(
+                "SMS names therapist",
+                "warn",
+                "no {therapist} or {therapist_name} in: " + ", ".join(unnamed),
+                "name the therapist in every text: clients ignore links from "
+                "senders they cannot place",
+            )
+        )
     elif sms_steps:
-        checks.append(Check("SMS names therapist", "pass",
-                            "every SMS template names the therapist"))
-    invites = [f"{where} {fld}" for where, fld, text in _layers(config)
-               if _INVITES_CANCEL.search(text)]
+        checks.append(
+            Check("SMS names therapist", "pass", "every SMS template names the therapist")
+        )
+    invites = [
+        f"{where} {fld}" for where, fld, text in _layers(config) if _INVITES_CANCEL.search(text)
+    ]
     if _INVITES_CANCEL.search(config.sms.opt_out_text or ""):
         invites.append("sms.opt_out_text")
     if invites:
-        checks.append(Check(
-            "no reply CANCEL", "fail",
-            "invites a reply of CANCEL, which Twilio treats as an opt-out from every text: "
-            + ", ".join(invites),
-            "reword it (e.g. \"to reschedule, call us\"); a client who replies CANCEL gets no "
-            "more texts at all",
-        ))
+        checks.append(
+            Check(
+                "no reply CANCEL",
+                "fail",
+                "invites a reply of CANCEL, which Twilio treats as an opt-out from every text: "
+                + ", ".join(invites),
+                'reword it (e.g. "to reschedule, call us"); a client who replies CANCEL gets no '
+                "more texts at all",
+            )
+        )
     else:
         checks.append(Check("no reply CANCEL", "pass", "no template invites a reply of CANCEL"))
     if not config.sms.opt_out_text.strip() and sms_steps:
-        checks.append(Check("opt-out wording", "warn",
-                            "sms.opt_out_text is empty: the first text to a number says "
-                            "nothing about STOP",
-                            "set sms.opt_out_text = \"Reply STOP to opt out.\""))
+        checks.append(
+            Check(
+                "opt-out wording",
+                "warn",
+                "sms.opt_out_text is empty: the first text to a number says nothing about STOP",
+                'set sms.opt_out_text = "Reply STOP to opt out."',
+            )
+        )
     return checks
 
 
@@ -427,24 +516,38 @@ def _links(config: Config) -> Check:
     name = "link policy"
     policy = config.links
     if not policy.allowed_hosts:
-        return Check(name, "fail", "[links] allowed_hosts is empty: no link can ever be sent",
-                     "list the telehealth hosts you use, or remove the key for the defaults")
+        return Check(
+            name,
+            "fail",
+            "[links] allowed_hosts is empty: no link can ever be sent",
+            "list the telehealth hosts you use, or remove the key for the defaults",
+        )
     bad = validate_patterns(policy.reject_patterns)
     if bad:
         return Check(name, "fail", "; ".join(bad), "correct [links] reject_patterns")
     refused = []
     for tid, therapist in config.therapists.items():
         if therapist.link and (problem := policy.check(therapist.link)):
-            refused.append(f"therapists.\"{tid}\".link: {problem}")
+            refused.append(f'therapists."{tid}".link: {problem}')
     if refused:
-        return Check(name, "fail", "; ".join(refused),
-                     "use the session or waiting-room https link, on an allowed host")
+        return Check(
+            name,
+            "fail",
+            "; ".join(refused),
+            "use the session or waiting-room https link, on an allowed host",
+        )
     sample = policy.check(TYPICAL_LINK)
-    detail = (f"{len(policy.allowed_hosts)} allowed host(s), {len(policy.reject_patterns)} "
-              "reject pattern(s)")
+    detail = (
+        f"{len(policy.allowed_hosts)} allowed host(s), {len(policy.reject_patterns)} "
+        "reject pattern(s)"
+    )
     if sample and config.source.kind == "zoom":
-        return Check(name, "fail", f"{detail}; a Zoom meeting link is refused: {sample}",
-                     "add zoom.us to [links] allowed_hosts")
+        return Check(
+            name,
+            "fail",
+            f"{detail}; a Zoom meeting link is refused: {sample}",
+            "add zoom.us to [links] allowed_hosts",
+        )
     fixed = sum(1 for t in config.therapists.values() if t.link)
     return Check(name, "pass", detail + (f"; {fixed} therapist link(s) accepted" if fixed else ""))
 
@@ -454,16 +557,22 @@ def _clock(ctx: Context, config: Config | None) -> Check:
     try:
         now = ctx.now
     except LinkcliError as exc:
-        return Check(name, "fail", exc.message, "write LINKCLI_NOW as an ISO 8601 instant, or "
-                     "unset it")
+        return Check(
+            name, "fail", exc.message, "write LINKCLI_NOW as an ISO 8601 instant, or unset it"
+        )
     zone = ZoneInfo(config.practice.timezone if config else "UTC")
     local = now.astimezone(zone)
     offset = local.strftime("%z")
-    where = (f"practice zone {zone.key}: {local:%a %Y-%m-%d %H:%M} {local.tzname()} "
-             f"(UTC{offset[:3]}:{offset[3:]})")
+    where = (
+        f"practice zone {zone.key}: {local:%a %Y-%m-%d %H:%M} {local.tzname()} "
+        f"(UTC{offset[:3]}:{offset[3:]})"
+    )
     simulated = ctx.env.get("LINKCLI_NOW", "").strip()
     if simulated:
-        return Check(name, "warn",
-                     f"time is simulated: LINKCLI_NOW={simulated}; {where}",
-                     "unset LINKCLI_NOW for real runs: every command takes it as the time")
+        return Check(
+            name,
+            "warn",
+            f"time is simulated: LINKCLI_NOW={simulated}; {where}",
+            "unset LINKCLI_NOW for real runs: every command takes it as the time",
+        )
     return Check(name, "pass", where)

@@ -37,13 +37,16 @@ def build_explain(ctx: Context, store: Store, appointment_id: str) -> dict[str, 
     config, now = ctx.config, ctx.now
     known = store.appointment(appointment_id)
     if known is None:
-        kept = store.query("select count(*) as n from sends where appointment_id = ?",
-                           [appointment_id])[0]["n"]
+        kept = store.query(
+            "select count(*) as n from sends where appointment_id = ?", [appointment_id]
+        )[0]["n"]
         if kept:
             raise LinkcliError(
                 f"appointment {appointment_id!r} is no longer in the snapshot: sessions older "
                 f"than the retention period are removed ({kept} send record(s) remain in "
-                "`linkcli status` counts)", ExitCode.USAGE)
+                "`linkcli status` counts)",
+                ExitCode.USAGE,
+            )
         raise LinkcliError(
             f"no appointment {appointment_id!r} in the snapshot ({config.store_path}); check "
             "the id in `linkcli status` or `linkcli preview --json`, or run `linkcli sync` if "
@@ -51,13 +54,15 @@ def build_explain(ctx: Context, store: Store, appointment_id: str) -> dict[str, 
             ExitCode.USAGE,
         )
     appt = known.appointment
-    meta = store.query("select first_seen, changed_at from appointments where id = ?",
-                       [appointment_id])[0]
+    meta = store.query(
+        "select first_seen, changed_at from appointments where id = ?", [appointment_id]
+    )[0]
     first_good = store.query("select min(finished_at) as t from syncs where ok = 1")[0]["t"]
     good = store.last_good_sync()
     stale = good is None or now - good > config.max_snapshot_age
-    rows = store.query("select * from sends where appointment_id = ? order by revision, id",
-                       [appointment_id])
+    rows = store.query(
+        "select * from sends where appointment_id = ? order by revision, id", [appointment_id]
+    )
     practice_zone = ZoneInfo(config.practice.timezone)
     link = effective_link(config, appt)
     # Adopted: seen first by the store's first good sync, which sent no confirmation
@@ -65,16 +70,22 @@ def build_explain(ctx: Context, store: Store, appointment_id: str) -> dict[str, 
     on_created = {s.name for s in config.sequence if s.on_created}
     confirmed = any(r["step"] in on_created and r["revision"] == 1 for r in rows)
     adopted = bool(meta["first_seen"]) and meta["first_seen"] == first_good and not confirmed
-    facts = _Facts(config, store, known, now, stale, good, rows, adopted=adopted,
-                   changed_at=meta["changed_at"])
+    facts = _Facts(
+        config, store, known, now, stale, good, rows, adopted=adopted, changed_at=meta["changed_at"]
+    )
 
     participant_ids = [p.id for p in appt.participants]
     participant_ids += sorted({r["participant_id"] for r in rows} - set(participant_ids))
     participants = [facts.participant(pid) for pid in participant_ids]
     notices = [
-        {"kind": n["kind"], "reason": n["reason"], "fix": n["fix"],
-         "participant": n["participant_id"]}
-        for n in store.notices() if n["appointment_id"] == appointment_id
+        {
+            "kind": n["kind"],
+            "reason": n["reason"],
+            "fix": n["fix"],
+            "participant": n["participant_id"],
+        }
+        for n in store.notices()
+        if n["appointment_id"] == appointment_id
     ]
     return {
         "now": iso(ts(now)),
@@ -86,8 +97,11 @@ def build_explain(ctx: Context, store: Store, appointment_id: str) -> dict[str, 
             "start": iso(ts(appt.start)),
             "start_local": local_time(appt.start, practice_zone),
             "timezone": config.practice.timezone,
-            "therapist": {"id": appt.therapist.id, "name": appt.therapist.name,
-                          "shown": _therapist_shown(config, appt)},
+            "therapist": {
+                "id": appt.therapist.id,
+                "name": appt.therapist.name,
+                "shown": _therapist_shown(config, appt),
+            },
             "link": link,
             "link_problem": config.links.check(link) if appt.is_live_telehealth else None,
             "revision": known.revision,
@@ -117,9 +131,18 @@ def _therapist_shown(config: Config, appt: Appointment) -> str:
 class _Facts:
     """What one explanation needs, gathered once."""
 
-    def __init__(self, config: Config, store: Store, known: Known, now: datetime,
-                 stale: bool, good: datetime | None, rows: list[dict[str, Any]],
-                 adopted: bool, changed_at: str | None) -> None:
+    def __init__(
+        self,
+        config: Config,
+        store: Store,
+        known: Known,
+        now: datetime,
+        stale: bool,
+        good: datetime | None,
+        rows: list[dict[str, Any]],
+        adopted: bool,
+        changed_at: str | None,
+    ) -> None:
         self.config = config
         self.store = store
         self.known = known
@@ -151,8 +174,11 @@ class _Facts:
         for row in mine:
             if row["id"] not in covered:
                 steps.append(self.step(p, pid, None, row["channel"], row, [], name=row["step"]))
-        zone = zone_for(p, self.config.practice.timezone) if p else ZoneInfo(
-            self.config.practice.timezone)
+        zone = (
+            zone_for(p, self.config.practice.timezone)
+            if p
+            else ZoneInfo(self.config.practice.timezone)
+        )
         contacts: dict[str, Any] = {}
         if p:
             for channel in ("sms", "email"):
@@ -172,9 +198,16 @@ class _Facts:
             "steps": steps,
         }
 
-    def step(self, p: Participant | None, pid: str, step: Step | None, channel: str,
-             row: dict[str, Any] | None, history: list[dict[str, Any]],
-             name: str | None = None) -> dict[str, Any]:
+    def step(
+        self,
+        p: Participant | None,
+        pid: str,
+        step: Step | None,
+        channel: str,
+        row: dict[str, Any] | None,
+        history: list[dict[str, Any]],
+        name: str | None = None,
+    ) -> dict[str, Any]:
         """One step x channel for one participant."""
         config, appt = self.config, self.appt
         zone = zone_for(p, config.practice.timezone) if p else ZoneInfo(config.practice.timezone)
@@ -198,25 +231,37 @@ class _Facts:
             "encoding": None,
             "reason": "",
             "history": [
-                {"revision": h["revision"], "state": h["state"], "due": iso(h["due_at"]),
-                 "reason": self._row_reason(h, zone)}
+                {
+                    "revision": h["revision"],
+                    "state": h["state"],
+                    "due": iso(h["due_at"]),
+                    "reason": self._row_reason(h, zone),
+                }
                 for h in history
             ],
         }
         if p is None:
-            entry["reason"] = ("the client is no longer on this session"
-                               + (f"; {self._row_reason(row, zone)}" if row else ""))
+            entry["reason"] = "the client is no longer on this session" + (
+                f"; {self._row_reason(row, zone)}" if row else ""
+            )
             if row:
                 entry["to"] = mask(channel, row["recipient"])
             return entry
         if row is not None and row["state"] in ("sent", "delivered", "sending", "failed"):
             # What actually went (or was attempted), exactly as recorded; the retention
             # purge may have removed text and address since.
-            entry.update(to=mask(channel, row["recipient"]), subject=row["subject"],
-                         body=row["body"], segments=row["segments"], encoding=row["encoding"])
+            entry.update(
+                to=mask(channel, row["recipient"]),
+                subject=row["subject"],
+                body=row["body"],
+                segments=row["segments"],
+                encoding=row["encoding"],
+            )
             if row["body"] is None and row["state"] != "sending":
-                entry["reason"] = (f"{self._row_reason(row, zone)} (its text was removed "
-                                   "after the retention period)")
+                entry["reason"] = (
+                    f"{self._row_reason(row, zone)} (its text was removed "
+                    "after the retention period)"
+                )
                 return entry
         else:
             # Render at the moment it goes (pending) or was due (the rest): {day} and
@@ -227,8 +272,15 @@ class _Facts:
                 at = due or (parse_ts(row["updated_at"]) if row else self.now)
             outcome = compose(config, appt, p, step_name, channel, at)
             if outcome.recipient:
-                outcome = compose(config, appt, p, step_name, channel, at,
-                                  contact_state(self.store, outcome.recipient, channel))
+                outcome = compose(
+                    config,
+                    appt,
+                    p,
+                    step_name,
+                    channel,
+                    at,
+                    contact_state(self.store, outcome.recipient, channel),
+                )
             message = outcome.message
             entry["to"] = mask(channel, outcome.recipient)
             if message is not None:
@@ -237,16 +289,19 @@ class _Facts:
                     seg = count_segments(message.body)
                     entry.update(segments=seg.segments, encoding=seg.encoding)
             if row is not None and row["state"] == "pending":
-                entry["reason"] = self._pending_reason(row, outcome.action, outcome.reason,
-                                                       due, zone)
+                entry["reason"] = self._pending_reason(
+                    row, outcome.action, outcome.reason, due, zone
+                )
                 return entry
         if row is not None:
             entry["reason"] = self._row_reason(row, zone)
         else:
             _address, unreachable = recipient_for(config, p, channel)
-            entry["reason"] = (f"not planned: {unreachable}" if unreachable and
-                               appt.is_live_telehealth else
-                               self._not_planned(step, channel, due, zone))
+            entry["reason"] = (
+                f"not planned: {unreachable}"
+                if unreachable and appt.is_live_telehealth
+                else self._not_planned(step, channel, due, zone)
+            )
         return entry
 
     def _row_reason(self, row: dict[str, Any], zone: ZoneInfo) -> str:
@@ -267,22 +322,34 @@ class _Facts:
         if state == "failed":
             return reason or "provider error"
         if state == "sending":
-            return ("being sent (if no dispatch is running, a run stopped mid-send; the next "
-                    "dispatch checks with the provider)")
+            return (
+                "being sent (if no dispatch is running, a run stopped mid-send; the next "
+                "dispatch checks with the provider)"
+            )
         return reason or state
 
-    def _pending_reason(self, row: dict[str, Any], action: str, why: str | None,
-                        due: datetime | None, zone: ZoneInfo) -> str:
+    def _pending_reason(
+        self,
+        row: dict[str, Any],
+        action: str,
+        why: str | None,
+        due: datetime | None,
+        zone: ZoneInfo,
+    ) -> str:
         """Why a pending send will, or will not, go."""
         now = self.now
         expires = parse_ts(row["expires_at"])
         if now >= expires:
-            return ("too late: its moment passed (the next message or the session start came "
-                    "first); the next dispatch marks it skipped")
+            return (
+                "too late: its moment passed (the next message or the session start came "
+                "first); the next dispatch marks it skipped"
+            )
         if self.stale:
             since = f"since {local_time(self.good, zone)}" if self.good else "ever"
-            return (f"waits: stale snapshot (no successful sync {since}); link messages wait "
-                    "until `linkcli sync` succeeds")
+            return (
+                f"waits: stale snapshot (no successful sync {since}); link messages wait "
+                "until `linkcli sync` succeeds"
+            )
         if action == "wait":
             return f"waits: {why}; fix the link before {local_time(expires, zone)} or it is skipped"
         if action == "skip":
@@ -297,23 +364,30 @@ class _Facts:
             return f"due now: goes at the next dispatch (until {local_time(expires, zone)})"
         return f"will go at {local_time(due, zone) if due else 'its due time'}"
 
-    def _not_planned(self, step: Step | None, channel: str, due: datetime | None,
-                     zone: ZoneInfo) -> str:
+    def _not_planned(
+        self, step: Step | None, channel: str, due: datetime | None, zone: ZoneInfo
+    ) -> str:
         """Why a step has no send row for the current version of the session."""
         appt = self.appt
         if not appt.is_live_telehealth:
             if appt.format != "telehealth":
-                return ("not planned: in-person session; linkcli sends nothing for in-person "
-                        "sessions (the EHR's own reminders serve those)")
+                return (
+                    "not planned: in-person session; linkcli sends nothing for in-person "
+                    "sessions (the EHR's own reminders serve those)"
+                )
             return f"not planned: the session is {appt.status.replace('_', ' ')}"
         if step is None:
             return "not planned"
         if step.on_created:
             if self.known.revision == 1 and self.adopted:
-                return ("not planned: adopted at the first sync (booked before linkcli was "
-                        "installed), so no booking confirmation; its reminders still go")
-            return ("not planned: a booking confirmation goes only when the session (or this "
-                    "client on it) is new or moved, not for this version")
+                return (
+                    "not planned: adopted at the first sync (booked before linkcli was "
+                    "installed), so no booking confirmation; its reminders still go"
+                )
+            return (
+                "not planned: a booking confirmation goes only when the session (or this "
+                "client on it) is new or moved, not for this version"
+            )
         planned = parse_ts(self.planned_at) if self.planned_at else None
         window = ""
         if due is not None:
@@ -321,6 +395,7 @@ class _Facts:
         if appt.start <= (planned or self.now):
             return f"not planned: the session had started before it was planned{window}"
         when = f" at {local_time(planned, zone)}" if planned else ""
-        return (f"not planned: its window{window} had passed when this version of the session "
-                f"was planned{when}; a later step on the {channel} channel took its place")
-
+        return (
+            f"not planned: its window{window} had passed when this version of the session "
+            f"was planned{when}; a later step on the {channel} channel took its place"
+        )

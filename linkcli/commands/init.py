@@ -62,8 +62,9 @@ def _timezone(value: str, _answers: Answers) -> str:
     try:
         ZoneInfo(value)
     except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"{value!r} is not an IANA time zone (e.g. America/Chicago, "
-                         "Europe/London)") from None
+        raise ValueError(
+            f"{value!r} is not an IANA time zone (e.g. America/Chicago, Europe/London)"
+        ) from None
     return value
 
 
@@ -119,8 +120,10 @@ def _therapist_id(value: str, _answers: Answers) -> str:
 def _from_number(value: str, answers: Answers) -> str:
     result = normalize_mobile(value, answers.get("country", "US"))
     if result.e164 is None:
-        raise ValueError((result.problem or f"{value!r} is not a phone number")
-                         + "; write the Twilio number in E.164, e.g. +16175550199")
+        raise ValueError(
+            (result.problem or f"{value!r} is not a phone number")
+            + "; write the Twilio number in E.164, e.g. +16175550199"
+        )
     return result.e164
 
 
@@ -144,45 +147,126 @@ def _is(key: str, *values: str) -> Callable[[Answers], bool]:
 
 
 QUESTIONS: tuple[Question, ...] = (
-    Question("practice_name", "--practice-name", "Practice name (as clients know it)",
-             lambda a: "Our practice", _text),
-    Question("timezone", "--timezone", "Practice time zone (IANA, e.g. America/Chicago)",
-             lambda a: "America/New_York", _timezone),
-    Question("country", "--country", "Country (two letters; for numbers written without +)",
-             lambda a: "US", _country),
-    Question("source", "--source", "Where appointments come from ("
-             + ", ".join(SOURCE_KINDS) + ")", lambda a: "file", _choice(*SOURCE_KINDS)),
-    Question("source_path", "--source-path",
-             "Appointments file (canonical JSON, relative to the config)",
-             lambda a: "appointments.json", _path, _is("source", "file")),
-    Question("feed_url", "--feed-url", "Calendar feed URL (https, or a local .ics path)",
-             lambda a: None, _feed, _is("source", *ICS_KINDS)),
-    Question("therapist_id", "--therapist-id", "Therapist id for this feed",
-             lambda a: "th-1", _therapist_id, _is("source", *ICS_KINDS)),
-    Question("base_url", "--base-url", "API base URL",
-             lambda a: API_DEFAULT_URLS.get(a.get("source", "")), _url,
-             _is("source", *API_DEFAULT_URLS)),
-    Question("sms_provider", "--sms-provider", "SMS provider (twilio, or outbox to write "
-             "texts to a file)", lambda a: "outbox", _choice("twilio", "outbox")),
-    Question("from_number", "--from-number", "Twilio number texts come from (E.164)",
-             lambda a: None, _from_number, _is("sms_provider", "twilio")),
-    Question("email_provider", "--email-provider", "Email provider (smtp, or outbox to "
-             "write email to a file)", lambda a: "outbox", _choice("smtp", "outbox")),
-    Question("smtp_host", "--smtp-host", "SMTP server host", lambda a: None, _text,
-             _is("email_provider", "smtp")),
-    Question("security", "--security", "SMTP security (starttls, ssl, none)",
-             lambda a: "starttls", _choice("starttls", "ssl", "none"),
-             _is("email_provider", "smtp")),
-    Question("smtp_port", "--smtp-port", "SMTP port",
-             lambda a: SMTP_PORTS.get(a.get("security", ""), "587"), _port,
-             _is("email_provider", "smtp")),
-    Question("from_address", "--from-address", "Email From address", lambda a: None, _email,
-             _is("email_provider", "smtp")),
+    Question(
+        "practice_name",
+        "--practice-name",
+        "Practice name (as clients know it)",
+        lambda a: "Our practice",
+        _text,
+    ),
+    Question(
+        "timezone",
+        "--timezone",
+        "Practice time zone (IANA, e.g. America/Chicago)",
+        lambda a: "America/New_York",
+        _timezone,
+    ),
+    Question(
+        "country",
+        "--country",
+        "Country (two letters; for numbers written without +)",
+        lambda a: "US",
+        _country,
+    ),
+    Question(
+        "source",
+        "--source",
+        "Where appointments come from (" + ", ".join(SOURCE_KINDS) + ")",
+        lambda a: "file",
+        _choice(*SOURCE_KINDS),
+    ),
+    Question(
+        "source_path",
+        "--source-path",
+        "Appointments file (canonical JSON, relative to the config)",
+        lambda a: "appointments.json",
+        _path,
+        _is("source", "file"),
+    ),
+    Question(
+        "feed_url",
+        "--feed-url",
+        "Calendar feed URL (https, or a local .ics path)",
+        lambda a: None,
+        _feed,
+        _is("source", *ICS_KINDS),
+    ),
+    Question(
+        "therapist_id",
+        "--therapist-id",
+        "Therapist id for this feed",
+        lambda a: "th-1",
+        _therapist_id,
+        _is("source", *ICS_KINDS),
+    ),
+    Question(
+        "base_url",
+        "--base-url",
+        "API base URL",
+        lambda a: API_DEFAULT_URLS.get(a.get("source", "")),
+        _url,
+        _is("source", *API_DEFAULT_URLS),
+    ),
+    Question(
+        "sms_provider",
+        "--sms-provider",
+        "SMS provider (twilio, or outbox to write texts to a file)",
+        lambda a: "outbox",
+        _choice("twilio", "outbox"),
+    ),
+    Question(
+        "from_number",
+        "--from-number",
+        "Twilio number texts come from (E.164)",
+        lambda a: None,
+        _from_number,
+        _is("sms_provider", "twilio"),
+    ),
+    Question(
+        "email_provider",
+        "--email-provider",
+        "Email provider (smtp, or outbox to write email to a file)",
+        lambda a: "outbox",
+        _choice("smtp", "outbox"),
+    ),
+    Question(
+        "smtp_host",
+        "--smtp-host",
+        "SMTP server host",
+        lambda a: None,
+        _text,
+        _is("email_provider", "smtp"),
+    ),
+    Question(
+        "security",
+        "--security",
+        "SMTP security (starttls, ssl, none)",
+        lambda a: "starttls",
+        _choice("starttls", "ssl", "none"),
+        _is("email_provider", "smtp"),
+    ),
+    Question(
+        "smtp_port",
+        "--smtp-port",
+        "SMTP port",
+        lambda a: SMTP_PORTS.get(a.get("security", ""), "587"),
+        _port,
+        _is("email_provider", "smtp"),
+    ),
+    Question(
+        "from_address",
+        "--from-address",
+        "Email From address",
+        lambda a: None,
+        _email,
+        _is("email_provider", "smtp"),
+    ),
 )
 
 
-def gather(given: Mapping[str, str | None], ask: Ask | None,
-           warn: Callable[[str], None]) -> Answers:
+def gather(
+    given: Mapping[str, str | None], ask: Ask | None, warn: Callable[[str], None]
+) -> Answers:
     """Every answer that applies: from a flag, else asked (`ask`), else the default.
 
     `ask` is None for `--yes`: defaults are taken, and a setting without one must come
@@ -202,8 +286,11 @@ def gather(given: Mapping[str, str | None], ask: Ask | None,
         default = q.default(answers)
         if ask is None:
             if default is None:
-                raise LinkcliError(f"{q.flag} is needed ({q.prompt.lower()}): it has no "
-                                   "default to take with --yes", ExitCode.USAGE)
+                raise LinkcliError(
+                    f"{q.flag} is needed ({q.prompt.lower()}): it has no "
+                    "default to take with --yes",
+                    ExitCode.USAGE,
+                )
             answers[q.key] = q.check(default, answers)
             continue
         while True:
@@ -232,7 +319,7 @@ def render_config(a: Answers) -> str:
         f"country = {_q(a['country'])}",
         "",
         "[store]",
-        "path = \"linkcli.db\"  # relative to this file; holds client contacts (kept 0600)",
+        'path = "linkcli.db"  # relative to this file; holds client contacts (kept 0600)',
         "",
         "[source]",
         f"kind = {_q(a['source'])}",
@@ -241,36 +328,40 @@ def render_config(a: Answers) -> str:
     if kind == "file":
         lines.append(f"path = {_q(a['source_path'])}")
     elif kind in ICS_KINDS:
-        lines.append(f"feeds = [{{ therapist = {_q(a['therapist_id'])}, "
-                     f"url = {_q(a['feed_url'])} }}]  # one per therapist")
+        lines.append(
+            f"feeds = [{{ therapist = {_q(a['therapist_id'])}, "
+            f"url = {_q(a['feed_url'])} }}]  # one per therapist"
+        )
     else:
         lines.append(f"base_url = {_q(a['base_url'])}")
         if kind == "zoom":
-            lines += ["oauth_url = \"https://zoom.us/oauth/token\"",
-                      "users = [\"me\"]  # whose meetings are read"]
+            lines += [
+                'oauth_url = "https://zoom.us/oauth/token"',
+                'users = ["me"]  # whose meetings are read',
+            ]
         if kind == "rest":
             lines.append("# The field mapping keys are documented in config.example.toml.")
     if kind in ICS_KINDS or kind == "zoom":
         lines += [
             "",
             "[contacts]  # this source carries no client phone/email: joined from this file",
-            "path = \"contacts.csv\"  # columns: client,name,email,mobile,channels,timezone",
+            'path = "contacts.csv"  # columns: client,name,email,mobile,channels,timezone',
         ]
     if kind in ICS_KINDS:
         lines += [
             "",
             f"[therapists.{_q(a['therapist_id'])}]",
-            "# name = \"Maya Chen\"",
-            "# display_name = \"Dr. Chen\"  # what clients see in messages",
+            '# name = "Maya Chen"',
+            '# display_name = "Dr. Chen"  # what clients see in messages',
             "# A fixed link for sessions that carry none (TherapyNotes: the therapist's",
             "# TherapyPortal waiting room):",
-            "# link = \"https://...\"",
+            '# link = "https://..."',
         ]
     lines += ["", "[sms]", f"provider = {_q(a['sms_provider'])}"]
     if a["sms_provider"] == "twilio":
         lines.append(f"from_number = {_q(a['from_number'])}")
     else:
-        lines.append("outbox_path = \"outbox-sms.jsonl\"  # texts are written here, not sent")
+        lines.append('outbox_path = "outbox-sms.jsonl"  # texts are written here, not sent')
     lines += ["", "[email]", f"provider = {_q(a['email_provider'])}"]
     if a["email_provider"] == "smtp":
         lines += [
@@ -280,7 +371,7 @@ def render_config(a: Answers) -> str:
             f"from_address = {_q(a['from_address'])}",
         ]
     else:
-        lines.append("outbox_path = \"outbox-email.jsonl\"  # email is written here, not sent")
+        lines.append('outbox_path = "outbox-email.jsonl"  # email is written here, not sent')
     lines += [
         "",
         "# The default sequence applies: a booking confirmation email, a reminder by SMS and",
@@ -298,8 +389,10 @@ def target_path(config: Path | None, env: Mapping[str, str]) -> Path:
 def refuse_overwrite(path: Path, force: bool) -> None:
     """Exit 2 before any question when the config exists and --force was not given."""
     if path.exists() and not force:
-        raise LinkcliError(f"{path} already exists and was not changed; run `linkcli init "
-                           "--force` to replace it", ExitCode.USAGE)
+        raise LinkcliError(
+            f"{path} already exists and was not changed; run `linkcli init --force` to replace it",
+            ExitCode.USAGE,
+        )
     if path.exists() and path.is_dir():
         raise LinkcliError(f"{path} is a folder; name a file with --config", ExitCode.USAGE)
 
@@ -309,8 +402,7 @@ def write_config(path: Path, text: str, env: Mapping[str, str]) -> Config:
     try:
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     except OSError as exc:
-        raise LinkcliError(f"cannot create {path.parent}: {exc.strerror}",
-                           ExitCode.USAGE) from None
+        raise LinkcliError(f"cannot create {path.parent}: {exc.strerror}", ExitCode.USAGE) from None
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -320,8 +412,10 @@ def write_config(path: Path, text: str, env: Mapping[str, str]) -> Config:
         try:
             load_config(tmp, env)
         except ConfigError as exc:  # a bug in the questions above, never the user's
-            raise LinkcliError(f"the generated config does not load ({exc.message}); nothing "
-                               "was written", ExitCode.USAGE) from None
+            raise LinkcliError(
+                f"the generated config does not load ({exc.message}); nothing was written",
+                ExitCode.USAGE,
+            ) from None
         os.replace(tmp, path)
     except OSError as exc:
         raise LinkcliError(f"cannot write {path}: {exc.strerror}", ExitCode.USAGE) from None
@@ -355,13 +449,20 @@ def next_steps(config: Config, path: Path, env: Mapping[str, str]) -> InitResult
     todo: list[str] = []
     settings = config.source.settings
     if config.source.kind == "file" and not Path(settings["path"]).exists():
-        todo.append(f"put the schedule in {settings['path']} (canonical JSON; "
-                    "`linkcli demo --keep DIR` writes an example)")
+        todo.append(
+            f"put the schedule in {settings['path']} (canonical JSON; "
+            "`linkcli demo --keep DIR` writes an example)"
+        )
     if config.contacts_path is not None and not config.contacts_path.exists():
-        todo.append(f"create {config.contacts_path} (columns: client,name,email,mobile,"
-                    "channels,timezone): the calendar feed carries no phone or email")
-    todo += [f"check everything: linkcli doctor{opt}",
-             f"look at the coming week's messages: linkcli preview{opt}"]
+        todo.append(
+            f"create {config.contacts_path} (columns: client,name,email,mobile,"
+            "channels,timezone): the calendar feed carries no phone or email"
+        )
+    todo += [
+        f"check everything: linkcli doctor{opt}",
+        f"look at the coming week's messages: linkcli preview{opt}",
+    ]
     cron = [f"*/15 * * * * linkcli sync{opt}", f"* * * * * linkcli dispatch{opt}"]
-    return InitResult(path, default, secret_names(config), todo, cron,
-                      f"* * * * * linkcli run{opt}")
+    return InitResult(
+        path, default, secret_names(config), todo, cron, f"* * * * * linkcli run{opt}"
+    )

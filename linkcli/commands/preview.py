@@ -66,8 +66,7 @@ def _preview(ctx: Context, store: Store, days: int, therapist: str | None) -> li
             contact = contact_state(store, outcome.recipient, row["channel"])
             if outcome.recipient in texted:
                 contact = ContactState(contact.opted_out, contact.bad, contact.reason, True)
-            outcome = compose(config, appt, participant, row["step"], row["channel"], at,
-                              contact)
+            outcome = compose(config, appt, participant, row["step"], row["channel"], at, contact)
         if outcome.action == "send" and row["channel"] == "sms" and outcome.recipient:
             texted.add(outcome.recipient)
         message = outcome.message
@@ -78,23 +77,28 @@ def _preview(ctx: Context, store: Store, days: int, therapist: str | None) -> li
         if outcome.reason:
             warnings.append(outcome.reason)
         if row["channel"] == "sms" and seg and seg.encoding == "UCS-2":
-            warnings.append("UCS-2 because of " + " ".join(repr(c) for c in seg.non_gsm)
-                            + ": each segment holds 70 characters instead of 160")
+            warnings.append(
+                "UCS-2 because of "
+                + " ".join(repr(c) for c in seg.non_gsm)
+                + ": each segment holds 70 characters instead of 160"
+            )
         if row["channel"] == "sms" and seg and seg.segments > 1:
             warnings.append(f"{seg.segments} segments: billed as {seg.segments} messages")
-        out.append({
-            "due": iso(ts(at)),
-            "step": row["step"],
-            "channel": row["channel"],
-            "appointment": aid,
-            "participant": participant.id,
-            "therapist": appt.therapist.id,
-            "recipient": mask(row["channel"], outcome.recipient),
-            "action": outcome.action,
-            "subject": message.subject if message else None,
-            "body": message.body if message else None,
-            "encoding": seg.encoding if seg else None,
-            "segments": seg.segments if seg else None,
-            "warnings": warnings,
-        })
+        out.append(
+            {
+                "due": iso(ts(at)),
+                "step": row["step"],
+                "channel": row["channel"],
+                "appointment": aid,
+                "participant": participant.id,
+                "therapist": appt.therapist.id,
+                "recipient": mask(row["channel"], outcome.recipient),
+                "action": outcome.action,
+                "subject": message.subject if message else None,
+                "body": message.body if message else None,
+                "encoding": seg.encoding if seg else None,
+                "segments": seg.segments if seg else None,
+                "warnings": warnings,
+            }
+        )
     return out

@@ -48,29 +48,42 @@ def attention(config: Config, store: Store, now: datetime) -> list[dict[str, Any
     good = store.last_good_sync()
     last = store.last_sync()
     if last and not last["ok"]:
-        items.append(attention_item(
-            "sync_failed", None, f"the last sync failed: {last['error']}",
-            "fix what it says, then run `linkcli sync` (`--force` if a mass cancellation is "
-            "real); messages go meanwhile from the last good snapshot",
-        ))
+        items.append(
+            attention_item(
+                "sync_failed",
+                None,
+                f"the last sync failed: {last['error']}",
+                "fix what it says, then run `linkcli sync` (`--force` if a mass cancellation is "
+                "real); messages go meanwhile from the last good snapshot",
+            )
+        )
     if good is None or now - good > config.max_snapshot_age:
         since = f"since {ts(good)}" if good else "ever"
         waiting = store.query(
             "select distinct appointment_id from sends where state = 'pending' and due_at <= ? "
-            "order by appointment_id", [ts(now)])
+            "order by appointment_id",
+            [ts(now)],
+        )
         for row in waiting or [{"appointment_id": None}]:
-            items.append(attention_item(
-                "stale_snapshot", row["appointment_id"],
-                f"no successful sync {since}; link messages wait until one succeeds",
-                "run `linkcli sync` and fix what it reports (source URL, token, file)",
-            ))
+            items.append(
+                attention_item(
+                    "stale_snapshot",
+                    row["appointment_id"],
+                    f"no successful sync {since}; link messages wait until one succeeds",
+                    "run `linkcli sync` and fix what it reports (source URL, token, file)",
+                )
+            )
     if last and last["ok"]:
         for problem in json.loads(last["problems"] or "[]"):
-            items.append(attention_item(
-                "bad_record", _record_id(problem), problem,
-                "correct the appointment in the scheduling system (or the contacts "
-                "directory); linkcli sends nothing for what it cannot read",
-            ))
+            items.append(
+                attention_item(
+                    "bad_record",
+                    _record_id(problem),
+                    problem,
+                    "correct the appointment in the scheduling system (or the contacts "
+                    "directory); linkcli sends nothing for what it cannot read",
+                )
+            )
     horizon = now + config.sync.future
     for known in store.appointments_between(now, horizon):
         appt = known.appointment
@@ -78,61 +91,106 @@ def attention(config: Config, store: Store, now: datetime) -> list[dict[str, Any
             continue
         problem = config.links.check(effective_link(config, appt))
         if problem:
-            items.append(attention_item(
-                "link", appt.id, f"link refused: {problem}; its link messages wait",
-                "put the session-specific https link on the appointment, or set "
-                f"[therapists.\"{appt.therapist.id}\"] link in the config",
-            ))
+            items.append(
+                attention_item(
+                    "link",
+                    appt.id,
+                    f"link refused: {problem}; its link messages wait",
+                    "put the session-specific https link on the appointment, or set "
+                    f'[therapists."{appt.therapist.id}"] link in the config',
+                )
+            )
         if not appt.participants:
-            items.append(attention_item("no_participants", appt.id, "session has no client",
-                                        "add the client to the appointment"))
+            items.append(
+                attention_item(
+                    "no_participants",
+                    appt.id,
+                    "session has no client",
+                    "add the client to the appointment",
+                )
+            )
         for p in appt.participants:
             phone = normalize_mobile(p.mobile, config.practice.country)
             if phone.problem:
-                items.append(attention_item(
-                    "bad_mobile", appt.id, f"{phone.problem}; email only",
-                    "correct the client's mobile number in the scheduling system", p.id,
-                ))
+                items.append(
+                    attention_item(
+                        "bad_mobile",
+                        appt.id,
+                        f"{phone.problem}; email only",
+                        "correct the client's mobile number in the scheduling system",
+                        p.id,
+                    )
+                )
             sms, _ = recipient_for(config, p, "sms")
             email, _ = recipient_for(config, p, "email")
             if p.sms_opt_in is False and p.mobile:
-                items.append(attention_item(
-                    "opted_out", appt.id, "client has not agreed to texts (sms_opt_in is "
-                    "false in the schedule); email only",
-                    "record the client's consent in the scheduling system to send texts", p.id,
-                ))
+                items.append(
+                    attention_item(
+                        "opted_out",
+                        appt.id,
+                        "client has not agreed to texts (sms_opt_in is "
+                        "false in the schedule); email only",
+                        "record the client's consent in the scheduling system to send texts",
+                        p.id,
+                    )
+                )
             if not sms and not email:
-                items.append(attention_item(
-                    "no_contact", appt.id, "no usable mobile or email: nothing can be sent",
-                    "add the client's mobile or email in the scheduling system", p.id,
-                ))
+                items.append(
+                    attention_item(
+                        "no_contact",
+                        appt.id,
+                        "no usable mobile or email: nothing can be sent",
+                        "add the client's mobile or email in the scheduling system",
+                        p.id,
+                    )
+                )
             if sms:
                 health = store.health(sms)
                 if health and health["opted_out"]:
-                    items.append(attention_item(
-                        "opted_out", appt.id, "client opted out of texts; email only",
-                        "the client can reply START to resume texts", p.id,
-                    ))
+                    items.append(
+                        attention_item(
+                            "opted_out",
+                            appt.id,
+                            "client opted out of texts; email only",
+                            "the client can reply START to resume texts",
+                            p.id,
+                        )
+                    )
                 elif health and health["bad"]:
-                    items.append(attention_item(
-                        "bad_mobile", appt.id, f"{health['reason']}; email only",
-                        "correct the client's mobile number", p.id,
-                    ))
+                    items.append(
+                        attention_item(
+                            "bad_mobile",
+                            appt.id,
+                            f"{health['reason']}; email only",
+                            "correct the client's mobile number",
+                            p.id,
+                        )
+                    )
     for notice in store.notices():
-        items.append(attention_item(notice["kind"], notice["appointment_id"], notice["reason"],
-                                    notice["fix"], notice["participant_id"]))
+        items.append(
+            attention_item(
+                notice["kind"],
+                notice["appointment_id"],
+                notice["reason"],
+                notice["fix"],
+                notice["participant_id"],
+            )
+        )
     week_ago = ts(now - timedelta(days=7))
     for row in store.query(
         "select appointment_id, participant_id, step, channel, reason from sends "
         "where state = 'failed' and updated_at >= ? order by updated_at desc limit 50",
         [week_ago],
     ):
-        items.append(attention_item(
-            "failed_send", row["appointment_id"],
-            f"{row['step']} {row['channel']} failed: {row['reason']}",
-            "check the contact details; run `linkcli status` after the next dispatch",
-            row["participant_id"],
-        ))
+        items.append(
+            attention_item(
+                "failed_send",
+                row["appointment_id"],
+                f"{row['step']} {row['channel']} failed: {row['reason']}",
+                "check the contact details; run `linkcli status` after the next dispatch",
+                row["participant_id"],
+            )
+        )
     return items
 
 
@@ -198,8 +256,11 @@ def build_status(ctx: Context, store: Store) -> dict[str, Any]:
         out = states.get("sent", 0) + states.get("delivered", 0) + states.get("failed", 0)
         # Of what left linkcli, the share the provider confirmed delivered (SMS only
         # learns this from Twilio; email has no receipts, so its rate stays None).
-        states["delivery_rate"] = round(states.get("delivered", 0) / out, 3) if (
-            out and states.get("delivered")) else None
+        states["delivery_rate"] = (
+            round(states.get("delivered", 0) / out, 3)
+            if (out and states.get("delivered"))
+            else None
+        )
     therapists: dict[str, dict[str, int]] = {}
     for row in store.query(
         "select json_extract(a.data, '$.therapist.id') as therapist, s.state, count(*) as n "
@@ -226,12 +287,8 @@ def check_problems(ctx: Context, store: Store, report: dict[str, Any]) -> list[s
     config, now = ctx.config, ctx.now
     problems: list[str] = []
     good = store.last_good_sync()
-    if config.status.check_stale_sync and (
-        good is None or now - good > 2 * config.sync.interval
-    ):
-        problems.append(
-            "no successful sync " + (f"since {ts(good)}" if good else "yet")
-        )
+    if config.status.check_stale_sync and (good is None or now - good > 2 * config.sync.interval):
+        problems.append("no successful sync " + (f"since {ts(good)}" if good else "yet"))
     if config.status.check_failed_sends:
         failed = store.query(
             "select count(*) as n from sends where state = 'failed' and updated_at >= ?",

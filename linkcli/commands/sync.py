@@ -36,9 +36,11 @@ def drop_unresolved(listing: Listing) -> Listing:
             for p in unnamed:
                 listing.problems.append(
                     f"appointment {appointment.id!r}: client {p.name!r} is named but not "
-                    "identified; add them to the [contacts] directory")
-            appointment = replace(appointment, participants=tuple(
-                p for p in appointment.participants if p.id))
+                    "identified; add them to the [contacts] directory"
+                )
+            appointment = replace(
+                appointment, participants=tuple(p for p in appointment.participants if p.id)
+            )
         kept.append(appointment)
     listing.appointments = kept
     return listing
@@ -66,7 +68,10 @@ SYNC_PHASES = 4
 
 
 def run_sync(
-    ctx: Context, store: Store, force: bool = False, confirm_existing: bool = False,
+    ctx: Context,
+    store: Store,
+    force: bool = False,
+    confirm_existing: bool = False,
     step: Callable[[str], None] = lambda _label: None,
 ) -> SyncResult:
     """One sync. A listing that fails or is refused changes nothing but the sync log.
@@ -102,20 +107,29 @@ def run_sync(
     step(f"comparing {len(listing.appointments)} appointments with the snapshot")
     # Compare digests first and parse only what changed or vanished: a no-change sync of
     # a large practice never loads its whole snapshot.
-    changed = [a for a in listing.appointments
-               if a.id not in index or index[a.id][0] != a.digest()]
+    changed = [a for a in listing.appointments if a.id not in index or index[a.id][0] != a.digest()]
     listed = {a.id for a in listing.appointments} | listing.unchanged_ids
     start_ts, end_ts, now_ts = ts(window.start), ts(window.end), ts(now)
-    candidates = [aid for aid, (_d, status, start, _r, _raw) in index.items()
-                  if status == "scheduled" and start_ts <= start < end_ts and aid not in listed]
+    candidates = [
+        aid
+        for aid, (_d, status, start, _r, _raw) in index.items()
+        if status == "scheduled" and start_ts <= start < end_ts and aid not in listed
+    ]
     known = store.load([a.id for a in changed if a.id in index] + candidates)
     snapshot = {aid: k.appointment for aid, k in known.items()}
     result = diff(
-        snapshot, changed, window.start, window.end,
-        keep=listing.skipped_ids, complete=listing.complete,
+        snapshot,
+        changed,
+        window.start,
+        window.end,
+        keep=listing.skipped_ids,
+        complete=listing.complete,
     )
-    upcoming = sum(1 for _d, status, start, _r, _raw in index.values()
-                   if status == "scheduled" and now_ts <= start < end_ts)
+    upcoming = sum(
+        1
+        for _d, status, start, _r, _raw in index.values()
+        if status == "scheduled" and now_ts <= start < end_ts
+    )
     gone = sum(1 for aid in result.vanished if index[aid][2] >= now_ts)
     refusal = vanish_refusal(gone, upcoming, config.sync.vanish_ratio, config.sync.vanish_min)
     if refusal and not force:
@@ -137,13 +151,17 @@ def run_sync(
         link_changed=config.change_messages.link_changed,
         cancellation=config.change_messages.cancellation,
         zone=config.practice.timezone,
-        reachable=lambda participant, channel: recipient_for(
-            config, participant, channel)[0] is not None,
+        reachable=lambda participant, channel: (
+            recipient_for(config, participant, channel)[0] is not None
+        ),
     )
-    counts = {kind: result.count(kind) for kind in
-              ("created", "rescheduled", "canceled", "updated", "restored")}
-    counts["unchanged"] = (result.unchanged + len(listing.appointments) - len(changed)
-                           + len(listing.unchanged_ids))
+    counts = {
+        kind: result.count(kind)
+        for kind in ("created", "rescheduled", "canceled", "updated", "restored")
+    }
+    counts["unchanged"] = (
+        result.unchanged + len(listing.appointments) - len(changed) + len(listing.unchanged_ids)
+    )
     counts["problems"] = len(listing.problems)
     counts["listed"] = len(listing.appointments) + len(listing.unchanged_ids)
     step(f"saving {len(plan.writes)} appointments and {len(plan.inserts)} messages")
@@ -153,11 +171,16 @@ def run_sync(
         # Only records listed inside the window: one that left it (and so vanished) must
         # be read again when it comes back, to be restored.
         in_window = {a.id for a in listing.appointments}
-        store.set_raw_digests({aid: raw for aid, raw in listing.raw_digests.items()
-                               if aid in in_window and aid not in listing.skipped_ids
-                               and (aid not in index or index[aid][4] != raw)})
-        store.record_sync(now, now, source_name, ok=True, counts=counts,
-                          problems=listing.problems)
+        store.set_raw_digests(
+            {
+                aid: raw
+                for aid, raw in listing.raw_digests.items()
+                if aid in in_window
+                and aid not in listing.skipped_ids
+                and (aid not in index or index[aid][4] != raw)
+            }
+        )
+        store.record_sync(now, now, source_name, ok=True, counts=counts, problems=listing.problems)
         store.purge(now - config.retention)
     # Cron mail carries a problem once, when it first appears; `status` lists it until
     # it is fixed.

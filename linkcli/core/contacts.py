@@ -70,8 +70,9 @@ class Contact:
         if not words:
             return None
         # (?<!\w)/(?!\w) rather than \b: a name may end in a non-word character ("Jr.").
-        return re.compile(r"(?<!\w)" + r"\s+".join(map(re.escape, words)) + r"(?!\w)",
-                          re.IGNORECASE)
+        return re.compile(
+            r"(?<!\w)" + r"\s+".join(map(re.escape, words)) + r"(?!\w)", re.IGNORECASE
+        )
 
 
 @dataclass(frozen=True)
@@ -80,8 +81,9 @@ class Directory:
 
     contacts: tuple[Contact, ...] = ()
     where: str = "contacts.csv"
-    _by_client: dict[str, Contact] = field(default_factory=dict, init=False, repr=False,
-                                           compare=False)
+    _by_client: dict[str, Contact] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
         self._by_client.update({c.client: c for c in self.contacts})
@@ -132,17 +134,23 @@ def parse_directory(text: str, where: str = "contacts.csv") -> Directory:
     try:
         header = next(reader)
     except StopIteration:
-        raise DirectoryError(["line 1: the file is empty; the first line must be the header "
-                              + ",".join(REQUIRED_COLUMNS)]) from None
+        raise DirectoryError(
+            [
+                "line 1: the file is empty; the first line must be the header "
+                + ",".join(REQUIRED_COLUMNS)
+            ]
+        ) from None
     except csv.Error as exc:
         raise DirectoryError([f"line 1: not valid CSV ({exc})"]) from None
     columns = [h.strip().lower() for h in header]
     missing = [c for c in REQUIRED_COLUMNS if c not in columns]
     if missing:
-        raise DirectoryError([
-            f"line 1: the header lacks column(s) {', '.join(missing)}; it must name "
-            f"{','.join(REQUIRED_COLUMNS)} (optional: {', '.join(OPTIONAL_COLUMNS)})"
-        ])
+        raise DirectoryError(
+            [
+                f"line 1: the header lacks column(s) {', '.join(missing)}; it must name "
+                f"{','.join(REQUIRED_COLUMNS)} (optional: {', '.join(OPTIONAL_COLUMNS)})"
+            ]
+        )
     contacts: list[Contact] = []
     first_line: dict[str, int] = {}
     while True:
@@ -168,8 +176,10 @@ def parse_directory(text: str, where: str = "contacts.csv") -> Directory:
         if contact is None:
             continue
         if contact.client in first_line:
-            problems.append(f"line {line}: client {contact.client!r} is already on line "
-                            f"{first_line[contact.client]}; each client key must be unique")
+            problems.append(
+                f"line {line}: client {contact.client!r} is already on line "
+                f"{first_line[contact.client]}; each client key must be unique"
+            )
             continue
         first_line[contact.client] = line
         contacts.append(contact)
@@ -185,8 +195,10 @@ def _contact(values: dict[str, str], line: int) -> tuple[Contact | None, list[st
         faults.append("client is empty; every row needs its client key")
     channels = values.get("channels", "").lower() or "both"
     if channels not in CHANNELS:
-        faults.append(f"channels {values.get('channels')!r} is not one of "
-                      f"{', '.join(CHANNELS)} (empty means both)")
+        faults.append(
+            f"channels {values.get('channels')!r} is not one of "
+            f"{', '.join(CHANNELS)} (empty means both)"
+        )
     zone = values.get("timezone") or None
     if zone is not None:
         try:
@@ -200,8 +212,10 @@ def _contact(values: dict[str, str], line: int) -> tuple[Contact | None, list[st
     elif consent_raw in _NO:
         consent = False
     elif consent_raw:
-        faults.append(f"sms_consent {values.get('sms_consent')!r} is not yes, no, true or "
-                      "false (empty means not recorded)")
+        faults.append(
+            f"sms_consent {values.get('sms_consent')!r} is not yes, no, true or "
+            "false (empty means not recorded)"
+        )
     if faults:
         return None, faults
     name = " ".join(values.get("name", "").split())
@@ -289,11 +303,15 @@ def _by_title(
     if len(matches) == 1:
         return from_contact(matches[0]), None
     if not matches:
-        return None, (f"appointment {appointment_id!r}: title {text!r} matches no contact in "
-                      f"{directory.where}")
+        return None, (
+            f"appointment {appointment_id!r}: title {text!r} matches no contact in "
+            f"{directory.where}"
+        )
     names = ", ".join(f"{c.name} ({c.client})" for c in matches)
-    return None, (f"appointment {appointment_id!r}: title {text!r} matches several contacts "
-                  f"in {directory.where}: {names}")
+    return None, (
+        f"appointment {appointment_id!r}: title {text!r} matches several contacts "
+        f"in {directory.where}: {names}"
+    )
 
 
 def join_appointments(
@@ -307,4 +325,3 @@ def join_appointments(
         out.append(joined)
         problems += found
     return out, problems
-

@@ -88,11 +88,16 @@ def plan_appointment(
                 for order, step in enumerate(steps)
                 if channel in step.channels and step.before is not None
             ]
-            if with_created and created_at is not None and not (
-                created_yields and _open_at(timeline, created_at, appointment.start)
+            if (
+                with_created
+                and created_at is not None
+                and not (created_yields and _open_at(timeline, created_at, appointment.start))
             ):
-                timeline += [(created_at, order, step) for order, step in enumerate(steps)
-                             if channel in step.channels and step.before is None]
+                timeline += [
+                    (created_at, order, step)
+                    for order, step in enumerate(steps)
+                    if channel in step.channels and step.before is None
+                ]
             timeline.sort(key=lambda item: (item[0], item[1]))
             for i, (due, _order, step) in enumerate(timeline):
                 expires = appointment.start
@@ -116,8 +121,7 @@ def plan_appointment(
     return planned
 
 
-def _open_at(timeline: list[tuple[datetime, int, Step]], moment: datetime,
-             start: datetime) -> bool:
+def _open_at(timeline: list[tuple[datetime, int, Step]], moment: datetime, start: datetime) -> bool:
     """True when one of these scheduled steps may be sent at `moment`."""
     dues = sorted(due for due, _order, _step in timeline)
     for i, due in enumerate(dues):

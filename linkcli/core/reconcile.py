@@ -122,14 +122,14 @@ def reconcile(
         if change.kind == "created":
             revision = 1
             created_at = None if adopting else now
-            plan.inserts += plan_appointment(after, revision, steps, now, created_at,
-                                             reachable=can)
+            plan.inserts += plan_appointment(after, revision, steps, now, created_at, reachable=can)
         elif change.kind in ("rescheduled", "restored"):
             revision += 1
             cancel(old_pending, change.kind)
             created_at = now if change.kind == "rescheduled" else None
-            plan.inserts += plan_appointment(after, revision, steps, now, created_at,
-                                             reachable=can, created_yields=True)
+            plan.inserts += plan_appointment(
+                after, revision, steps, now, created_at, reachable=can, created_yields=True
+            )
             reminded = {m.step for m in sent.get(change.appointment_id, set())} & scheduled_steps
             if change.kind == "rescheduled" and reminded:
                 plan.notices.append(_moved_after_reminder(change, revision, zone))
@@ -137,56 +137,100 @@ def reconcile(
             cancel(old_pending, change.detail or "canceled")
             if cancellation and after.status == "canceled" and after.start > now:
                 told = {m.participant_id for m in sent.get(change.appointment_id, set())}
-                plan.inserts += _follow_ups(after, revision, reached(after, told, "email"),
-                                            ("email",), CANCELLATION, "", now)
+                plan.inserts += _follow_ups(
+                    after,
+                    revision,
+                    reached(after, told, "email"),
+                    ("email",),
+                    CANCELLATION,
+                    "",
+                    now,
+                )
         else:  # updated
             before_ids = {p.id for p in change.before.participants} if change.before else set()
             present = {p.id for p in after.participants}
             if not after.is_live_telehealth:
                 cancel(old_pending, f"no longer a telehealth session ({after.format})")
             else:
-                cancel([s for s in old_pending if s.participant_id not in present],
-                       "participant removed")
+                cancel(
+                    [s for s in old_pending if s.participant_id not in present],
+                    "participant removed",
+                )
                 people = {p.id: p for p in after.participants}
-                cancel([s for s in old_pending if s.participant_id in people
-                        and not can(people[s.participant_id], s.channel)],
-                       "the client can no longer receive this channel")
+                cancel(
+                    [
+                        s
+                        for s in old_pending
+                        if s.participant_id in people
+                        and not can(people[s.participant_id], s.channel)
+                    ],
+                    "the client can no longer receive this channel",
+                )
             added = present - before_ids
             plan.inserts += plan_appointment(
-                after, max(revision, 1), steps, now, created_at=now if added else None,
-                created_for=added, reachable=can,
+                after,
+                max(revision, 1),
+                steps,
+                now,
+                created_at=now if added else None,
+                created_for=added,
+                reachable=can,
             )
             moved_link = change.before is not None and (
-                change.before.telehealth_url != after.telehealth_url)
+                change.before.telehealth_url != after.telehealth_url
+            )
             if link_changed and moved_link and after.is_live_telehealth and after.start > now:
                 # Everyone who holds the old link hears of the new one, on the channels
                 # they were reached on; the key carries the link, so each change goes once.
                 for message_channel in ("sms", "email"):
-                    holders = reached(after, {
-                        m.participant_id for m in sent.get(change.appointment_id, set())
-                        if m.channel == message_channel}, message_channel)
+                    holders = reached(
+                        after,
+                        {
+                            m.participant_id
+                            for m in sent.get(change.appointment_id, set())
+                            if m.channel == message_channel
+                        },
+                        message_channel,
+                    )
                     # Keyed by the new link and the moment of the change: A -> B -> A -> B
                     # tells the client every time, and no change is told twice.
                     plan.inserts += _follow_ups(
-                        after, max(revision, 1), holders, (message_channel,), LINK_CHANGED,
-                        f"{_short_hash(after.telehealth_url or '')}-{now:%Y%m%dT%H%M%SZ}", now)
+                        after,
+                        max(revision, 1),
+                        holders,
+                        (message_channel,),
+                        LINK_CHANGED,
+                        f"{_short_hash(after.telehealth_url or '')}-{now:%Y%m%dT%H%M%SZ}",
+                        now,
+                    )
         plan.writes.append(SnapshotWrite(after, max(revision, 1), change.before is None))
     return plan
 
 
 def _follow_ups(
-    appointment: Appointment, revision: int, participants: set[str], channels: tuple[str, ...],
-    step: str, tag: str, now: datetime,
+    appointment: Appointment,
+    revision: int,
+    participants: set[str],
+    channels: tuple[str, ...],
+    step: str,
+    tag: str,
+    now: datetime,
 ) -> list[PlannedSend]:
     """One-off messages caused by a change, due now and sendable until the start."""
     suffix = f"r{revision}" + (f"-{tag}" if tag else "")
     return [
         PlannedSend(
             key=f"{appointment.id}/{pid}/{step}/{channel}/{suffix}",
-            appointment_id=appointment.id, participant_id=pid, step=step, channel=channel,
-            revision=revision, due_at=now, expires_at=appointment.start,
+            appointment_id=appointment.id,
+            participant_id=pid,
+            step=step,
+            channel=channel,
+            revision=revision,
+            due_at=now,
+            expires_at=appointment.start,
         )
-        for pid in sorted(participants) for channel in channels
+        for pid in sorted(participants)
+        for channel in channels
     ]
 
 
@@ -198,8 +242,7 @@ def _moved_after_reminder(change: Change, revision: int, zone: str) -> Notice:
     tz = ZoneInfo(zone)
     old = change.before.start.astimezone(tz) if change.before else None
     new = change.after.start.astimezone(tz)
-    moved = (f"moved from {old:%a %b %d %H:%M} to {new:%a %b %d %H:%M %Z}" if old
-             else change.detail)
+    moved = f"moved from {old:%a %b %d %H:%M} to {new:%a %b %d %H:%M %Z}" if old else change.detail
     return Notice(
         key=f"moved-after-reminder/{change.appointment_id}/r{revision}",
         appointment_id=change.appointment_id,

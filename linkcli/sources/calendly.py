@@ -91,13 +91,15 @@ ADMIN_ROLES = frozenset({"owner", "admin"})
 # Location types that are a video meeting: the session is telehealth and its link is
 # `join_url` (None while Calendly has not created the meeting yet; the core then holds
 # the link messages and puts the appointment in `attention`).
-VIDEO_TYPES = frozenset({
-    "zoom_conference",
-    "google_conference",
-    "microsoft_teams_conference",
-    "webex_conference",
-    "gotomeeting_conference",
-})
+VIDEO_TYPES = frozenset(
+    {
+        "zoom_conference",
+        "google_conference",
+        "microsoft_teams_conference",
+        "webex_conference",
+        "gotomeeting_conference",
+    }
+)
 # Phone sessions have no link to deliver: like in-person ones, linkcli sends nothing
 # (marking them telehealth would put every phone session in `attention` as "no link").
 NO_LINK_TYPES = frozenset({"physical", "inbound_call", "outbound_call"})
@@ -153,9 +155,7 @@ class InviteeCache:
         except RecordError:
             return None
 
-    def put(
-        self, uuid: str, key: str, participants: tuple[Participant, ...], total: int
-    ) -> None:
+    def put(self, uuid: str, key: str, participants: tuple[Participant, ...], total: int) -> None:
         """Remember an event version's participants (only the fields a message needs)."""
         self.entries[uuid] = {
             "key": key,
@@ -169,8 +169,11 @@ class InviteeCache:
             return
         if keep is not None:
             self.entries = {k: v for k, v in self.entries.items() if k in keep}
-        blob = json.dumps({"version": CACHE_VERSION, "events": self.entries},
-                          sort_keys=True, separators=(",", ":"))
+        blob = json.dumps(
+            {"version": CACHE_VERSION, "events": self.entries},
+            sort_keys=True,
+            separators=(",", ":"),
+        )
         write_private(self.path, blob)
 
 
@@ -256,8 +259,9 @@ class CalendlySource(HttpSource):
         user = resource.get("uri") if isinstance(resource, dict) else None
         org = resource.get("current_organization") if isinstance(resource, dict) else None
         if not isinstance(user, str) or not user:
-            raise SourceError("calendly: /users/me did not name the token's user; nothing "
-                              "was changed")
+            raise SourceError(
+                "calendly: /users/me did not name the token's user; nothing was changed"
+            )
         if not isinstance(org, str) or not org:
             return {"user": user}
         memberships = self._collection(
@@ -274,18 +278,18 @@ class CalendlySource(HttpSource):
             page = self.get_json(path, {**params, "page_token": token} if token else params)
             items = page.get("collection") if isinstance(page, dict) else None
             if not isinstance(items, list):
-                raise SourceError(f"calendly: /{path} answered without a 'collection' list "
-                                  "(not a Calendly API response?); nothing was changed")
+                raise SourceError(
+                    f"calendly: /{path} answered without a 'collection' list "
+                    "(not a Calendly API response?); nothing was changed"
+                )
             yield from items
             token = _next_token(page.get("pagination"))
             if token is None:
                 return
             if token in seen:
-                raise SourceError(f"calendly: /{path} paging repeats itself; nothing was "
-                                  "changed")
+                raise SourceError(f"calendly: /{path} paging repeats itself; nothing was changed")
             seen.add(token)
-        raise SourceError(f"calendly: /{path} has more than {MAX_PAGES} pages; nothing was "
-                          "changed")
+        raise SourceError(f"calendly: /{path} has more than {MAX_PAGES} pages; nothing was changed")
 
     def _participants(self, uuid: str) -> tuple[tuple[Participant, ...], int]:
         """Active invitees (as participants) and how many invitees there are at all."""
@@ -307,9 +311,7 @@ class CalendlySource(HttpSource):
                 participants.append(participant)
         return tuple(participants), total
 
-    def _appointment(
-        self, uuid: str, event: dict[str, Any], window: Window
-    ) -> Appointment | None:
+    def _appointment(self, uuid: str, event: dict[str, Any], window: Window) -> Appointment | None:
         """The event as an appointment; None when it starts outside the window."""
         start = parse_instant(event.get("start_time"), "start_time", uuid)
         if not window.start <= start < window.end:
@@ -335,8 +337,15 @@ class CalendlySource(HttpSource):
         with contextlib.suppress(RecordError):
             updated = parse_instant(event.get("updated_at"), "updated_at", uuid)
         return Appointment(
-            id=uuid, status=status, start=start, end=end, format=fmt, telehealth_url=link,
-            therapist=therapist, participants=participants, updated_at=updated,
+            id=uuid,
+            status=status,
+            start=start,
+            end=end,
+            format=fmt,
+            telehealth_url=link,
+            therapist=therapist,
+            participants=participants,
+            updated_at=updated,
         )
 
     def _cached_participants(
@@ -359,8 +368,9 @@ class CalendlySource(HttpSource):
         host = hosts[0] if isinstance(hosts, list) and hosts else None
         email = host.get("user_email") if isinstance(host, dict) else None
         if not isinstance(email, str) or not email.strip():
-            raise RecordError(uuid, "no host (event_memberships[].user_email) to name the "
-                              "therapist")
+            raise RecordError(
+                uuid, "no host (event_memberships[].user_email) to name the therapist"
+            )
         email = email.strip()
         configured = self.therapists.get(email) or next(
             (t for k, t in self.therapists.items() if k.casefold() == email.casefold()), None
@@ -372,8 +382,9 @@ class CalendlySource(HttpSource):
         name = (configured.name if configured and configured.name else None) or (
             user_name.strip() if isinstance(user_name, str) and user_name.strip() else tid
         )
-        return Therapist(id=tid, name=name,
-                         display_name=configured.display_name if configured else None)
+        return Therapist(
+            id=tid, name=name, display_name=configured.display_name if configured else None
+        )
 
     # --- error wording and the one rate-limit wait ---------------------------------
 
@@ -422,8 +433,9 @@ def _next_token(pagination: Any) -> str | None:
         values = parse_qs(urlparse(nxt).query).get("page_token")
         if values and values[0]:
             return values[0]
-        raise SourceError("calendly: a page's next_page link carries no page_token; "
-                          "nothing was changed")
+        raise SourceError(
+            "calendly: a page's next_page link carries no page_token; nothing was changed"
+        )
     return None
 
 
@@ -475,9 +487,11 @@ def _participant(raw: dict[str, Any], event_uuid: str) -> Participant:
     pid = email.lower() if email else _uuid(raw.get("uri"))
     if not pid:
         raise RecordError(event_uuid, "an invitee has neither an email nor a uri")
-    name = _text(raw.get("name")) or " ".join(
-        x for x in (_text(raw.get("first_name")), _text(raw.get("last_name"))) if x
-    ) or (email or "")
+    name = (
+        _text(raw.get("name"))
+        or " ".join(x for x in (_text(raw.get("first_name")), _text(raw.get("last_name"))) if x)
+        or (email or "")
+    )
     return Participant(
         id=pid,
         name=name,
@@ -505,7 +519,7 @@ def build(
     """
     settings = config.source.settings
     problems = [
-        f"source.{key}: unknown key for kind = \"calendly\"; known keys: {', '.join(SETTINGS)}"
+        f'source.{key}: unknown key for kind = "calendly"; known keys: {", ".join(SETTINGS)}'
         for key in settings
         if key not in SETTINGS
     ]
@@ -515,8 +529,9 @@ def build(
         base_url = DEFAULT_BASE_URL
     token_env = settings.get("token_env", DEFAULT_TOKEN_ENV)
     if not isinstance(token_env, str) or not token_env.strip():
-        problems.append("source.token_env: must name an environment variable, e.g. "
-                        f"\"{DEFAULT_TOKEN_ENV}\"")
+        problems.append(
+            f'source.token_env: must name an environment variable, e.g. "{DEFAULT_TOKEN_ENV}"'
+        )
         token_env = DEFAULT_TOKEN_ENV
     timeout = settings.get("timeout", DEFAULT_TIMEOUT)
     if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
@@ -527,7 +542,7 @@ def build(
     if cache_setting is None:
         cache_path = config.store_path.with_name(config.store_path.name + CACHE_SUFFIX)
     elif not isinstance(cache_setting, str):
-        problems.append("source.cache_path: must be a path (\"\" turns the cache off)")
+        problems.append('source.cache_path: must be a path ("" turns the cache off)')
         cache_path = None
     elif not cache_setting.strip():
         cache_path = None

@@ -24,8 +24,9 @@ def load_directory(path: Path) -> Directory:
             "client,name,email,mobile,channels,timezone or fix [contacts] path"
         ) from None
     except UnicodeDecodeError:
-        raise ConfigError(f"the contacts file {path} is not UTF-8 text; save it as "
-                          "\"CSV UTF-8\"") from None
+        raise ConfigError(
+            f'the contacts file {path} is not UTF-8 text; save it as "CSV UTF-8"'
+        ) from None
     except OSError as exc:
         raise ConfigError(f"cannot read the contacts file {path}: {exc.strerror or exc}") from None
     try:

@@ -187,8 +187,9 @@ class FhirSource(HttpSource):
             if next_url is None:
                 return
             if next_url in seen:
-                raise SourceError(f"{self.name}: the server's next link repeats a page; "
-                                  "nothing was changed")
+                raise SourceError(
+                    f"{self.name}: the server's next link repeats a page; nothing was changed"
+                )
             seen.add(next_url)
             body = self.get_json(next_url)
         raise SourceError(f"{self.name}: more than {MAX_PAGES} pages; nothing was changed")
@@ -198,12 +199,15 @@ class FhirSource(HttpSource):
         kind = body.get("resourceType") if isinstance(body, dict) else None
         if kind == "OperationOutcome":
             detail = outcome_text(body) or "no details"
-            raise SourceError(f"{self.name}: the server answered with an OperationOutcome "
-                              f"({detail}); nothing was changed")
+            raise SourceError(
+                f"{self.name}: the server answered with an OperationOutcome "
+                f"({detail}); nothing was changed"
+            )
         if kind != "Bundle":
             found = f"a {kind}" if isinstance(kind, str) else "something else"
-            raise SourceError(f"{self.name}: expected a searchset Bundle, found {found}; "
-                              "nothing was changed")
+            raise SourceError(
+                f"{self.name}: expected a searchset Bundle, found {found}; nothing was changed"
+            )
         return body
 
     def _next_url(self, bundle: dict[str, Any]) -> str | None:
@@ -264,25 +268,30 @@ def from_config(
     where = str(config.path)
     unknown = sorted(set(settings) - set(SETTINGS))
     if unknown:
-        raise ConfigError(f"source.{unknown[0]}: unknown key for kind \"fhir\"; known keys: "
-                          f"{', '.join(SETTINGS)}", where)
+        raise ConfigError(
+            f'source.{unknown[0]}: unknown key for kind "fhir"; known keys: {", ".join(SETTINGS)}',
+            where,
+        )
     base_url = settings.get("base_url")
     if not isinstance(base_url, str) or not base_url.strip():
-        raise ConfigError("source.base_url: missing; the fhir source needs the server's FHIR "
-                          "base, e.g. base_url = \"https://fhir.example.org/r4\"", where)
+        raise ConfigError(
+            "source.base_url: missing; the fhir source needs the server's FHIR "
+            'base, e.g. base_url = "https://fhir.example.org/r4"',
+            where,
+        )
     token_env = settings.get("token_env", DEFAULT_TOKEN_ENV)
     if not isinstance(token_env, str) or not token_env.strip():
         raise ConfigError("source.token_env: must name an environment variable", where)
     fallback = settings.get("fallback_link")
     if fallback is not None and (
-        not isinstance(fallback, str) or urlsplit(fallback).scheme != "https"
+        not isinstance(fallback, str)
+        or urlsplit(fallback).scheme != "https"
         or not urlsplit(fallback).hostname
     ):
         raise ConfigError(f"source.fallback_link: {fallback!r} must be an https link", where)
     timeout = settings.get("timeout", 20.0)
     if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
-        raise ConfigError(f"source.timeout: {timeout!r} must be a number of seconds above 0",
-                          where)
+        raise ConfigError(f"source.timeout: {timeout!r} must be a number of seconds above 0", where)
     token = secret(env, settings, "token_env", DEFAULT_TOKEN_ENV)
     return FhirSource(
         base_url.strip(),
@@ -367,10 +376,12 @@ def _therapist(
 ) -> Therapist:
     configured = therapists.get(pid)
     full, _ = human_name(resource.get("name"))
-    name = (full or (configured.name if configured else None)
-            or _text(resource.get("display")) or pid)
-    return Therapist(id=pid, name=name,
-                     display_name=configured.display_name if configured else None)
+    name = (
+        full or (configured.name if configured else None) or _text(resource.get("display")) or pid
+    )
+    return Therapist(
+        id=pid, name=name, display_name=configured.display_name if configured else None
+    )
 
 
 def _participant(
@@ -413,8 +424,7 @@ def human_name(names: Any) -> tuple[str | None, str | None]:
     given = _strings(chosen.get("given"))
     family = _text(chosen.get("family"))
     full = _text(chosen.get("text")) or " ".join([*given, *([family] if family else [])])
-    usual = next((n for n in usable if n.get("use") == "usual" and _strings(n.get("given"))),
-                 None)
+    usual = next((n for n in usable if n.get("use") == "usual" and _strings(n.get("given"))), None)
     first = _strings(usual.get("given"))[0] if usual else (given[0] if given else None)
     return full or None, first
 
@@ -512,9 +522,11 @@ def outcome_text(body: Any) -> str | None:
         if not isinstance(issue, dict):
             continue
         details = issue.get("details")
-        text = _text(issue.get("diagnostics")) or (
-            _text(details.get("text")) if isinstance(details, dict) else None
-        ) or _text(issue.get("code"))
+        text = (
+            _text(issue.get("diagnostics"))
+            or (_text(details.get("text")) if isinstance(details, dict) else None)
+            or _text(issue.get("code"))
+        )
         if text:
             severity = _text(issue.get("severity")) or "error"
             line = " ".join(f"{severity}: {text}".split())
@@ -539,8 +551,10 @@ def _entries(bundle: Mapping[str, Any], name: str) -> Iterator[tuple[dict[str, A
         if resource.get("resourceType") == "OperationOutcome":
             issues = [i for i in _list(resource.get("issue")) if isinstance(i, dict)]
             if any(i.get("severity") in ("fatal", "error") for i in issues):
-                raise SourceError(f"{name}: the search reported "
-                                  f"{outcome_text(resource) or 'an error'}; nothing was changed")
+                raise SourceError(
+                    f"{name}: the search reported "
+                    f"{outcome_text(resource) or 'an error'}; nothing was changed"
+                )
             continue  # warnings and information (e.g. an ignored parameter)
         yield resource, mode
 

@@ -62,13 +62,12 @@ def parse_listing(
         raw = raw["appointments"]
     if not isinstance(raw, list):
         raise SourceError(
-            f"{where} must hold a JSON list of appointments or {{\"appointments\": [...]}}"
+            f'{where} must hold a JSON list of appointments or {{"appointments": [...]}}'
         )
     listing = Listing()
     for index, record in enumerate(raw):
         rid = record.get("id") if isinstance(record, dict) else None
-        rid = str(rid).strip() if isinstance(rid, str | int) and not isinstance(rid, bool) \
-            else None
+        rid = str(rid).strip() if isinstance(rid, str | int) and not isinstance(rid, bool) else None
         if rid and known_raw is not None:
             digest = raw_digest(record)
             listing.raw_digests[rid] = digest

@@ -26,8 +26,10 @@ def secret(env: Mapping[str, str], settings: Mapping[str, Any], key: str, defaul
     name = str(settings.get(key) or default)
     value = env.get(name, "").strip()
     if not value:
-        raise ConfigError(f"environment variable {name} is not set (the source's secret; "
-                          f"name another with source.{key})")
+        raise ConfigError(
+            f"environment variable {name} is not set (the source's secret; "
+            f"name another with source.{key})"
+        )
     return value
 
 
@@ -97,8 +99,7 @@ class HttpSource:
             return response.json()
         except ValueError:
             raise SourceError(
-                f"{self.name}: {response.request.url.path} did not return JSON; nothing was "
-                "changed"
+                f"{self.name}: {response.request.url.path} did not return JSON; nothing was changed"
             ) from None
 
     def _get(
@@ -108,18 +109,24 @@ class HttpSource:
         try:
             return self.client.get(url, params=params, headers={**self.headers, **extra})
         except httpx.TimeoutException:
-            raise SourceError(f"{self.name}: timed out reading {_where(url)}; nothing was "
-                              "changed (will retry next sync)") from None
+            raise SourceError(
+                f"{self.name}: timed out reading {_where(url)}; nothing was "
+                "changed (will retry next sync)"
+            ) from None
         except httpx.HTTPError as exc:
-            raise SourceError(f"{self.name}: cannot reach {_where(url)} ({type(exc).__name__})"
-                              "; nothing was changed") from None
+            raise SourceError(
+                f"{self.name}: cannot reach {_where(url)} ({type(exc).__name__})"
+                "; nothing was changed"
+            ) from None
 
     def _http_error(self, response: httpx.Response) -> str:
         status = response.status_code
         where = response.request.url.path
         if status in (401, 403):
-            return (f"{self.name}: HTTP {status} from {where}: the token was refused; check "
-                    "the token in the environment and its permissions")
+            return (
+                f"{self.name}: HTTP {status} from {where}: the token was refused; check "
+                "the token in the environment and its permissions"
+            )
         if status == 429:
             delay = rate_limit_delay(response.headers, self.now)
             when = f" in {int(delay) + 1} s" if delay is not None else " later"

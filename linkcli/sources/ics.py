@@ -114,13 +114,17 @@ class IcsSource:
         """All sessions starting in the window, from every feed; any unreadable feed fails all."""
         calendars = []
         # Only feeds read over HTTP need a client (and the CA bundle it loads).
-        client = httpx.Client(
-            timeout=self.timeout,
-            verify=_ssl_context(),
-            follow_redirects=True,
-            headers={"User-Agent": USER_AGENT, "Accept": "text/calendar, */*;q=0.5"},
-            event_hooks={"request": [_refuse_plain_http]},
-        ) if any(feed.url for feed in self.feeds) else None
+        client = (
+            httpx.Client(
+                timeout=self.timeout,
+                verify=_ssl_context(),
+                follow_redirects=True,
+                headers={"User-Agent": USER_AGENT, "Accept": "text/calendar, */*;q=0.5"},
+                event_hooks={"request": [_refuse_plain_http]},
+            )
+            if any(feed.url for feed in self.feeds)
+            else None
+        )
         try:
             # Read everything first: one broken feed must fail the listing before any
             # event of the others is listed.
@@ -150,25 +154,33 @@ class IcsSource:
             try:
                 return feed.path.read_bytes()
             except FileNotFoundError:
-                raise SourceError(f"{feed.label}: file {feed.path} does not exist; nothing "
-                                  "was changed") from None
+                raise SourceError(
+                    f"{feed.label}: file {feed.path} does not exist; nothing was changed"
+                ) from None
             except OSError as exc:
-                raise SourceError(f"{feed.label}: cannot read {feed.path} "
-                                  f"({exc.strerror or exc}); nothing was changed") from None
+                raise SourceError(
+                    f"{feed.label}: cannot read {feed.path} "
+                    f"({exc.strerror or exc}); nothing was changed"
+                ) from None
         assert feed.url is not None and client is not None
         host = httpx.URL(feed.url).host
         self.requests += 1
         try:
             response = client.get(feed.url)
         except _PlainHttp:
-            raise SourceError(f"{feed.label}: {host} redirected to a plain-http address; "
-                              "refused; nothing was changed") from None
+            raise SourceError(
+                f"{feed.label}: {host} redirected to a plain-http address; "
+                "refused; nothing was changed"
+            ) from None
         except httpx.TimeoutException:
-            raise SourceError(f"{feed.label}: timed out reading {host}; nothing was changed "
-                              "(will retry next sync)") from None
+            raise SourceError(
+                f"{feed.label}: timed out reading {host}; nothing was changed "
+                "(will retry next sync)"
+            ) from None
         except httpx.HTTPError as exc:
-            raise SourceError(f"{feed.label}: cannot reach {host} ({type(exc).__name__}); "
-                              "nothing was changed") from None
+            raise SourceError(
+                f"{feed.label}: cannot reach {host} ({type(exc).__name__}); nothing was changed"
+            ) from None
         status = response.status_code
         if status in (401, 403, 404, 410):
             raise SourceError(
@@ -191,8 +203,9 @@ class IcsSource:
             if not uid:
                 summary = str(event.get("SUMMARY") or "").strip()
                 # Without a UID there is no id to keep, so nothing may vanish this sync.
-                listing.skip(f"{feed.label}: a record without a UID (title {summary!r}) "
-                             "skipped", None)
+                listing.skip(
+                    f"{feed.label}: a record without a UID (title {summary!r}) skipped", None
+                )
                 continue
             groups.setdefault(uid, []).append(event)
         for uid, events in groups.items():
@@ -203,8 +216,9 @@ class IcsSource:
                 if not series:
                     occurrences = _single(events[0], uid, self.floating_zone)
                 else:
-                    occurrences = self._series(uid, events, window, listing, feed,
-                                               recurring_ical_events)
+                    occurrences = self._series(
+                        uid, events, window, listing, feed, recurring_ical_events
+                    )
                 for event, start, end, rid in occurrences:
                     if not window.start <= start < window.end:
                         continue
@@ -214,7 +228,12 @@ class IcsSource:
                 self._skip(feed, listing, exc)
 
     def _series(
-        self, uid: str, events: list[Any], window: Window, listing: Listing, feed: Feed,
+        self,
+        uid: str,
+        events: list[Any],
+        window: Window,
+        listing: Listing,
+        feed: Feed,
         rie: Any,
     ) -> list[tuple[Any, datetime, datetime | None, datetime | None]]:
         zone = self.floating_zone
@@ -230,8 +249,11 @@ class IcsSource:
                     raise FeedError(uid, exc.message, whole_series=True) from None
                 broken.add(exc.record_id)
                 self._skip(feed, listing, exc)
-        if all(isinstance(_dt(e, "DTSTART", uid, zone), date) and
-               not isinstance(_dt(e, "DTSTART", uid, zone), datetime) for e in good):
+        if all(
+            isinstance(_dt(e, "DTSTART", uid, zone), date)
+            and not isinstance(_dt(e, "DTSTART", uid, zone), datetime)
+            for e in good
+        ):
             return []  # an all-day series (holidays, "office closed"), not sessions
         import icalendar
 
@@ -243,8 +265,9 @@ class IcsSource:
             # the exact half-open window is applied to the real instants afterwards.
             found = list(rie.of(mini).between(window.start - _MARGIN, window.end + _MARGIN))
         except Exception as exc:  # the library's errors are as varied as bad feeds are
-            raise FeedError(uid, f"the recurrence cannot be expanded ({exc})",
-                            whole_series=True) from None
+            raise FeedError(
+                uid, f"the recurrence cannot be expanded ({exc})", whole_series=True
+            ) from None
         out = []
         for event in found:
             start = _dt(event, "DTSTART", uid, zone)
@@ -255,8 +278,14 @@ class IcsSource:
             if f"{uid}/{rid:%Y%m%dT%H%M%SZ}" in broken:
                 continue  # the master's slot would resurrect a broken override's old time
             end = _dt(event, "DTEND", uid, zone)
-            out.append((event, _utc(start, zone),
-                        _utc(end, zone) if isinstance(end, datetime) else None, rid))
+            out.append(
+                (
+                    event,
+                    _utc(start, zone),
+                    _utc(end, zone) if isinstance(end, datetime) else None,
+                    rid,
+                )
+            )
         return out
 
     def _skip(self, feed: Feed, listing: Listing, exc: FeedError) -> None:
@@ -267,8 +296,9 @@ class IcsSource:
             # The series' sessions carry ids UID/START that cannot be named without a
             # usable master; keeping all of them safe means nothing vanishes this sync.
             listing.complete = False
-            listing.problems[-1] += ("; until it is fixed, sessions missing from the feeds "
-                                     "are not treated as cancelled")
+            listing.problems[-1] += (
+                "; until it is fixed, sessions missing from the feeds are not treated as cancelled"
+            )
 
     def _appointment(
         self, feed: Feed, event: Any, aid: str, start: datetime, end: datetime | None
@@ -373,8 +403,9 @@ def _dt(event: Any, key: str, uid: str, zone: tzinfo) -> Any:
     except Exception:
         raw = getattr(prop, "to_ical", lambda: prop)()
         raw = raw.decode(errors="replace") if isinstance(raw, bytes) else str(raw)
-        raise FeedError(_rid(event, uid, zone), f"{key} {raw!r} is not a valid date or "
-                        "date-time") from None
+        raise FeedError(
+            _rid(event, uid, zone), f"{key} {raw!r} is not a valid date or date-time"
+        ) from None
 
 
 def _rid(event: Any, uid: str, zone: tzinfo) -> str | None:
@@ -404,8 +435,10 @@ def _check(event: Any, uid: str, zone: tzinfo) -> None:
             duration.dt  # noqa: B018 - decoding is the check
         except Exception:
             raise FeedError(_rid(event, uid, zone), "DURATION is not valid") from None
-    if isinstance(start, datetime) and isinstance(end, datetime) and (
-        _utc(end, zone) < _utc(start, zone)
+    if (
+        isinstance(start, datetime)
+        and isinstance(end, datetime)
+        and (_utc(end, zone) < _utc(start, zone))
     ):
         raise FeedError(_rid(event, uid, zone), "DTEND is before DTSTART")
 
@@ -441,13 +474,16 @@ def _parse(feed: Feed, body: bytes) -> Any:
     head = body.lstrip(b"\xef\xbb\xbf \t\r\n")[:200].upper()
     if not head.startswith(b"BEGIN:VCALENDAR"):
         shown = "an empty body" if not body.strip() else "something else (an HTML page?)"
-        raise SourceError(f"{feed.label}: expected a calendar (BEGIN:VCALENDAR) but got "
-                          f"{shown}; nothing was changed")
+        raise SourceError(
+            f"{feed.label}: expected a calendar (BEGIN:VCALENDAR) but got "
+            f"{shown}; nothing was changed"
+        )
     try:
         calendar = icalendar.Calendar.from_ical(body)
     except Exception as exc:  # icalendar raises ValueError and friends on a bad whole
-        raise SourceError(f"{feed.label}: not a readable calendar ({_short(exc)}); nothing "
-                          "was changed") from None
+        raise SourceError(
+            f"{feed.label}: not a readable calendar ({_short(exc)}); nothing was changed"
+        ) from None
     if calendar.get("X-WR-TIMEZONE"):
         # Google-style feeds give times in UTC meaning the calendar's zone; convert them so
         # weekly sessions keep their wall-clock time across DST.
@@ -471,13 +507,15 @@ def _feeds(config: Config) -> list[Feed]:
     known = ("feeds", "timeout")
     for key in settings:
         if key not in known:
-            problems.append(f"source.{key}: unknown key for kind {config.source.kind!r}; "
-                            f"known keys: {', '.join(known)}")
+            problems.append(
+                f"source.{key}: unknown key for kind {config.source.kind!r}; "
+                f"known keys: {', '.join(known)}"
+            )
     raw = settings.get("feeds")
     if not isinstance(raw, list) or not raw:
         problems.append(
             "source.feeds: missing; list one feed per therapist, e.g. feeds = "
-            "[{ therapist = \"th-1\", url = \"https://.../th-1.ics\" }]"
+            '[{ therapist = "th-1", url = "https://.../th-1.ics" }]'
         )
         raw = []
     feeds: list[Feed] = []
@@ -505,8 +543,10 @@ def _feeds(config: Config) -> list[Feed]:
             continue
         location = _location(url.strip(), config.base_dir)
         if location is None:
-            problems.append(f"{where}: url must be an https URL (plain http only for a "
-                            "loopback host) or a local path")
+            problems.append(
+                f"{where}: url must be an https URL (plain http only for a "
+                "loopback host) or a local path"
+            )
             continue
         settings_t = config.therapists.get(tid)
         therapist = Therapist(
@@ -517,14 +557,14 @@ def _feeds(config: Config) -> list[Feed]:
         if config.source.kind == "therapynotes" and not (settings_t and settings_t.link):
             problems.append(
                 f"therapists.{tid}.link: missing; TherapyNotes feeds carry no session link, "
-                f"so set [therapists.\"{tid}\"] link to the therapist's TherapyPortal "
+                f'so set [therapists."{tid}"] link to the therapist\'s TherapyPortal '
                 "waiting-room link"
             )
         feeds.append(Feed(therapist, *location))
     if config.contacts_path is None:
         problems.append(
             "contacts.path: missing; calendar feeds carry no client phone or email, so set "
-            "[contacts] path = \"contacts.csv\" (columns client,name,email,mobile,channels,"
+            '[contacts] path = "contacts.csv" (columns client,name,email,mobile,channels,'
             "timezone)"
         )
     if problems:
@@ -535,7 +575,7 @@ def _feeds(config: Config) -> list[Feed]:
 def _location(url: str, base: Path) -> tuple[str | None, Path | None] | None:
     """(url, None) for a feed to fetch, (None, path) for a local file, None if refused."""
     if url.lower().startswith("webcal://"):
-        url = "https://" + url[len("webcal://"):]  # calendar apps' name for an https feed
+        url = "https://" + url[len("webcal://") :]  # calendar apps' name for an https feed
     parsed = urlparse(url)
     if parsed.scheme == "https" and parsed.hostname:
         return url, None
@@ -552,8 +592,10 @@ def build(config: Config, env: Mapping[str, str], now: datetime) -> IcsSource:
     """The feed source for kinds ics, simplepractice and therapynotes."""
     timeout = config.source.settings.get("timeout", DEFAULT_TIMEOUT)
     if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
-        raise ConfigError(f"source.timeout: must be a positive number of seconds, found "
-                          f"{timeout!r}", str(config.path))
+        raise ConfigError(
+            f"source.timeout: must be a positive number of seconds, found {timeout!r}",
+            str(config.path),
+        )
     return IcsSource(
         config.source.kind,
         _feeds(config),

@@ -36,19 +36,49 @@ DEFAULT_TIMEOUT = 20.0
 AUTH_MODES = ("bearer", "header", "none")
 
 SETTING_KEYS = (
-    "base_url", "path", "auth", "token_env", "auth_header", "params", "start_param",
-    "end_param", "items", "next", "cursor_param", "max_pages", "timeout", "timezone",
-    "therapist", "map", "status_map", "format_map",
+    "base_url",
+    "path",
+    "auth",
+    "token_env",
+    "auth_header",
+    "params",
+    "start_param",
+    "end_param",
+    "items",
+    "next",
+    "cursor_param",
+    "max_pages",
+    "timeout",
+    "timezone",
+    "therapist",
+    "map",
+    "status_map",
+    "format_map",
 )
 # Paths resolved against the appointment record.
 RECORD_KEYS = (
-    "id", "status", "start", "end", "updated_at", "format", "link", "therapist_id",
-    "therapist_name", "therapist_display_name", "participants",
+    "id",
+    "status",
+    "start",
+    "end",
+    "updated_at",
+    "format",
+    "link",
+    "therapist_id",
+    "therapist_name",
+    "therapist_display_name",
+    "participants",
 )
 # Paths resolved against each element of `participants`, or against the record itself
 # when `participants` is not mapped (one client per record, flat fields).
 PARTICIPANT_KEYS = (
-    "participant_id", "name", "first_name", "email", "mobile", "timezone", "sms_opt_in",
+    "participant_id",
+    "name",
+    "first_name",
+    "email",
+    "mobile",
+    "timezone",
+    "sms_opt_in",
     "email_opt_in",
 )
 MAP_KEYS = RECORD_KEYS + PARTICIPANT_KEYS
@@ -151,8 +181,7 @@ def parse_settings(settings: Mapping[str, Any]) -> RestSettings:
         bad("base_url", "missing; the rest source needs the API's https address")
         base_url = ""
     elif not _safe_url(base_url):
-        bad("base_url", f"{base_url!r} must be an https URL (plain http only for a loopback "
-            "host)")
+        bad("base_url", f"{base_url!r} must be an https URL (plain http only for a loopback host)")
     path = text("path", "") or ""
     if urlparse(path).scheme:
         # The token goes to base_url's host only; a full URL here would bypass that.
@@ -163,15 +192,14 @@ def parse_settings(settings: Mapping[str, Any]) -> RestSettings:
         bad("auth", f"{auth!r} is not one of: {', '.join(AUTH_MODES)}")
     token_env = text("token_env", DEFAULT_TOKEN_ENV, empty_ok=False) or DEFAULT_TOKEN_ENV
     if auth == "none" and "token_env" in settings:
-        bad("token_env", "is set but auth = \"none\" sends no token; remove one of them")
+        bad("token_env", 'is set but auth = "none" sends no token; remove one of them')
     auth_header = text("auth_header", empty_ok=False)
     if auth == "header" and not auth_header:
-        bad("auth_header", "missing; auth = \"header\" needs the header's name, e.g. "
-            "\"X-API-Key\"")
+        bad("auth_header", 'missing; auth = "header" needs the header\'s name, e.g. "X-API-Key"')
     elif auth_header and not _HEADER_NAME.match(auth_header):
         bad("auth_header", f"{auth_header!r} is not an HTTP header name")
     elif auth_header and auth != "header":
-        bad("auth_header", "is only used with auth = \"header\"")
+        bad("auth_header", 'is only used with auth = "header"')
 
     start_param = text("start_param", "from") or ""
     end_param = text("end_param", "to") or ""
@@ -205,7 +233,7 @@ def parse_settings(settings: Mapping[str, Any]) -> RestSettings:
         bad("next", str(exc))
     cursor_param = text("cursor_param", empty_ok=False)
     if cursor_param and not next_text:
-        bad("cursor_param", "needs next = \"path.to.cursor\" to know where the cursor is")
+        bad("cursor_param", 'needs next = "path.to.cursor" to know where the cursor is')
 
     max_pages = settings.get("max_pages", DEFAULT_MAX_PAGES)
     if not isinstance(max_pages, int) or isinstance(max_pages, bool) or max_pages < 1:
@@ -226,30 +254,45 @@ def parse_settings(settings: Mapping[str, Any]) -> RestSettings:
 
     fields = _parse_map(settings.get("map"), bad)
     if "therapist_id" not in fields and not therapist and "map" in settings:
-        bad("map.therapist_id", "missing; map the therapist's id, or set source.therapist "
-            "to one id for every record (a single-therapist practice)")
+        bad(
+            "map.therapist_id",
+            "missing; map the therapist's id, or set source.therapist "
+            "to one id for every record (a single-therapist practice)",
+        )
     status_map = _parse_codes(settings.get("status_map", {}), "status_map", STATUSES, bad)
     format_map = _parse_codes(settings.get("format_map", {}), "format_map", FORMATS, bad)
 
     if problems:
         raise ConfigError(problems)
     return RestSettings(
-        base_url=base_url.rstrip("/"), fields=fields, path=path, auth=auth,
-        token_env=token_env, auth_header=auth_header, params=tuple(params),
-        start_param=start_param, end_param=end_param, items=items, next=next_path,
-        next_text=next_text, cursor_param=cursor_param, max_pages=max_pages,
-        timeout=float(timeout), timezone=zone, therapist=therapist, status_map=status_map,
+        base_url=base_url.rstrip("/"),
+        fields=fields,
+        path=path,
+        auth=auth,
+        token_env=token_env,
+        auth_header=auth_header,
+        params=tuple(params),
+        start_param=start_param,
+        end_param=end_param,
+        items=items,
+        next=next_path,
+        next_text=next_text,
+        cursor_param=cursor_param,
+        max_pages=max_pages,
+        timeout=float(timeout),
+        timezone=zone,
+        therapist=therapist,
+        status_map=status_map,
         format_map=format_map,
     )
 
 
 def _parse_map(raw: Any, bad: Callable[[str, str], None]) -> dict[str, FieldRef]:
     if raw is None:
-        bad("map", "missing; add [source.map] with at least id and start (see "
-            "config.example.toml)")
+        bad("map", "missing; add [source.map] with at least id and start (see config.example.toml)")
         return {}
     if not isinstance(raw, dict):
-        bad("map", "must be a table of field = \"dotted.path\"")
+        bad("map", 'must be a table of field = "dotted.path"')
         return {}
     fields: dict[str, FieldRef] = {}
     for key, value in raw.items():
@@ -259,8 +302,12 @@ def _parse_map(raw: Any, bad: Callable[[str, str], None]) -> dict[str, FieldRef]
         texts: list[str]
         if isinstance(value, str):
             texts = [value]
-        elif isinstance(value, list) and key in JOINABLE_KEYS and value and all(
-                isinstance(v, str) for v in value):
+        elif (
+            isinstance(value, list)
+            and key in JOINABLE_KEYS
+            and value
+            and all(isinstance(v, str) for v in value)
+        ):
             texts = list(value)
         else:
             what = "a dotted path or a list of them" if key in JOINABLE_KEYS else "a dotted path"
@@ -277,13 +324,21 @@ def _parse_map(raw: Any, bad: Callable[[str, str], None]) -> dict[str, FieldRef]
         fields[key] = FieldRef(paths, value if isinstance(value, str) else " + ".join(texts))
     for key in REQUIRED_KEYS:
         if key not in fields and key not in raw:
-            bad(f"map.{key}", f"missing; the rest source cannot work without the {key} "
-                "of each appointment")
+            bad(
+                f"map.{key}",
+                f"missing; the rest source cannot work without the {key} of each appointment",
+            )
     participant_fields = [k for k in PARTICIPANT_KEYS if k in fields and k != "participant_id"]
-    if "participant_id" not in fields and "participant_id" not in raw and (
-            participant_fields or "participants" in fields):
-        bad("map.participant_id", "missing; each client needs a stable id (mapped: "
-            f"{', '.join(participant_fields) or 'participants'})")
+    if (
+        "participant_id" not in fields
+        and "participant_id" not in raw
+        and (participant_fields or "participants" in fields)
+    ):
+        bad(
+            "map.participant_id",
+            "missing; each client needs a stable id (mapped: "
+            f"{', '.join(participant_fields) or 'participants'})",
+        )
     return fields
 
 
@@ -291,7 +346,7 @@ def _parse_codes(
     raw: Any, key: str, allowed: tuple[str, ...], bad: Callable[[str, str], None]
 ) -> dict[str, str]:
     if not isinstance(raw, dict):
-        bad(key, f"must be a table of \"source value\" = \"{allowed[0]}\"")
+        bad(key, f'must be a table of "source value" = "{allowed[0]}"')
         return {}
     out: dict[str, str] = {}
     for value, canonical in raw.items():
@@ -418,8 +473,11 @@ class RecordMapper:
         raw = self.get(record, key)
         if isinstance(raw, dict | list):
             # Never guess: read as absent, a canceled session would become "scheduled".
-            raise RecordError(rid, f"{key} is an {'object' if isinstance(raw, dict) else 'array'}, "
-                                   f"not one value ({self.where(key)}; point it at the value)")
+            raise RecordError(
+                rid,
+                f"{key} is an {'object' if isinstance(raw, dict) else 'array'}, "
+                f"not one value ({self.where(key)}; point it at the value)",
+            )
         value = _code(raw)
         if value is None:
             return None
@@ -473,8 +531,9 @@ class RestSource(HttpSource):
         elif token is not None and settings.auth == "header" and settings.auth_header:
             headers[settings.auth_header] = token
         host = urlparse(settings.base_url).hostname or settings.base_url
-        super().__init__(f"rest {host}", settings.base_url, headers, settings.timeout,
-                         client, sleep, now)
+        super().__init__(
+            f"rest {host}", settings.base_url, headers, settings.timeout, client, sleep, now
+        )
         self.settings = settings
         self.mapper = RecordMapper(settings)
         self.origin = _origin(httpx.URL(settings.base_url))
@@ -501,8 +560,10 @@ class RestSource(HttpSource):
         while url is not None:
             page += 1
             if page > self.settings.max_pages:
-                raise SourceError(f"{self.name}: more than {self.settings.max_pages} pages "
-                                  "(source.max_pages); nothing was changed")
+                raise SourceError(
+                    f"{self.name}: more than {self.settings.max_pages} pages "
+                    "(source.max_pages); nothing was changed"
+                )
             body = self.read_page(url, page)
             for record in self.page_items(body, page):
                 number += 1
@@ -510,8 +571,10 @@ class RestSource(HttpSource):
             url = self.next_url(body, url, first, page)
             if url is not None:
                 if str(url) in visited:  # the API handed out a page it already gave
-                    raise SourceError(f"{self.name}: page {page} links back to an earlier "
-                                      "page; the listing would never end; nothing was changed")
+                    raise SourceError(
+                        f"{self.name}: page {page} links back to an earlier "
+                        "page; the listing would never end; nothing was changed"
+                    )
                 visited.add(str(url))
         return listing
 
@@ -567,18 +630,24 @@ class RestSource(HttpSource):
         if s.cursor_param:
             cursor = _text(value)
             if cursor is None:
-                raise SourceError(f"{self.name}: page {page} has {value!r} at source.next = "
-                                  f"{s.next_text!r}, not a cursor; nothing was changed")
+                raise SourceError(
+                    f"{self.name}: page {page} has {value!r} at source.next = "
+                    f"{s.next_text!r}, not a cursor; nothing was changed"
+                )
             return first.copy_merge_params({s.cursor_param: cursor})
         if not isinstance(value, str):
-            raise SourceError(f"{self.name}: page {page} has a {type(value).__name__} at "
-                              f"source.next = {s.next_text!r}, not a URL (a cursor needs "
-                              "source.cursor_param); nothing was changed")
+            raise SourceError(
+                f"{self.name}: page {page} has a {type(value).__name__} at "
+                f"source.next = {s.next_text!r}, not a URL (a cursor needs "
+                "source.cursor_param); nothing was changed"
+            )
         target = current.join(value.strip())  # next links may be relative
         if _origin(target) != self.origin:
             # The token is for base_url's host; a link elsewhere never gets it.
-            raise SourceError(f"{self.name}: page {page}'s next link leads to another host "
-                              f"({target.host}); refused; nothing was changed")
+            raise SourceError(
+                f"{self.name}: page {page}'s next link leads to another host "
+                f"({target.host}); refused; nothing was changed"
+            )
         return target
 
     def _http_error(self, response: httpx.Response) -> str:
@@ -586,7 +655,7 @@ class RestSource(HttpSource):
         message = super()._http_error(response)
         if response.status_code in (401, 403):
             if self.settings.auth == "none":
-                message += "; source.auth = \"none\" sent no token"
+                message += '; source.auth = "none" sent no token'
             else:
                 message += f"; it is read from ${self.settings.token_env}"
         return message

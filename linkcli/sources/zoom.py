@@ -76,8 +76,14 @@ OAUTH_REFUSED = (
     "ZOOM_CLIENT_ID/ZOOM_CLIENT_SECRET)"
 )
 SETTINGS = (
-    "base_url", "oauth_url", "users", "registrants", "token_cache",
-    "account_id_env", "client_id_env", "client_secret_env",
+    "base_url",
+    "oauth_url",
+    "users",
+    "registrants",
+    "token_cache",
+    "account_id_env",
+    "client_id_env",
+    "client_secret_env",
 )
 
 
@@ -129,8 +135,11 @@ class TokenCache:
 
     def save(self, token: str, expires_at: datetime) -> None:
         """Write atomically with mode 0600: the token lets anyone read the practice's schedule."""
-        data = {"key": self.fingerprint, "access_token": token,
-                "expires_at": expires_at.astimezone(UTC).isoformat()}
+        data = {
+            "key": self.fingerprint,
+            "access_token": token,
+            "expires_at": expires_at.astimezone(UTC).isoformat(),
+        }
         write_private(self.path, json.dumps(data))
 
 
@@ -182,29 +191,34 @@ class ZoomSource(HttpSource):
                 self.oauth_url,
                 data={"grant_type": "account_credentials", "account_id": creds.account_id},
                 auth=(creds.client_id, creds.client_secret),
-                headers={"User-Agent": self.headers["User-Agent"],
-                         "Accept": "application/json"},
+                headers={"User-Agent": self.headers["User-Agent"], "Accept": "application/json"},
             )
         except httpx.TimeoutException:
-            raise SourceError("zoom: timed out asking for an OAuth token; nothing was changed "
-                              "(will retry next sync)") from None
+            raise SourceError(
+                "zoom: timed out asking for an OAuth token; nothing was changed "
+                "(will retry next sync)"
+            ) from None
         except httpx.HTTPError as exc:
-            raise SourceError(f"zoom: cannot reach {httpx.URL(self.oauth_url).host} for an "
-                              f"OAuth token ({type(exc).__name__}); nothing was changed") from None
+            raise SourceError(
+                f"zoom: cannot reach {httpx.URL(self.oauth_url).host} for an "
+                f"OAuth token ({type(exc).__name__}); nothing was changed"
+            ) from None
         if response.status_code in (400, 401, 403):
             # Zoom answers a wrong account id with 400 and wrong client credentials with 401.
             raise SourceError(OAUTH_REFUSED)
         if response.status_code >= 400:
-            raise SourceError(f"zoom: HTTP {response.status_code} from the OAuth endpoint; "
-                              "nothing was changed")
+            raise SourceError(
+                f"zoom: HTTP {response.status_code} from the OAuth endpoint; nothing was changed"
+            )
         try:
             body = response.json()
         except ValueError:
             body = None
         token = body.get("access_token") if isinstance(body, dict) else None
         if not isinstance(token, str) or not token:
-            raise SourceError("zoom: the OAuth endpoint answered without an access_token; "
-                              "nothing was changed")
+            raise SourceError(
+                "zoom: the OAuth endpoint answered without an access_token; nothing was changed"
+            )
         lifetime = body.get("expires_in")
         if isinstance(lifetime, bool) or not isinstance(lifetime, int | float) or lifetime <= 0:
             lifetime = 3600  # Zoom documents one hour for server-to-server tokens
@@ -220,11 +234,15 @@ class ZoomSource(HttpSource):
         # the app's credentials, so a refusal here means the app itself.
         where = response.request.url.path
         if response.status_code == 401:  # only ever after one fresh token (get_json)
-            return (f"zoom: HTTP 401 from {where} even with a fresh OAuth token; check that "
-                    "the Zoom app is activated; nothing was changed")
+            return (
+                f"zoom: HTTP 401 from {where} even with a fresh OAuth token; check that "
+                "the Zoom app is activated; nothing was changed"
+            )
         if response.status_code == 403:
-            return (f"zoom: HTTP 403 from {where}: the Zoom app may not read this; add the "
-                    "meeting read scopes to the app; nothing was changed")
+            return (
+                f"zoom: HTTP 403 from {where}: the Zoom app may not read this; add the "
+                "meeting read scopes to the app; nothing was changed"
+            )
         return super()._http_error(response)
 
     # --- listing ---------------------------------------------------------------------
@@ -239,8 +257,9 @@ class ZoomSource(HttpSource):
         seen: set[str] = set()
         details: dict[str, tuple[dict[str, Any], tuple[Participant, ...]]] = {}
         for user in self.users:
-            for raw in self._paged(f"/users/{_segment(user)}/meetings", "meetings",
-                                   {"type": "upcoming"}):
+            for raw in self._paged(
+                f"/users/{_segment(user)}/meetings", "meetings", {"type": "upcoming"}
+            ):
                 try:
                     appointment = self._meeting(raw, window, details)
                 except RecordError as exc:
@@ -266,8 +285,9 @@ class ZoomSource(HttpSource):
             items = page.get(key) if isinstance(page, dict) else None
             token = page.get("next_page_token") if isinstance(page, dict) else None
             if not isinstance(items, list) or not isinstance(token, str | None):
-                raise SourceError(f"zoom: page {number} of {path} is not a list of {key}; "
-                                  "nothing was changed")
+                raise SourceError(
+                    f"zoom: page {number} of {path} is not a list of {key}; nothing was changed"
+                )
             yield from items
             if not token:
                 return
@@ -294,8 +314,9 @@ class ZoomSource(HttpSource):
         recurring = kind == RECURRING_FIXED
         # Without a readable start a recurring occurrence has no id of its own: no id to
         # keep, so the record is skipped and nothing vanishes this sync (Listing.skip).
-        start = parse_instant(raw.get("start_time"), "start_time",
-                              None if recurring else meeting_id)
+        start = parse_instant(
+            raw.get("start_time"), "start_time", None if recurring else meeting_id
+        )
         aid = f"{meeting_id}/{_zulu(start)}" if recurring else meeting_id
         if not window.start <= start < window.end:
             return None
@@ -322,23 +343,21 @@ class ZoomSource(HttpSource):
             telehealth_url=_text(raw.get("join_url")),  # never start_url: see module doc
         )
 
-    def _detail(
-        self, meeting_id: str, aid: str
-    ) -> tuple[dict[str, Any], tuple[Participant, ...]]:
+    def _detail(self, meeting_id: str, aid: str) -> tuple[dict[str, Any], tuple[Participant, ...]]:
         """The meeting's own record (registration settings, host email) and its registrants."""
         if not self.registrants:
             return {}, ()
         detail = self._read(f"/meetings/{meeting_id}")
         if not isinstance(detail, dict):
-            raise SourceError(f"zoom: /meetings/{meeting_id} is not a meeting; nothing was "
-                              "changed")
+            raise SourceError(f"zoom: /meetings/{meeting_id} is not a meeting; nothing was changed")
         settings = detail.get("settings") if isinstance(detail.get("settings"), dict) else {}
         approval = settings.get("approval_type", NO_REGISTRATION)
         if approval == NO_REGISTRATION and not _text(detail.get("registration_url")):
             return detail, ()
         people: dict[str, Participant] = {}
-        for raw in self._paged(f"/meetings/{meeting_id}/registrants", "registrants",
-                               {"status": "approved"}):
+        for raw in self._paged(
+            f"/meetings/{meeting_id}/registrants", "registrants", {"status": "approved"}
+        ):
             person = _registrant(raw, aid)
             people.setdefault(person.id, person)  # registered twice: one sequence, not two
         return detail, tuple(people.values())
@@ -361,8 +380,9 @@ def _registrant(raw: Any, aid: str) -> Participant:
         raise RecordError(aid, "a registrant has no email address")
     first = _text(raw.get("first_name"))
     name = " ".join(p for p in (first, _text(raw.get("last_name"))) if p) or email
-    return Participant(id=email.lower(), name=name, first_name=first, email=email,
-                       mobile=_text(raw.get("phone")))
+    return Participant(
+        id=email.lower(), name=name, first_name=first, email=email, mobile=_text(raw.get("phone"))
+    )
 
 
 def _text(value: Any) -> str | None:
@@ -393,11 +413,17 @@ def build(
 ) -> ZoomSource:
     """The zoom source for this config; secrets come from the environment only."""
     settings = config.source.settings
-    problems = [f"source.{key}: unknown key for kind zoom; known keys: {', '.join(SETTINGS)}"
-                for key in settings if key not in SETTINGS]
+    problems = [
+        f"source.{key}: unknown key for kind zoom; known keys: {', '.join(SETTINGS)}"
+        for key in settings
+        if key not in SETTINGS
+    ]
     users = settings.get("users", ["me"])
-    if (not isinstance(users, list) or not users
-            or not all(isinstance(u, str) and u.strip() for u in users)):
+    if (
+        not isinstance(users, list)
+        or not users
+        or not all(isinstance(u, str) and u.strip() for u in users)
+    ):
         problems.append('source.users: must be a list of Zoom user ids or emails, e.g. ["me"]')
         users = ["me"]
     registrants = settings.get("registrants", True)
