@@ -76,9 +76,10 @@ def test_long_and_anonymous_templates_warn_but_pass(practice):
         sms = "Your session starts in {starts_in}. Join now: {link}"
 
         [therapists."th-1".templates."reminder-24h"]
-        sms = "Reminder from {practice}: your session with {therapist} is {day} at {time}, please join a few minutes early using this link: {link}"
+        sms = "Reminder from {practice}: your session with {therapist} is {day} at {time}, \
+please join a few minutes early using this link: {link}"
         """
-    )  # noqa: E501
+    )
     result = practice.cli(NOW, "doctor", "--json")
 
     assert result.exit_code == 0, result.output

@@ -128,7 +128,8 @@ def _play(folder: Path, env: Mapping[str, str]) -> DemoResult:
                         now,
                         "sync",
                         text=(
-                            f"first sync: {synced.counts['listed']} sessions listed ({live} telehealth); "
+                            f"first sync: {synced.counts['listed']} sessions listed "
+                            f"({live} telehealth); "
                             "adopted without booking confirmations (booked before linkcli), "
                             f"{synced.planned} messages planned"
                         ),
