@@ -11,12 +11,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
-from linkcli.config import Config
+from linkcli.config import Config, SmsConfig
+from linkcli.core.language import WORDING, localized_values, primary, wording
 from linkcli.core.messages import Rendered, render_message, values_for, zone_for
 from linkcli.core.model import Appointment, Participant
 from linkcli.core.phones import normalize_mobile
 from linkcli.core.reconcile import CANCELLATION
-from linkcli.core.segments import SegmentInfo, count_segments
+from linkcli.core.segments import SegmentInfo, count_segments, fold_accents
 
 Action = Literal["send", "skip", "wait", "cancel"]
 
@@ -121,7 +122,7 @@ def compose(
 SHORT_OPT_OUT = "STOP to end"
 
 
-def with_opt_out(body: str, wording: str) -> str:
+def with_opt_out(body: str, wording: str, short: str = SHORT_OPT_OUT) -> str:
     """The first text to a number says how to stop them (carrier and TCPA practice).
 
     The configured wording is used when it keeps the message in the same number of
@@ -129,7 +130,7 @@ def with_opt_out(body: str, wording: str) -> str:
     because the opt-out notice matters more than the cost of a second segment.
     """
     base = count_segments(body).segments
-    for suffix in (wording, SHORT_OPT_OUT):
+    for suffix in (wording, short):
         candidate = f"{body} {suffix}"
         if count_segments(candidate).segments <= base:
             return candidate
@@ -146,8 +147,13 @@ def render_send(
     link: str,
     first_text: bool = False,
 ) -> Rendered:
-    """The message of one send exactly as it goes at `at`."""
+    """The message of one send exactly as it goes at `at`, in the participant's language
+    when there are templates for it (else the practice's); a text is accent-folded when
+    that keeps it GSM-7 (`[sms] fold_accents`)."""
     therapist = config.therapists.get(appointment.therapist.id)
+    tid = appointment.therapist.id
+    fields = ("sms",) if channel == "sms" else ("email_subject", "email_body")
+    lang = config.message_language(step, tid, fields, participant.language)
     values = values_for(
         appointment,
         participant,
@@ -158,17 +164,37 @@ def render_send(
         therapist_name=therapist.name if therapist else None,
         therapist_display=therapist.display_name if therapist else None,
     )
-    tid = appointment.therapist.id
+    zone = zone_for(participant, config.practice.timezone)
+    values.update(localized_values(appointment.start.astimezone(zone), at.astimezone(zone), lang))
     if channel == "sms":
-        rendered = render_message(values, config.template(step, tid, "sms") or "")
+        fold = fold_accents if config.sms.fold_accents else str
+        body = fold(render_message(values, config.template(step, tid, "sms", lang) or "").body)
         if first_text and config.sms.opt_out_text:
-            rendered = Rendered(body=with_opt_out(rendered.body, config.sms.opt_out_text))
-        return rendered
+            body = fold(with_opt_out(body, *_opt_out_wording(config, lang)))
+        return Rendered(body=body)
     return render_message(
         values,
-        config.template(step, tid, "email_body") or "",
-        config.template(step, tid, "email_subject") or "",
+        config.template(step, tid, "email_body", lang) or "",
+        config.template(step, tid, "email_subject", lang) or "",
     )
+
+
+def _opt_out_wording(config: Config, lang: str) -> tuple[str, str]:
+    """The opt-out notice in the message's language: the configured one when the practice
+    wrote its own and the text is in the practice language, else linkcli's built-in."""
+    words = wording(lang)
+    own = config.sms.opt_out_text
+    if own != SmsConfig.opt_out_text and primary(lang) == primary(config.practice.language):
+        return own, words.opt_out_short
+    return words.opt_out, words.opt_out_short
+
+
+def client_language(config: Config, participant: Participant) -> str:
+    """The participant's language when linkcli has wording for it, else the practice's."""
+    for lang in config.language_chain(participant.language):
+        if primary(lang) in WORDING:
+            return lang
+    return config.practice.language
 
 
 def calendar_file(
@@ -188,6 +214,7 @@ def calendar_file(
         appointment.therapist.shown
     )
     end = appointment.end or appointment.start + timedelta(minutes=50)
+    words = wording(client_language(config, participant))
     return build_ics(
         uid=f"{appointment.id}.{participant.id}@linkcli",
         sequence=sequence,
@@ -195,9 +222,11 @@ def calendar_file(
         start=appointment.start,
         end=end,
         timezone=zone_for(participant, config.practice.timezone).key,
-        summary=f"Session with {shown}",
+        summary=words.calendar_summary.format(therapist=shown),
         link=link,
-        description=f"Telehealth session with {shown} ({config.practice.name}).",
+        description=words.calendar_description.format(
+            therapist=shown, practice=config.practice.name
+        ),
         stamp=stamp,
         organizer_email=config.email.from_address,
         organizer_name=config.email.from_name or config.practice.name,

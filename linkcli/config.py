@@ -7,7 +7,7 @@ import re
 import sys
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -15,6 +15,7 @@ from urllib.parse import urlparse
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from linkcli.core.durations import parse_duration
+from linkcli.core.language import builtin, fallbacks, normalize_tag, tag_problem
 from linkcli.core.links import (
     DEFAULT_ALLOWED_HOSTS,
     DEFAULT_REJECT_PATTERNS,
@@ -22,7 +23,7 @@ from linkcli.core.links import (
     validate_patterns,
 )
 from linkcli.core.plan import Step
-from linkcli.core.templates import BUILTIN, FIELDS, TemplateSet, template_problems
+from linkcli.core.templates import FIELDS, TemplateSet, template_problems
 from linkcli.errors import ConfigError
 
 DEFAULT_TWILIO_BASE = "https://api.twilio.com"
@@ -35,6 +36,7 @@ class PracticeConfig:
     name: str = "Our practice"
     timezone: str = "America/New_York"
     country: str = "US"
+    language: str = "en"  # BCP 47: clients without a language of their own read this one
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,7 @@ class SmsConfig:
     timeout: float = 10.0
     max_per_second: float | None = None
     opt_out_text: str = "Reply STOP to opt out."
+    fold_accents: bool = True
 
 
 @dataclass(frozen=True)
@@ -138,16 +141,48 @@ class Config:
         """Relative paths in the config are relative to the config file's folder."""
         return self.path.parent
 
-    def template(self, step: str, therapist_id: str | None, fld: str) -> str | None:
-        """The text for a step's field: therapist override, else practice, else built-in."""
-        layers: list[TemplateSet | None] = []
-        if therapist_id and therapist_id in self.therapists:
-            layers.append(self.therapists[therapist_id].templates.get(step))
-        layers += [self.templates.get(step), BUILTIN.get(step)]
-        for layer in layers:
-            if layer is not None and layer.get(fld) is not None:
-                return layer.get(fld)
+    def template(
+        self, step: str, therapist_id: str | None, fld: str, language: str | None = None
+    ) -> str | None:
+        """The text for a step's field: therapist override, else practice, else built-in,
+        in `language` (a BCP 47 tag; None: the practice's), else in the practice language.
+        """
+        for lang in self.language_chain(language):
+            for layer in self._layers(step, therapist_id, lang):
+                if layer.get(fld) is not None:
+                    return layer.get(fld)
         return None
+
+    def message_language(
+        self, step: str, therapist_id: str | None, fields: tuple[str, ...], language: str | None
+    ) -> str:
+        """The language a message goes in: the participant's `language` (or a broader form
+        of it, `es-MX` -> `es`) when it has every one of `fields`, else the practice's."""
+        for lang in self.language_chain(language)[:-1]:
+            layers = self._layers(step, therapist_id, lang)
+            if all(any(ly.get(f) is not None for ly in layers) for f in fields):
+                return lang
+        return self.practice.language
+
+    def language_chain(self, language: str | None) -> list[str]:
+        """The languages to try, most wanted first, ending with the practice's own."""
+        wanted = fallbacks(language) if language else []
+        return [*(t for t in wanted if t != self.practice.language), self.practice.language]
+
+    def _layers(self, step: str, therapist_id: str | None, lang: str) -> list[TemplateSet]:
+        """The template tables of `step` in `lang`, most specific first. Tables without a
+        language (`[templates."STEP"]`) are in the practice language."""
+        own = [self.templates.get(step)]
+        if therapist_id and therapist_id in self.therapists:
+            own.insert(0, self.therapists[therapist_id].templates.get(step))
+        layers: list[TemplateSet | None] = []
+        for table in own:
+            if table is not None:
+                layers.append(table.languages.get(lang))
+                if lang == self.practice.language:
+                    layers.append(table)
+        layers.append(builtin(lang, step))
+        return [layer for layer in layers if layer is not None]
 
 
 DEFAULT_SEQUENCE: tuple[Step, ...] = (
@@ -340,7 +375,7 @@ def parse_config(raw: dict[str, Any], lines: _Lines, path: Path) -> Config:
     def local(p: str) -> Path:
         return (base / Path(p).expanduser()).resolve()
 
-    r.unknown_keys(("practice",), ("name", "timezone", "country"))
+    r.unknown_keys(("practice",), ("name", "timezone", "country", "language"))
     tz = r.text(("practice", "timezone"), PracticeConfig.timezone)
     try:
         ZoneInfo(tz)
@@ -352,8 +387,14 @@ def parse_config(raw: dict[str, Any], lines: _Lines, path: Path) -> Config:
     country = r.text(("practice", "country"), "US").upper()
     if len(country) != 2 or not country.isalpha():
         r.problem(("practice", "country"), f"{country!r} is not a two-letter country code")
+    language = r.text(("practice", "language"), PracticeConfig.language)
+    if problem := tag_problem(language):
+        r.problem(("practice", "language"), problem)
     practice = PracticeConfig(
-        name=r.text(("practice", "name"), PracticeConfig.name), timezone=tz, country=country
+        name=r.text(("practice", "name"), PracticeConfig.name),
+        timezone=tz,
+        country=country,
+        language=normalize_tag(language) or PracticeConfig.language,
     )
 
     r.unknown_keys(("store",), ("path", "max_snapshot_age", "retention"))
@@ -405,6 +446,7 @@ def parse_config(raw: dict[str, Any], lines: _Lines, path: Path) -> Config:
         "timeout",
         "max_per_second",
         "opt_out_text",
+        "fold_accents",
     )
     r.unknown_keys(("sms",), sms_keys)
     sms = SmsConfig(
@@ -416,6 +458,7 @@ def parse_config(raw: dict[str, Any], lines: _Lines, path: Path) -> Config:
         timeout=r.get(("sms", "timeout"), float, 10.0),
         max_per_second=r.get(("sms", "max_per_second"), float, None),
         opt_out_text=r.text(("sms", "opt_out_text"), SmsConfig.opt_out_text),
+        fold_accents=r.get(("sms", "fold_accents"), bool, True),
     )
     _check_url(r, ("sms", "api_base_url"), sms.api_base_url, allow_path=False)
     if sms.provider == "twilio" and not (sms.from_number or sms.messaging_service_sid):
@@ -573,16 +616,38 @@ def _read_templates(r: _Reader, path: tuple[str, ...]) -> dict[str, TemplateSet]
         if not isinstance(table, dict):
             r.problem(at, "must be a table with sms, email_subject, email_body")
             continue
-        r.unknown_keys(at, FIELDS)
-        values: dict[str, str | None] = {}
-        for fld in FIELDS:
-            text = r.text((*at, fld))
-            if text is not None:
-                for message in template_problems(text):
-                    r.problem((*at, fld), message)
-            values[fld] = text
-        out[step] = TemplateSet(**values)
+        languages: dict[str, TemplateSet] = {}
+        for key, value in table.items():
+            if key in FIELDS:
+                continue
+            if not isinstance(value, dict):
+                r.problem(
+                    (*at, key),
+                    f"unknown key; known keys: {', '.join(FIELDS)}, "
+                    f"or a language table such as [{'.'.join(_quoted(at))}.es]",
+                )
+            elif problem := tag_problem(key):
+                r.problem((*at, key), problem)
+            else:
+                r.unknown_keys((*at, key), FIELDS)
+                languages[normalize_tag(key) or key] = _template_set(r, (*at, key))
+        out[step] = replace(_template_set(r, at), languages=languages)
     return out
+
+
+def _template_set(r: _Reader, at: tuple[str, ...]) -> TemplateSet:
+    values: dict[str, str | None] = {}
+    for fld in FIELDS:
+        text = r.text((*at, fld))
+        if text is not None:
+            for message in template_problems(text):
+                r.problem((*at, fld), message)
+        values[fld] = text
+    return TemplateSet(values["sms"], values["email_subject"], values["email_body"])
+
+
+def _quoted(path: tuple[str, ...]) -> list[str]:
+    return [p if re.fullmatch(r"[A-Za-z0-9_]+", p) else f'"{p}"' for p in path]
 
 
 def _check_templates_cover_sequence(r: _Reader, config: Config) -> None:

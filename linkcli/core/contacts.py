@@ -3,7 +3,7 @@
 Calendar feeds (SimplePractice, TherapyNotes) and meeting platforms carry no client phone
 or email, and no channel preferences; the practice keeps them in a CSV directory with the
 columns client, name, email, mobile, channels, timezone (+ optional sms_consent,
-first_name). A participant is joined to a contact by its id (the `client` key) or, when a
+first_name, language). A participant is joined to a contact by its id (the `client` key) or, when a
 source only *names* the client (id ""), by the contact whose full name appears in that
 text as whole words, ignoring case.
 
@@ -22,10 +22,11 @@ from dataclasses import dataclass, field, replace
 from functools import cached_property
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from linkcli.core.language import normalize_tag
 from linkcli.core.model import Appointment, Participant
 
 REQUIRED_COLUMNS = ("client", "name", "email", "mobile", "channels", "timezone")
-OPTIONAL_COLUMNS = ("sms_consent", "first_name")
+OPTIONAL_COLUMNS = ("sms_consent", "first_name", "language")
 CHANNELS = ("email", "text", "both", "none")
 _YES = ("yes", "true", "y", "1")
 _NO = ("no", "false", "n", "0")
@@ -51,6 +52,7 @@ class Contact:
     timezone: str | None = None
     sms_consent: bool | None = None
     first_name: str | None = None
+    language: str | None = None
     line: int = 0
 
     @property
@@ -205,6 +207,12 @@ def _contact(values: dict[str, str], line: int) -> tuple[Contact | None, list[st
             ZoneInfo(zone)
         except (ZoneInfoNotFoundError, ValueError):
             faults.append(f"timezone {zone!r} is not an IANA time zone (e.g. America/Chicago)")
+    language = normalize_tag(values.get("language")) if values.get("language") else None
+    if values.get("language") and language is None:
+        faults.append(
+            f"language {values.get('language')!r} is not a BCP 47 language tag "
+            "(e.g. es, es-MX; empty means the practice's)"
+        )
     consent_raw = values.get("sms_consent", "").lower()
     consent: bool | None = None
     if consent_raw in _YES:
@@ -228,6 +236,7 @@ def _contact(values: dict[str, str], line: int) -> tuple[Contact | None, list[st
         timezone=zone,
         sms_consent=consent,
         first_name=values.get("first_name") or None,
+        language=language,
         line=line,
     ), []
 
@@ -252,6 +261,7 @@ def apply_contact(participant: Participant, contact: Contact) -> Participant:
         email=participant.email or contact.email,
         mobile=participant.mobile or contact.mobile,
         timezone=participant.timezone or contact.timezone,
+        language=participant.language or contact.language,
         sms_opt_in=sms,
         email_opt_in=email,
     )

@@ -14,6 +14,8 @@ from datetime import UTC, datetime
 from functools import cached_property
 from typing import Any
 
+from linkcli.core.language import normalize_tag
+
 STATUSES = ("scheduled", "canceled", "completed", "no_show")
 _STATUS_ALIASES = {
     "cancelled": "canceled",
@@ -69,6 +71,7 @@ class Participant:
     sms_opt_in: bool | None = None
     email_opt_in: bool | None = None
     timezone: str | None = None
+    language: str | None = None  # BCP 47 (`es`, `es-MX`); None: the practice's
 
     @property
     def shown_first_name(self) -> str:
@@ -128,6 +131,8 @@ class Appointment:
                     "sms_opt_in": p.sms_opt_in,
                     "email_opt_in": p.email_opt_in,
                     "timezone": p.timezone,
+                    # Only when known, so snapshots taken before languages keep their digest.
+                    **({"language": p.language} if p.language else {}),
                 }
                 for p in self.participants
             ],
@@ -198,6 +203,7 @@ def parse_participant(raw: Any, record_id: str | None) -> Participant:
         sms_opt_in=_flag(raw.get("sms_opt_in"), "sms_opt_in", record_id),
         email_opt_in=_flag(raw.get("email_opt_in"), "email_opt_in", record_id),
         timezone=_text(raw.get("timezone")),
+        language=normalize_tag(raw.get("language")),
     )
 
 

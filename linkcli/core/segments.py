@@ -82,3 +82,38 @@ def _pack(weights: list[int], single: int, multi: int) -> int:
             used = 0
         used += weight
     return segments
+
+
+def _fold_char(ch: str) -> str | None:
+    """The GSM-7 letter `ch` becomes without its accent (á -> a, Ú -> U), else None."""
+    import unicodedata
+
+    if not ch.isalpha():
+        return None
+    decomposed = unicodedata.normalize("NFD", ch)
+    base, marks = decomposed[0], decomposed[1:]
+    if not marks or not all(unicodedata.combining(m) for m in marks):
+        return None
+    return base if base in GSM_BASIC else None
+
+
+def fold_accents(text: str) -> str:
+    """`text` with accents dropped from letters outside GSM-7, when that makes it GSM-7.
+
+    Only letters GSM-7 lacks are folded (á í ó ú ç Á ...); the ones it has (é ñ ü à è ì ò
+    Ñ Ü É Ä Ö Å Æ Ø ß ...) are kept as written. If anything else would still force UCS-2
+    (an emoji, a curly quote, a letter without a plain form), the text is returned
+    unchanged: it costs UCS-2 either way, and then the accents may as well stay.
+    """
+    if all(ch in _GSM_ALL for ch in text):
+        return text
+    out: list[str] = []
+    for ch in text:
+        if ch in _GSM_ALL:
+            out.append(ch)
+            continue
+        folded = _fold_char(ch)
+        if folded is None:
+            return text
+        out.append(folded)
+    return "".join(out)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import string
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 PLACEHOLDERS = (
     "client_first_name",
@@ -34,6 +34,8 @@ class TemplateSet:
     sms: str | None = None
     email_subject: str | None = None
     email_body: str | None = None
+    # The same step in other languages (`[templates."STEP".es]`), keyed by BCP 47 tag.
+    languages: Mapping[str, TemplateSet] = field(default_factory=dict)
 
     def get(self, field: str) -> str | None:
         """The text for `field` (one of FIELDS), or None when this layer lacks it."""

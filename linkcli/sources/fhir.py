@@ -27,7 +27,8 @@ How an Appointment becomes a canonical appointment (DESIGN.md, "Canonical appoin
   included Patients: name from the HumanName (official, then usual, ...), first name from
   the `usual` name when there is one (what the client goes by), else the chosen name's
   first given name; mobile from telecom (see `pick_mobile`); email likewise; timezone from
-  the core `timezone` (or older `tz-code`) extension, else None.
+  the core `timezone` (or older `tz-code`) extension, else None; language from
+  `communication` (see `patient_language`).
 - link: the R5 `virtualService` cross-version extension (address as url, string or
   ContactPoint; also the R5 element itself, for servers that already emit it); else None
   when the therapist has a configured `link` (the core uses it: a therapist's own room is
@@ -53,6 +54,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import httpx
 
 from linkcli.config import Config, TherapistConfig
+from linkcli.core.language import normalize_tag
 from linkcli.core.model import Appointment, Participant, RecordError, Therapist, parse_instant
 from linkcli.errors import ConfigError, SourceError
 from linkcli.sources.base import Listing, Window
@@ -400,7 +402,28 @@ def _participant(
         email=pick_email(telecom, now),
         mobile=pick_mobile(telecom, now),
         timezone=patient_timezone(patient),
+        language=patient_language(patient),
     )
+
+
+def patient_language(patient: Mapping[str, Any]) -> str | None:
+    """The BCP 47 tag of `Patient.communication`: the `preferred` one, else the first.
+
+    The tag is a coding of `language` (system urn:ietf:bcp:47, or any coding whose code is
+    a tag); an entry with none is skipped. None when nothing usable is there.
+    """
+    entries = [c for c in _list(patient.get("communication")) if isinstance(c, dict)]
+    entries.sort(key=lambda c: c.get("preferred") is not True)  # stable: preferred first
+    for entry in entries:
+        concept = entry.get("language")
+        codings = concept.get("coding") if isinstance(concept, dict) else None
+        codings = [c for c in _list(codings) if isinstance(c, dict)]
+        codings.sort(key=lambda c: c.get("system") != "urn:ietf:bcp:47")
+        for coding in codings:
+            tag = normalize_tag(coding.get("code"))
+            if tag:
+                return tag
+    return None
 
 
 def human_name(names: Any) -> tuple[str | None, str | None]:

@@ -78,6 +78,7 @@ PARTICIPANT_KEYS = (
     "email",
     "mobile",
     "timezone",
+    "language",
     "sms_opt_in",
     "email_opt_in",
 )
@@ -462,6 +463,7 @@ class RecordMapper:
             "email": self.text(raw, "email"),
             "mobile": self.text(raw, "mobile"),
             "timezone": self.text(raw, "timezone"),
+            "language": self.text(raw, "language"),
             "sms_opt_in": self.flag(raw, "sms_opt_in", rid),
             "email_opt_in": self.flag(raw, "email_opt_in", rid),
         }
