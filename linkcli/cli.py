@@ -347,6 +347,9 @@ def init(
     practice_name: Annotated[str | None, _opt("--practice-name", "Practice name.")] = None,
     timezone: Annotated[str | None, _opt("--timezone", "IANA zone, e.g. America/Chicago.")] = None,
     country: Annotated[str | None, _opt("--country", "Two-letter country code.")] = None,
+    language: Annotated[
+        str | None, _opt("--language", "Clients' default language: en, es.")
+    ] = None,
     source: Annotated[
         str | None,
         _opt("--source", "file, ics, simplepractice, therapynotes, calendly, zoom, fhir or rest."),
@@ -400,6 +403,7 @@ def init(
         "practice_name": practice_name,
         "timezone": timezone,
         "country": country,
+        "language": language,
         "source": source,
         "source_path": source_path,
         "feed_url": feed_url,

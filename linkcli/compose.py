@@ -189,6 +189,20 @@ def _opt_out_wording(config: Config, lang: str) -> tuple[str, str]:
     return words.opt_out, words.opt_out_short
 
 
+def language_note(
+    config: Config, appointment: Appointment, participant: Participant, step: str, channel: str
+) -> str | None:
+    """Why a client with a language of their own reads this message in another one; None
+    when they read their own (an `es-MX` client reading `es` is reading their own)."""
+    if not participant.language:
+        return None
+    fields = ("sms",) if channel == "sms" else ("email_subject", "email_body")
+    lang = config.message_language(step, appointment.therapist.id, fields, participant.language)
+    if primary(lang) == primary(participant.language):
+        return None
+    return f"no {step} templates in {participant.language}: sent in {lang}"
+
+
 def client_language(config: Config, participant: Participant) -> str:
     """The participant's language when linkcli has wording for it, else the practice's."""
     for lang in config.language_chain(participant.language):

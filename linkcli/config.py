@@ -15,7 +15,7 @@ from urllib.parse import urlparse
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from linkcli.core.durations import parse_duration
-from linkcli.core.language import builtin, fallbacks, normalize_tag, tag_problem
+from linkcli.core.language import builtin, fallbacks, normalize_tag, primary, tag_problem
 from linkcli.core.links import (
     DEFAULT_ALLOWED_HOSTS,
     DEFAULT_REJECT_PATTERNS,
@@ -147,10 +147,22 @@ class Config:
         """The text for a step's field: therapist override, else practice, else built-in,
         in `language` (a BCP 47 tag; None: the practice's), else in the practice language.
         """
+        found = self.template_origin(step, therapist_id, fld, language)
+        return found[1] if found else None
+
+    def template_origin(
+        self, step: str, therapist_id: str | None, fld: str, language: str | None = None
+    ) -> tuple[str, str] | None:
+        """(where the text comes from, the text) for `template`; None when there is none.
+
+        `where` names the table, e.g. `therapists."th-1".templates."final-30m".es` or
+        `built-in es`, so doctor can say which templates each language uses.
+        """
         for lang in self.language_chain(language):
-            for layer in self._layers(step, therapist_id, lang):
-                if layer.get(fld) is not None:
-                    return layer.get(fld)
+            for where, layer in self._layers(step, therapist_id, lang):
+                text = layer.get(fld)
+                if text is not None:
+                    return where, text
         return None
 
     def message_language(
@@ -159,7 +171,7 @@ class Config:
         """The language a message goes in: the participant's `language` (or a broader form
         of it, `es-MX` -> `es`) when it has every one of `fields`, else the practice's."""
         for lang in self.language_chain(language)[:-1]:
-            layers = self._layers(step, therapist_id, lang)
+            layers = [layer for _, layer in self._layers(step, therapist_id, lang)]
             if all(any(ly.get(f) is not None for ly in layers) for f in fields):
                 return lang
         return self.practice.language
@@ -169,20 +181,23 @@ class Config:
         wanted = fallbacks(language) if language else []
         return [*(t for t in wanted if t != self.practice.language), self.practice.language]
 
-    def _layers(self, step: str, therapist_id: str | None, lang: str) -> list[TemplateSet]:
-        """The template tables of `step` in `lang`, most specific first. Tables without a
-        language (`[templates."STEP"]`) are in the practice language."""
-        own = [self.templates.get(step)]
+    def _layers(
+        self, step: str, therapist_id: str | None, lang: str
+    ) -> list[tuple[str, TemplateSet]]:
+        """(where, table) of `step` in `lang`, most specific first. A table without a
+        language (`[templates."STEP"]`) is in the practice language, whatever its region."""
+        own = [(f'templates."{step}"', self.templates.get(step))]
         if therapist_id and therapist_id in self.therapists:
-            own.insert(0, self.therapists[therapist_id].templates.get(step))
-        layers: list[TemplateSet | None] = []
-        for table in own:
+            table = self.therapists[therapist_id].templates.get(step)
+            own.insert(0, (f'therapists."{therapist_id}".templates."{step}"', table))
+        layers: list[tuple[str, TemplateSet | None]] = []
+        for where, table in own:
             if table is not None:
-                layers.append(table.languages.get(lang))
-                if lang == self.practice.language:
-                    layers.append(table)
-        layers.append(builtin(lang, step))
-        return [layer for layer in layers if layer is not None]
+                layers.append((f"{where}.{lang}", table.languages.get(lang)))
+                if primary(lang) == primary(self.practice.language):
+                    layers.append((where, table))
+        layers.append((f"built-in {lang}", builtin(lang, step)))
+        return [(where, layer) for where, layer in layers if layer is not None]
 
 
 DEFAULT_SEQUENCE: tuple[Step, ...] = (

@@ -25,6 +25,7 @@ def test_prompts_reask_a_bad_timezone_and_write_a_config_that_loads(tmp_path):
         "Mars/Olympus",  # not a zone: asked again
         "America/Chicago",
         "",  # country: default US
+        "",  # language: default en
         "file",
         "",  # appointments.json
         "twilio",

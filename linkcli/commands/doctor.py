@@ -139,12 +139,14 @@ def run_doctor(ctx: Context) -> DoctorReport:
     )
     checks.append(_secrets(config, ctx.env))
     checks.append(_database(ctx))
-    checks.append(_source(ctx))
+    languages: list[str | None] = []  # each listed client's language, filled by _source
+    checks.append(_source(ctx, languages))
     if config.sms.provider == "twilio":
         checks.append(_twilio(config, ctx.env))
     if config.email.provider == "smtp":
         checks.append(_smtp(config, ctx.env))
     checks += _templates(config)
+    checks.append(_languages(config, languages))
     checks.append(_links(config))
     checks.append(_clock(ctx, config))
     return report
@@ -236,7 +238,7 @@ def _database(ctx: Context) -> Check:
 
 
 @_guard("source readable", "fix what the message names, then run `linkcli sync -v`")
-def _source(ctx: Context) -> Check:
+def _source(ctx: Context, languages: list[str | None]) -> Check:
     from linkcli.commands.sync import window_for
     from linkcli.sources import open_source
 
@@ -259,6 +261,7 @@ def _source(ctx: Context) -> Check:
             listing = join_listing(listing, load_directory(config.contacts_path))
             joined = f"; joined to {config.contacts_path.name}"
     live = sum(1 for a in listing.appointments if a.is_live_telehealth)
+    languages += [p.language for a in listing.appointments for p in a.participants]
     detail = (
         f"{getattr(source, 'name', config.source.kind)}: {len(listing.appointments)} "
         f"appointment(s) from {window.start:%Y-%m-%d} to {window.end:%Y-%m-%d}, {live} "
@@ -508,6 +511,56 @@ def _templates(config: Config) -> list[Check]:
             )
         )
     return checks
+
+
+def _languages(config: Config, seen: list[str | None]) -> Check:
+    """Which languages the listed clients read, and where each one's texts come from."""
+    from collections import Counter
+
+    from linkcli.core.language import primary
+    from linkcli.core.reconcile import CANCELLATION, LINK_CHANGED
+
+    practice = config.practice.language
+    counts = Counter(tag or practice for tag in seen)
+    counts.setdefault(practice, 0)
+    steps = [(s.name, s.channels) for s in config.sequence]
+    steps += [(LINK_CHANGED, ("sms", "email")), (CANCELLATION, ("email",))]
+    fields = {"sms": ("sms",), "email": ("email_subject", "email_body")}
+    lines: list[str] = []
+    silent_gap: list[str] = []
+    for tag in sorted(counts, key=lambda t: (t != practice, t)):
+        origins: dict[str, list[str]] = {}
+        used: set[str] = set()
+        for step, channels in steps:
+            for channel in channels:
+                lang = config.message_language(step, None, fields[channel], tag)
+                used.add(lang)
+                for fld in fields[channel]:
+                    found = config.template_origin(step, None, fld, lang)
+                    if found:
+                        origins.setdefault(found[0], []).append(f"{step} {fld}")
+        who = f"{counts[tag]} client(s)" + (", the practice language" if tag == practice else "")
+        if used == {practice} and primary(tag) != primary(practice):
+            lines.append(f"{tag} ({who}): no templates in {tag}, these clients read {practice}")
+            silent_gap.append(tag)
+            continue
+        where = "; ".join(
+            origin if len(origins) == 1 else f"{origin} ({', '.join(dict.fromkeys(what))})"
+            for origin, what in origins.items()
+        )
+        lines.append(f"{tag} ({who}): {where}")
+    for tid, therapist in config.therapists.items():
+        for step, table in therapist.templates.items():
+            for tag in table.languages:
+                lines.append(f'therapist {tid} has its own {tag} "{step}"')
+    if silent_gap:
+        return Check(
+            "languages",
+            "warn",
+            "; ".join(lines),
+            f'add [templates."STEP".{silent_gap[0]}] tables, or accept the practice language',
+        )
+    return Check("languages", "pass", "; ".join(lines))
 
 
 def _links(config: Config) -> Check:

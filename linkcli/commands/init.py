@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import phonenumbers
 
 from linkcli.config import SOURCE_KINDS, Config, default_config_path, load_config
+from linkcli.core.language import normalize_tag, tag_problem
 from linkcli.core.phones import normalize_mobile
 from linkcli.errors import ConfigError, ExitCode, LinkcliError
 
@@ -73,6 +74,13 @@ def _country(value: str, _answers: Answers) -> str:
     if value not in phonenumbers.SUPPORTED_REGIONS:
         raise ValueError(f"{value!r} is not a two-letter country code (e.g. US, CA, GB)")
     return value
+
+
+def _language(value: str, _answers: Answers) -> str:
+    value = value.strip()
+    if problem := tag_problem(value):
+        raise ValueError(problem)
+    return normalize_tag(value) or value
 
 
 def _choice(*choices: str) -> Callable[[str, Answers], str]:
@@ -167,6 +175,13 @@ QUESTIONS: tuple[Question, ...] = (
         "Country (two letters; for numbers written without +)",
         lambda a: "US",
         _country,
+    ),
+    Question(
+        "language",
+        "--language",
+        "Language clients read unless they have their own (en, es)",
+        lambda a: "en",
+        _language,
     ),
     Question(
         "source",
@@ -317,6 +332,8 @@ def render_config(a: Answers) -> str:
         f"name = {_q(a['practice_name'])}",
         f"timezone = {_q(a['timezone'])}",
         f"country = {_q(a['country'])}",
+        f"language = {_q(a['language'])}  # clients with a language of their own get it when "
+        "there are templates for it",
         "",
         "[store]",
         'path = "linkcli.db"  # relative to this file; holds client contacts (kept 0600)',

@@ -10,7 +10,7 @@ from typing import Any
 from linkcli.commands.dispatch import contact_state
 from linkcli.commands.status import iso, mask
 from linkcli.commands.sync import run_sync
-from linkcli.compose import ContactState, compose
+from linkcli.compose import ContactState, compose, language_note
 from linkcli.context import Context
 from linkcli.core.segments import count_segments
 from linkcli.store import Store, parse_ts, ts
@@ -76,6 +76,8 @@ def _preview(ctx: Context, store: Store, days: int, therapist: str | None) -> li
         warnings = []
         if outcome.reason:
             warnings.append(outcome.reason)
+        if note := language_note(config, appt, participant, row["step"], row["channel"]):
+            warnings.append(note)
         if row["channel"] == "sms" and seg and seg.encoding == "UCS-2":
             warnings.append(
                 "UCS-2 because of "
