@@ -494,3 +494,69 @@ def test_doctor_lists_the_languages_in_use(practice):
     assert "es-MX (1 client(s)): built-in es" in detail
     assert "fr (1 client(s)): no templates in fr, these clients read en" in detail
     assert 'therapist th-1 has its own es "final-30m"' in detail
+
+
+def test_rest_mapping_key_language(tmp_path):
+    import httpx
+    import respx
+
+    from linkcli.config import load_config
+    from linkcli.sources.base import Window
+    from linkcli.sources.rest import build
+
+    path = tmp_path / "config.toml"
+    path.write_text(
+        '[source]\nkind = "rest"\nbase_url = "https://gateway.example.org"\n'
+        'path = "/v1/appointments"\nitems = "data"\n'
+        '[source.map]\nid = "id"\nstart = "start"\ntherapist_id = "therapist"\n'
+        'participant_id = "client.id"\nname = "client.name"\nlanguage = "client.lang"\n'
+    )
+    now = datetime(2026, 11, 23, 12, tzinfo=ZoneInfo("UTC"))
+    record = {"id": "a-1", "start": "2026-11-24T15:00:00-05:00", "therapist": "th-1"}
+    body = {
+        "data": [
+            {**record, "client": {"id": "cl-2", "name": "Lucía Gómez", "lang": "es_MX"}},
+            {**record, "id": "a-2", "client": {"id": "cl-3", "name": "Sam Lee"}},
+        ]
+    }
+    with httpx.Client() as http, respx.mock() as mock:
+        mock.get("https://gateway.example.org/v1/appointments").respond(json=body)
+        source = build(load_config(path, {}), {"LINKCLI_REST_TOKEN": "t-0"}, now, client=http)
+        listing = source.fetch(Window(now - timedelta(days=1), now + timedelta(days=30)))
+    assert [a.participants[0].language for a in listing.appointments] == ["es-MX", None]
+
+
+# Twilio's counting: GSM-7 160 septets in one segment, 153 per part of a longer one; an
+# extension character (^{}\[~]|€) is ESC + code, 2 septets, never split across parts;
+# UCS-2 70 UTF-16 units, 67 per part; an astral character (emoji) is a surrogate pair, 2
+# units, never split. Folding changes the encoding, never these rules.
+@pytest.mark.parametrize(
+    ("text", "sent", "encoding", "segments", "units"),
+    [
+        ("ñ" * 160, "ñ" * 160, "GSM-7", 1, 160),
+        ("ñ" * 161, "ñ" * 161, "GSM-7", 2, 161),
+        ("é" * 306, "é" * 306, "GSM-7", 2, 306),
+        ("é" * 307, "é" * 307, "GSM-7", 3, 307),
+        ("á" * 160, "a" * 160, "GSM-7", 1, 160),
+        ("á" * 161, "a" * 161, "GSM-7", 2, 161),
+        ("ó" * 158 + "€", "o" * 158 + "€", "GSM-7", 1, 160),
+        ("ó" * 159 + "€", "o" * 159 + "€", "GSM-7", 2, 161),
+        ("í" * 80 + "^{}\\[~]|", "i" * 80 + "^{}\\[~]|", "GSM-7", 1, 96),
+        ("ú" * 152 + "€" + "ú" * 152, "u" * 152 + "€" + "u" * 152, "GSM-7", 3, 306),
+        ("ú" * 151 + "€" + "ú" * 153, "u" * 151 + "€" + "u" * 153, "GSM-7", 2, 306),
+        ("á" * 68 + EMOJI, None, "UCS-2", 1, 70),
+        ("á" * 69 + EMOJI, None, "UCS-2", 2, 71),
+        ("á" * 132 + EMOJI, None, "UCS-2", 2, 134),
+        ("á" * 133 + EMOJI, None, "UCS-2", 3, 135),
+        ("á" * 66 + EMOJI + "á" * 66, None, "UCS-2", 3, 134),
+        ("á" * 65 + EMOJI + "á" * 67, None, "UCS-2", 2, 134),
+        ("ê" * 70 + "’", None, "UCS-2", 2, 71),
+        ("ê" * 69 + "’", None, "UCS-2", 1, 70),
+    ],
+    ids=lambda v: v if isinstance(v, int) else None,
+)
+def test_segments_after_folding_follow_twilios_rules(text, sent, encoding, segments, units):
+    folded = fold_accents(text)
+    assert folded == (text if sent is None else sent)
+    info = count_segments(folded)
+    assert (info.encoding, info.segments, info.units) == (encoding, segments, units)
