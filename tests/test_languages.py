@@ -332,7 +332,9 @@ START = datetime(2026, 11, 25, 10, 30, tzinfo=ZONE)  # a Wednesday: "el miércol
 
 @pytest.mark.parametrize("step", [s for s, t in BUILTIN_ES.items() if t.sms])
 @pytest.mark.parametrize(
-    "before", [timedelta(minutes=30), timedelta(hours=24), timedelta(days=5)], ids=str
+    "before",
+    [timedelta(minutes=30), timedelta(hours=24), timedelta(days=5), timedelta(days=8)],
+    ids=str,
 )
 def test_every_spanish_text_is_one_gsm_segment_with_a_zoom_link_and_dra_chen(step, before):
     values = {
@@ -494,6 +496,10 @@ def test_doctor_lists_the_languages_in_use(practice):
     assert "es-MX (1 client(s)): built-in es" in detail
     assert "fr (1 client(s)): no templates in fr, these clients read en" in detail
     assert 'therapist th-1 has its own es "final-30m"' in detail
+    assert (
+        check["fix"]
+        == "linkcli writes messages in en, es: these clients read en; check that they can"
+    )
 
 
 def test_rest_mapping_key_language(tmp_path):

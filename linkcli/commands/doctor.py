@@ -554,12 +554,16 @@ def _languages(config: Config, seen: list[str | None]) -> Check:
             for tag in table.languages:
                 lines.append(f'therapist {tid} has its own {tag} "{step}"')
     if silent_gap:
-        return Check(
-            "languages",
-            "warn",
-            "; ".join(lines),
-            f'add [templates."STEP".{silent_gap[0]}] tables, or accept the practice language',
+        from linkcli.core.language import SUPPORTED
+
+        gap = silent_gap[0]
+        fix = (
+            f'add [templates."STEP".{gap}] tables for the steps you send'
+            if primary(gap) in SUPPORTED
+            else f"linkcli writes messages in {', '.join(SUPPORTED)}: these clients read "
+            f"{practice}; check that they can"
         )
+        return Check("languages", "warn", "; ".join(lines), fix)
     return Check("languages", "pass", "; ".join(lines))
 
 
