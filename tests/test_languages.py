@@ -8,12 +8,16 @@ and where it cannot help, dates in Spanish, and the sources that carry a languag
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import httpx
 import pytest
+import respx
 from icalendar import Calendar
 
+from linkcli.config import load_config
 from linkcli.core.contacts import DirectoryError, parse_directory
 from linkcli.core.language import (
     BUILTIN_ES,
@@ -25,7 +29,9 @@ from linkcli.core.language import (
 )
 from linkcli.core.segments import count_segments, fold_accents
 from linkcli.core.templates import BUILTIN, render
+from linkcli.sources.base import Window
 from linkcli.sources.fhir import patient_language
+from linkcli.sources.rest import build
 from tests.conftest import TWILIO_ENV, Practice, appointment, client
 
 # A typical Zoom link with an embedded passcode: 77 characters.
@@ -487,8 +493,6 @@ def test_doctor_lists_the_languages_in_use(practice):
         appointment(id="apt-2", link=LINK, participants=[lucia(id="cl-9", language="fr")]),
     )
     result = practice.cli(DAY_BEFORE, "doctor", "--json")
-    import json
-
     [check] = [c for c in json.loads(result.stdout)["checks"] if c["name"] == "languages"]
     assert check["status"] == "warn"
     detail = check["detail"]
@@ -503,13 +507,6 @@ def test_doctor_lists_the_languages_in_use(practice):
 
 
 def test_rest_mapping_key_language(tmp_path):
-    import httpx
-    import respx
-
-    from linkcli.config import load_config
-    from linkcli.sources.base import Window
-    from linkcli.sources.rest import build
-
     path = tmp_path / "config.toml"
     path.write_text(
         '[source]\nkind = "rest"\nbase_url = "https://gateway.example.org"\n'
@@ -566,3 +563,14 @@ def test_segments_after_folding_follow_twilios_rules(text, sent, encoding, segme
     assert folded == (text if sent is None else sent)
     info = count_segments(folded)
     assert (info.encoding, info.segments, info.units) == (encoding, segments, units)
+
+
+def test_doctor_measures_the_texts_of_each_language_in_use(practice):
+    long = "Hola, le escribimos de parte de {therapist}: su sesión empieza en {starts_in}. " * 2
+    practice.write_config(f'[templates."final-30m".es]\nsms = "{long}{{link}}"\n')
+    practice.schedule(appointment(link=LINK, participants=[client(), lucia()]))
+    result = practice.cli(DAY_BEFORE, "doctor", "--json")
+    checks = {c["name"]: c for c in json.loads(result.stdout)["checks"]}
+    assert checks["SMS length"]["status"] == "pass"  # the practice language fits
+    assert checks["languages"]["status"] == "warn"
+    assert "final-30m (es): 2 GSM-7 segments" in checks["languages"]["detail"]

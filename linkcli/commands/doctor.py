@@ -553,6 +553,15 @@ def _languages(config: Config, seen: list[str | None]) -> Check:
         for step, table in therapist.templates.items():
             for tag in table.languages:
                 lines.append(f'therapist {tid} has its own {tag} "{step}"')
+    others = [t for t in counts if t != practice and t not in silent_gap]
+    if long_texts := _long_texts_in(config, others):
+        return Check(
+            "languages",
+            "warn",
+            "; ".join(lines) + "; longer than one GSM-7 segment with a typical Zoom link and "
+            "the opt-out sentence: " + "; ".join(long_texts),
+            "shorten those templates; `linkcli preview` shows each message as it goes",
+        )
     if silent_gap:
         from linkcli.core.language import SUPPORTED
 
@@ -565,6 +574,40 @@ def _languages(config: Config, seen: list[str | None]) -> Check:
         )
         return Check("languages", "warn", "; ".join(lines), fix)
     return Check("languages", "pass", "; ".join(lines))
+
+
+def _long_texts_in(config: Config, languages: list[str]) -> list[str]:
+    """The texts that cost more than one GSM-7 segment for clients of these languages (the
+    SMS length check measures the practice language; this one, every other in use)."""
+    from dataclasses import replace
+
+    from linkcli.compose import render_send
+    from linkcli.core.reconcile import LINK_CHANGED
+    from linkcli.core.segments import count_segments
+
+    steps = [(s.name, s.before) for s in config.sequence if "sms" in s.channels]
+    if config.change_messages.link_changed:
+        steps.append((LINK_CHANGED, timedelta(hours=3)))
+    out: list[str] = []
+    for tag in languages:
+        for name, before in steps:
+            for tid in [None, *config.therapists]:
+                appointment, client, at = _sample(config, tid, before)
+                body = render_send(
+                    config,
+                    appointment,
+                    replace(client, language=tag),
+                    name,
+                    "sms",
+                    at,
+                    TYPICAL_LINK,
+                    first_text=True,
+                ).body
+                seg = count_segments(body)
+                if seg.segments > 1 or seg.encoding != "GSM-7":
+                    label = f"{name} ({tag}" + (f", {tid})" if tid else ")")
+                    out.append(f"{label}: {seg.segments} {seg.encoding} segments")
+    return list(dict.fromkeys(out))
 
 
 def _links(config: Config) -> Check:
