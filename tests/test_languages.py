@@ -400,6 +400,12 @@ def test_dates_in_spanish_come_from_the_locale(now, day, starts_in):
     }
 
 
+def test_the_same_instant_reads_in_each_clients_own_zone():
+    chicago = START.astimezone(ZoneInfo("America/Chicago"))
+    assert localized_values(START, START - timedelta(hours=2), "es")["time"] == "10:30"
+    assert localized_values(chicago, chicago - timedelta(hours=2), "es")["time"] == "9:30"
+
+
 def test_english_keeps_its_own_rendering():
     assert localized_values(START, START - timedelta(hours=1), "en-GB") == {}
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 
 from linkcli.core.templates import BUILTIN, TemplateSet
 
@@ -202,15 +203,28 @@ def localized_values(start_local: datetime, now_local: datetime, lang: str) -> d
     there, `{starts_in}` the elapsed time rounded to the minute.
     """
     code = primary(lang)
-    patterns = _PATTERNS.get(code)
-    if patterns is None:
+    if code not in _PATTERNS:
         return {}
+    days = (start_local.date() - now_local.date()).days
+    minutes = max(1, round((start_local - now_local).total_seconds() / 60))
+    return {
+        # Wall time only: aware datetimes of one instant compare equal whatever their zone,
+        # so as a cache key they would hand a Chicago client New York's time.
+        **_dates(start_local.replace(tzinfo=None), min(max(days, 0), 7), code),
+        "starts_in": _starts_in(minutes, code),
+    }
+
+
+# pendulum's formatting costs ~0.1 ms a call; a preview renders the same session's dates
+# for every step and channel, so each answer is kept (small, bounded caches).
+@lru_cache(maxsize=1024)
+def _dates(wall: datetime, days: int, code: str) -> dict[str, str]:
     import pendulum  # locale data loads only for a message that needs it
 
-    start = pendulum.instance(start_local)
+    patterns = _PATTERNS[code]
+    start = pendulum.instance(wall)
     words = wording(code)
-    days = (start_local.date() - now_local.date()).days
-    if days <= 0:
+    if days == 0:
         day = words.today
     elif days == 1:
         day = words.tomorrow
@@ -218,12 +232,16 @@ def localized_values(start_local: datetime, now_local: datetime, lang: str) -> d
         day = start.format(patterns["weekday"], locale=code)
     else:
         day = start.format(patterns["later"], locale=code)
-    minutes = max(1, round((start_local - now_local).total_seconds() / 60))
-    hours, rest = divmod(minutes, 60)
-    left = pendulum.duration(hours=hours, minutes=rest).in_words(locale=code)
     return {
         "date": start.format(patterns["date"], locale=code),
         "time": start.format(patterns["time"], locale=code),
         "day": day,
-        "starts_in": left,
     }
+
+
+@lru_cache(maxsize=1024)
+def _starts_in(minutes: int, code: str) -> str:
+    import pendulum
+
+    hours, rest = divmod(minutes, 60)
+    return pendulum.duration(hours=hours, minutes=rest).in_words(locale=code)
