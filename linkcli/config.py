@@ -170,16 +170,17 @@ class Config:
     ) -> str:
         """The language a message goes in: the participant's `language` (or a broader form
         of it, `es-MX` -> `es`) when it has every one of `fields`, else the practice's."""
-        for lang in self.language_chain(language)[:-1]:
+        for lang in self.language_chain(language):
             layers = [layer for _, layer in self._layers(step, therapist_id, lang)]
             if all(any(ly.get(f) is not None for ly in layers) for f in fields):
                 return lang
         return self.practice.language
 
     def language_chain(self, language: str | None) -> list[str]:
-        """The languages to try, most wanted first, ending with the practice's own."""
+        """The languages to try, most wanted first, ending with the practice's own (each
+        from the most specific form to the broadest: `es-MX`, `es`)."""
         wanted = fallbacks(language) if language else []
-        return [*(t for t in wanted if t != self.practice.language), self.practice.language]
+        return list(dict.fromkeys([*wanted, *fallbacks(self.practice.language)]))
 
     def _layers(
         self, step: str, therapist_id: str | None, lang: str

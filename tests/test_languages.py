@@ -16,7 +16,9 @@ import httpx
 import pytest
 import respx
 from icalendar import Calendar
+from typer.testing import CliRunner
 
+from linkcli.cli import app
 from linkcli.config import load_config
 from linkcli.core.contacts import DirectoryError, parse_directory
 from linkcli.core.language import (
@@ -580,3 +582,18 @@ def test_doctor_measures_the_texts_of_each_language_in_use(practice):
     assert checks["SMS length"]["status"] == "pass"  # the practice language fits
     assert checks["languages"]["status"] == "warn"
     assert "final-30m (es): 2 GSM-7 segments" in checks["languages"]["detail"]
+
+
+def test_init_asks_the_practice_language(tmp_path):
+    target = tmp_path / "config.toml"
+    base = ["init", "--config", str(target), "--source", "file", "--yes"]
+    result = CliRunner().invoke(app, [*base, "--language", "es_mx"])
+    assert result.exit_code == 0, result.output
+    config = load_config(target, {})
+    assert config.practice.language == "es-MX"
+    # A regional practice language reads the built-in texts of its language.
+    assert config.message_language("final-30m", None, ("sms",), None) == "es"
+    assert (config.template("final-30m", None, "sms") or "").startswith("Su sesión con")
+    refused = CliRunner().invoke(app, [*base, "--force", "--language", "klingon"])
+    assert refused.exit_code == 2
+    assert "--language: 'klingon' is not a BCP 47 language tag" in refused.stderr
