@@ -366,7 +366,8 @@ def test_spanish_covers_every_built_in_step_with_the_same_fields():
         spanish = BUILTIN_ES[step]
         for field in ("sms", "email_subject", "email_body"):
             assert (english.get(field) is None) == (spanish.get(field) is None), (step, field)
-    assert BUILTIN_ES["link-reply"].sms  # the replies step, when it arrives in English
+    # The answers to replies, for when those steps arrive in English.
+    assert BUILTIN_ES["link-reply"].sms and BUILTIN_ES["no-session"].sms
 
 
 def test_no_spanish_text_invites_a_reply_of_cancel_or_uses_clinical_words():

@@ -170,9 +170,13 @@ BUILTIN_ES: dict[str, TemplateSet] = {
             "{practice}"
         ),
     ),
-    # The answer to a client who texts LINK (the step itself comes with the replies work).
+    # The answer to a client who texts LINK (the steps come with the replies work).
     "link-reply": TemplateSet(
         sms="Su sesión con {therapist} {day} a las {time}: {link}",
+    ),
+    # The answer to LINK when no session is near: nothing about any session.
+    "no-session": TemplateSet(
+        sms="No encontramos una sesión próxima. Comuníquese con {practice}.",
     ),
 }
 
