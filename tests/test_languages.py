@@ -49,14 +49,12 @@ HALF_HOUR = "2026-11-24T19:30:00Z"
 
 
 def lucia(**extra: object) -> dict[str, object]:
-    fields: dict[str, object] = {
-        "id": "cl-2",
-        "name": "Lucía Gómez",
-        "email": "lucia@example.org",
-        "mobile": "+1 617 555 0102",
-        "language": "es",
-    }
-    return client(**{**fields, **extra})  # type: ignore[arg-type]
+    """A Spanish-speaking client; `extra` overrides any field (language=None: none)."""
+    record = client(
+        id="cl-2", name="Lucía Gómez", email="lucia@example.org", mobile="+1 617 555 0102"
+    )
+    record.update({"language": "es", **extra})
+    return record
 
 
 def spanish_session(link: str = LINK, **extra: object) -> dict[str, object]:
