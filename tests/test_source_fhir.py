@@ -242,15 +242,14 @@ def test_a_therapists_own_link_beats_the_practice_fallback(tmp_path: Path) -> No
     assert apt.telehealth_url is None  # so compose uses the therapist's room
 
 
-def test_total_larger_than_what_was_read_marks_listing_incomplete(
+def test_total_larger_than_what_was_read_is_an_incomplete_listing(
     tmp_path: Path, fhir_mock: Any
 ) -> None:
     first, rest = three_pages()
     first["total"] = 12  # the schedule changed while we paged: two records slipped by
     fhir_mock(first, rest)
-    listing = source(tmp_path).fetch(WINDOW)
-    assert not listing.complete
-    assert "announced 12 appointments but 10 were read" in listing.problems[-1]
+    with pytest.raises(SourceError, match="announced 12 appointments but only 10"):
+        source(tmp_path).fetch(WINDOW)
 
 
 def test_appointments_outside_the_window_are_left_out(tmp_path: Path, fhir_mock: Any) -> None:

@@ -535,8 +535,8 @@ def seed_token(config: Config, zoom: ZoomApi, token: str = "test-access-token-0"
 def test_requests_for_100_meetings(
     tmp_path: Path, zoom: ZoomApi, with_registration: int, expected: int, source: Any
 ) -> None:
-    """One sync with a good cached token: 1 list page + 1 read per meeting in the window
-    + 1 registrants read per meeting with registration on."""
+    """A first sync with a good cached token: 1 list page + 1 read per meeting in the
+    window + 1 registrants read per meeting with registration on."""
     meetings = [meeting(n) for n in range(1, 101)]
     zoom.one_page(meetings)
     for m in meetings[:with_registration]:
@@ -592,6 +592,7 @@ def test_cli_sync_and_preview_send_the_meeting_link_to_the_registrant(
 ) -> None:
     registrant = copy.deepcopy(fixture("registrants.json"))
     registrant["registrants"] = registrant["registrants"][:1]  # Jordan, with a mobile
+    registrant["total_records"] = 1
     zoom.one_page([m for m in fixture("meetings_page.json")["meetings"] if str(m["id"]) == GROUP])
     zoom.registrants = {GROUP: registrant}
     write_config(tmp_path, E2E_SOURCE, E2E_CHANNELS)
@@ -627,7 +628,7 @@ def test_cli_topic_meetings_join_the_contacts_directory_and_a_no_change_sync_cos
     tmp_path: Path, zoom: ZoomApi
 ) -> None:
     """A meeting without registrants reaches its client through [contacts] by topic; the
-    second sync (nothing changed, token cached) makes 1 list page + 1 read per meeting."""
+    second sync (nothing changed, token and meeting details cached) reads 1 list page."""
     (tmp_path / "contacts.csv").write_text(
         "client,name,email,mobile,channels,timezone\n"
         "cl-1,Alex Rivera,alex@example.org,+1 617 555 0101,both,America/Chicago\n"
@@ -644,7 +645,7 @@ def test_cli_topic_meetings_join_the_contacts_directory_and_a_no_change_sync_cos
     before = zoom.requests
     second = cli(tmp_path, "sync")
     assert second.exit_code == 0, second.stderr
-    assert zoom.requests - before == 1 + 4  # no OAuth: the token is cached beside the db
+    assert zoom.requests - before == 1  # no OAuth, no meeting reads: cached beside the db
 
     items = json.loads(cli(tmp_path, "preview", "--json").stdout)
     final = next(i for i in items if i["step"] == "final-30m")

@@ -40,6 +40,15 @@ DEFAULT_REJECT_PATTERNS: tuple[str, ...] = (
     r"^https://([a-z0-9-]+\.)*(zoom\.us|zoomgov\.com)/my/",
 )
 
+# Session links on a host that is not allowed as a whole: Calendly's own redirect to the
+# Google Meet or Teams conference of one booked event (its `join_url` for those
+# locations). Only this shape passes; any other calendly.com page (a booking page, a
+# profile) is a scheduling page, not a session, and stays refused.
+SESSION_REDIRECTS: tuple[str, ...] = (
+    r"^calendly\.com/events/[0-9a-f]{8}(-?[0-9a-f]{4}){3}-?[0-9a-f]{12}"
+    r"/(google_meet|microsoft_teams)/?$",
+)
+
 _HOST_LABEL = re.compile(r"^[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?$")
 
 
@@ -108,7 +117,9 @@ class LinkPolicy:
             return "link has no host"
         if not _is_hostname(host):
             return f"link host {host!r} is not a valid host name"
-        if not _host_allowed(host, self.allowed_hosts):
+        if not _host_allowed(host, self.allowed_hosts) and not any(
+            re.match(p, host + parts.path, re.IGNORECASE) for p in SESSION_REDIRECTS
+        ):
             return f"host {host} is not in [links] allowed_hosts"
         if parts.username is not None or parts.password is not None:
             # Browsers and urllib disagree on where such a host ends; never send one.

@@ -14,8 +14,10 @@ One listing reads, with a personal access token (`CALENDLY_TOKEN`):
 
 Each event becomes one canonical `Appointment`: id = the event uuid; the therapist is
 the event's host (`event_memberships[0].user_email`, the id `[therapists."EMAIL"]` is
-keyed by); participants are the active invitees (id = email, lowercased;
-mobile = `text_reminder_number`); the link is `location.join_url`.
+keyed by; where a membership carries only `user`, its URI, the user is read once with
+`GET /users/{uuid}` and kept in the cache below); participants are the active invitees
+(id = email, lowercased; mobile = `text_reminder_number`); the link is
+`location.join_url`.
 
 Reschedules. Calendly records a move as the old invitee canceled with
 `rescheduled: true` (and `new_invitee` pointing at the new booking) plus a new event
@@ -123,6 +125,9 @@ class InviteeCache:
     def __init__(self, path: Path | None) -> None:
         self.path = path
         self.entries: dict[str, dict[str, Any]] = {}
+        # Hosts named only by their user URI: uri -> {"email", "name"} (a host's email
+        # and name change rarely; a user no event names any more is dropped on save).
+        self.users: dict[str, dict[str, str]] = {}
         self.loaded = False
 
     def load(self) -> None:
@@ -141,6 +146,13 @@ class InviteeCache:
         events = raw.get("events")
         if isinstance(events, dict):
             self.entries = {k: v for k, v in events.items() if isinstance(v, dict)}
+        users = raw.get("users")
+        if isinstance(users, dict):
+            self.users = {
+                k: v
+                for k, v in users.items()
+                if isinstance(v, dict) and isinstance(v.get("email"), str) and v["email"]
+            }
 
     def get(self, uuid: str, key: str) -> tuple[tuple[Participant, ...], int] | None:
         """(participants, invitee total) of this event version, or None: read them again."""
@@ -163,14 +175,17 @@ class InviteeCache:
             "participants": [{f: getattr(p, f) for f in _CACHED_FIELDS} for p in participants],
         }
 
-    def save(self, keep: set[str] | None = None) -> None:
-        """Write the cache atomically, owner-only; `keep` drops events no longer listed."""
+    def save(self, keep: set[str] | None = None, keep_users: set[str] | None = None) -> None:
+        """Write the cache atomically, owner-only; `keep` drops events no longer listed,
+        `keep_users` hosts no listed event names."""
         if self.path is None:
             return
         if keep is not None:
             self.entries = {k: v for k, v in self.entries.items() if k in keep}
+        if keep_users is not None:
+            self.users = {k: v for k, v in self.users.items() if k in keep_users}
         blob = json.dumps(
-            {"version": CACHE_VERSION, "events": self.entries},
+            {"version": CACHE_VERSION, "events": self.entries, "users": self.users},
             sort_keys=True,
             separators=(",", ":"),
         )
@@ -206,6 +221,7 @@ class CalendlySource(HttpSource):
         self.therapists = dict(therapists or {})
         self.cache = cache or InviteeCache(None)
         self._listed: set[str] = set()  # event uuids of the current listing
+        self._hosts: set[str] = set()  # user URIs resolved for the current listing
 
     # --- the one verb ------------------------------------------------------------
 
@@ -220,11 +236,12 @@ class CalendlySource(HttpSource):
             # partial), so a sync cut short by a rate limit makes progress next time.
             self.cache.save()
             raise
-        self.cache.save(keep=self._listed)
+        self.cache.save(keep=self._listed, keep_users=self._hosts)
         return listing
 
     def _read(self, window: Window) -> Listing:
         self._listed = set()
+        self._hosts = set()
         params = {
             **self._scope(),
             "min_start_time": _utc(window.start),
@@ -367,9 +384,15 @@ class CalendlySource(HttpSource):
         # A co-hosted event has several memberships; the first is the event's owner.
         host = hosts[0] if isinstance(hosts, list) and hosts else None
         email = host.get("user_email") if isinstance(host, dict) else None
+        user_name = host.get("user_name") if isinstance(host, dict) else None
+        if (not isinstance(email, str) or not email.strip()) and isinstance(host, dict):
+            # Some responses name the host by user URI only: look the user up (cached)
+            # rather than drop the session.
+            email, user_name = self._host_by_uri(host.get("user"), user_name)
         if not isinstance(email, str) or not email.strip():
             raise RecordError(
-                uuid, "no host (event_memberships[].user_email) to name the therapist"
+                uuid,
+                "no host (event_memberships[].user_email or .user) to name the therapist",
             )
         email = email.strip()
         configured = self.therapists.get(email) or next(
@@ -378,13 +401,33 @@ class CalendlySource(HttpSource):
         # The id must equal the config key, so the therapist's templates and fixed link
         # apply however the key's letters are cased.
         tid = configured.id if configured else email.lower()
-        user_name = host.get("user_name") if isinstance(host, dict) else None
         name = (configured.name if configured and configured.name else None) or (
             user_name.strip() if isinstance(user_name, str) and user_name.strip() else tid
         )
         return Therapist(
             id=tid, name=name, display_name=configured.display_name if configured else None
         )
+
+    def _host_by_uri(self, uri: Any, user_name: Any) -> tuple[str | None, Any]:
+        """(email, name) of a host named by user URI: from the cache, else one
+        `GET /users/{uuid}` (on our base URL, so an override holds)."""
+        user = _uuid(uri)
+        if not isinstance(uri, str) or user is None:
+            return None, user_name
+        self._hosts.add(uri)
+        known = self.cache.users.get(uri)
+        if known is None:
+            body = self.get_json(f"users/{quote(user, safe='')}")
+            resource = body.get("resource") if isinstance(body, dict) else None
+            if not isinstance(resource, dict):
+                return None, user_name
+            email, name = resource.get("email"), resource.get("name")
+            if not isinstance(email, str) or not email.strip():
+                return None, user_name
+            name = name if isinstance(name, str) else ""
+            known = {"email": email.strip(), "name": name.strip()}
+            self.cache.users[uri] = known
+        return known["email"], user_name or known.get("name") or None
 
     # --- error wording and the one rate-limit wait ---------------------------------
 

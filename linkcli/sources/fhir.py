@@ -13,11 +13,13 @@ would also drag in Locations and Devices we have no use for.
 
 How an Appointment becomes a canonical appointment (DESIGN.md, "Canonical appointment"):
 
-- status: proposed, pending, booked, arrived, checked-in -> scheduled; fulfilled ->
-  completed; cancelled, entered-in-error -> canceled; noshow -> no_show; waitlist ->
-  canceled (a waitlisted request has no confirmed time, so it must get no link messages,
-  and an explicit status is better than a silent vanish, which counts against the
-  mass-vanish guard).
+- status: booked, arrived, checked-in -> scheduled; fulfilled -> completed; cancelled,
+  entered-in-error -> canceled; noshow -> no_show. proposed, pending and waitlist are not
+  sessions yet (DESIGN.md): without a start they are passed over with no problem
+  reported; with one they read as canceled (no link messages, and an explicit status is
+  better than a silent vanish, which counts against the mass-vanish guard).
+- a Patient participant whose `required` is information-only is the subject of the
+  appointment (e.g. two doctors discussing them), not a client: no messages.
 - therapist: the first Practitioner participant that has not declined (else the first
   one at all; id = Practitioner id, the key of `[therapists."ID"]`). Name from the
   included Practitioner, else the config's `name`, else the reference's display, else the
@@ -38,8 +40,8 @@ How an Appointment becomes a canonical appointment (DESIGN.md, "Canonical appoin
 
 Failures: any page that errors, times out, is not a Bundle or is an OperationOutcome (or
 carries an error outcome entry) fails the whole read (exit 3, nothing changed). One
-unusable Appointment is reported and skipped. A Bundle `total` above what was read marks
-the listing incomplete, so nothing vanishes that sync.
+unusable Appointment is reported and skipped. A Bundle `total` above what was read, with
+no next link, is an incomplete listing: exit 3, nothing changed (DESIGN.md).
 """
 
 from __future__ import annotations
@@ -77,8 +79,8 @@ TIMEZONE_URLS = (
 )
 
 STATUS_MAP = {
-    "proposed": "scheduled",
-    "pending": "scheduled",
+    "proposed": "canceled",
+    "pending": "canceled",
     "booked": "scheduled",
     "arrived": "scheduled",
     "checked-in": "scheduled",
@@ -88,6 +90,10 @@ STATUS_MAP = {
     "noshow": "no_show",
     "waitlist": "canceled",
 }
+# Requests that are not sessions yet (DESIGN.md, "Source configuration"): no messages
+# and no problem reported, even without a start. With a start they read as canceled, so
+# a session that goes back to one of these has its pending sends withdrawn explicitly.
+NOT_YET = frozenset({"proposed", "pending", "waitlist"})
 
 # HumanName.use in order of preference for the name shown to people.
 _NAME_USES = ("official", "usual", None, "temp", "nickname", "anonymous", "maiden", "old")
@@ -150,6 +156,10 @@ class FhirSource(HttpSource):
         listing = Listing()
         now = self.now or datetime.now(UTC)
         for resource in [*matches.values(), *nameless]:
+            if _text(resource.get("status")) in NOT_YET and not resource.get("start"):
+                # A request with no time yet (R4 allows it): nothing to remind, nothing
+                # wrong. One that was listed before vanishes and its sends are withdrawn.
+                continue
             try:
                 appointment = appointment_from_fhir(
                     resource, included, self.therapists, self.fallback_link, now
@@ -164,12 +174,13 @@ class FhirSource(HttpSource):
 
         read = len(matches) + len(nameless)
         if total is not None and read < total:
-            # Offset paging over a schedule that changed mid-read can drop a record; a
-            # dropped record must not look like a cancellation.
-            listing.complete = False
-            listing.problems.append(
-                f"{self.name}: the server announced {total} appointments but {read} were "
-                "read; no cancellations are inferred from this sync"
+            # The server says there is more but gave no way to it (or paging over a
+            # schedule that changed mid-read dropped a record): the listing is not
+            # complete, and a record missing from it must not look like a cancellation.
+            raise SourceError(
+                f"{self.name}: the server announced {total} appointments but only {read} "
+                "could be read (no next page); the listing is incomplete; nothing was "
+                "changed (will retry next sync)"
             )
         return listing
 
@@ -352,7 +363,14 @@ def appointment_from_fhir(
                 practitioner = (key[1], target or actor)
             elif declined and declined_practitioner is None:
                 declined_practitioner = (key[1], target or actor)
-        elif key[0] == "Patient" and not declined and key[1] not in participants:
+        elif (
+            key[0] == "Patient"
+            and not declined
+            # information-only: the patient is the subject (two doctors discussing
+            # them), not someone who attends; they get no messages.
+            and part.get("required") != "information-only"
+            and key[1] not in participants
+        ):
             participants[key[1]] = _participant(key[1], target, actor, now)
     chosen = practitioner or declined_practitioner
     if chosen is None:

@@ -36,6 +36,8 @@ from __future__ import annotations
 import functools
 import re
 import ssl
+import unicodedata
+import warnings
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, tzinfo
@@ -49,6 +51,7 @@ import httpx
 from linkcli.config import Config
 from linkcli.core.links import LinkPolicy
 from linkcli.core.model import Appointment, Participant, Therapist
+from linkcli.core.zones import resolve_tzid
 from linkcli.errors import ConfigError, SourceError
 from linkcli.sources.base import Listing, Window
 from linkcli.sources.http import USER_AGENT
@@ -65,6 +68,13 @@ _VIDEO_WORDS = re.compile(
 )
 _SP_VIDEO_HOST = "video.simplepractice.com"
 _MARGIN = timedelta(days=1)
+# Where an event's zone could not be resolved, _parse leaves the reason here for the
+# record's own check (so an old event outside the window is never reported).
+_ZONE_PROBLEM = "X-LINKCLI-ZONE-PROBLEM"
+_ZONED = ("RECURRENCE-ID", "DTSTART", "DTEND", "EXDATE", "RDATE")
+# A date inside a raw value or parameter (a broken property still shows when it was).
+_RAW_DATE = re.compile(r"(?<!\d)(\d{4})(\d{2})(\d{2})(?:T\d{6}Z?)?(?!\d)")
+_SHOWN_MAX = 80
 
 
 class FeedError(Exception):
@@ -112,6 +122,13 @@ class IcsSource:
 
     def fetch(self, window: Window) -> Listing:
         """All sessions starting in the window, from every feed; any unreadable feed fails all."""
+        # A parsing library's warnings (icalendar's GloballyUniqueTZIDGuessed, ...) must
+        # never reach cron mail: real problems are reported once, in linkcli's words.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return self._fetch(window)
+
+    def _fetch(self, window: Window) -> Listing:
         calendars = []
         # Only feeds read over HTTP need a client (and the CA bundle it loads).
         client = (
@@ -200,11 +217,16 @@ class IcsSource:
         groups: dict[str, list[Any]] = {}
         for event in calendar.walk("VEVENT"):
             uid = str(event.get("UID") or "").strip()
+            if _outside(event, window):
+                # Years of history: an old event is neither checked nor reported, so a
+                # broken one from 2020 never makes a sync noisy or the listing incomplete.
+                continue
             if not uid:
                 summary = str(event.get("SUMMARY") or "").strip()
                 # Without a UID there is no id to keep, so nothing may vanish this sync.
                 listing.skip(
-                    f"{feed.label}: a record without a UID (title {summary!r}) skipped", None
+                    f"{feed.label}: a record without a UID (title {_shown(summary)}) skipped",
+                    None,
                 )
                 continue
             groups.setdefault(uid, []).append(event)
@@ -212,9 +234,10 @@ class IcsSource:
             series = len(events) > 1 or any(
                 e.get("RRULE") or e.get("RDATE") or e.get("RECURRENCE-ID") for e in events
             )
+            occurrences: list[tuple[Any, datetime, datetime | None, datetime | None]]
             try:
                 if not series:
-                    occurrences = _single(events[0], uid, self.floating_zone)
+                    occurrences = list(_single(events[0], uid, self.floating_zone))
                 else:
                     occurrences = self._series(
                         uid, events, window, listing, feed, recurring_ical_events
@@ -268,7 +291,7 @@ class IcsSource:
             raise FeedError(
                 uid, f"the recurrence cannot be expanded ({exc})", whole_series=True
             ) from None
-        out = []
+        out: list[tuple[Any, datetime, datetime | None, datetime | None]] = []
         for event in found:
             start = _dt(event, "DTSTART", uid, zone)
             if not isinstance(start, datetime):
@@ -401,10 +424,11 @@ def _dt(event: Any, key: str, uid: str, zone: tzinfo) -> Any:
     try:
         return prop.dt
     except Exception:
-        raw = getattr(prop, "to_ical", lambda: prop)()
-        raw = raw.decode(errors="replace") if isinstance(raw, bytes) else str(raw)
+        raw = _raw(key, prop)
+        # The parameters too: a date may sit inside a quoted TZID, with no value after it.
+        shown = _shown(raw.partition(";")[2] or raw.partition(":")[2])
         raise FeedError(
-            _rid(event, uid, zone), f"{key} {raw!r} is not a valid date or date-time"
+            _rid(event, uid, zone), f"{key} {shown} is not a valid date or date-time"
         ) from None
 
 
@@ -424,6 +448,9 @@ def _rid(event: Any, uid: str, zone: tzinfo) -> str | None:
 
 def _check(event: Any, uid: str, zone: tzinfo) -> None:
     """Raise FeedError when the event's times cannot be used."""
+    problem = event.get(_ZONE_PROBLEM)
+    if problem is not None:
+        raise FeedError(_rid(event, uid, zone), str(problem))
     start = _dt(event, "DTSTART", uid, zone)
     if start is None:
         raise FeedError(_rid(event, uid, zone), "DTSTART is missing")
@@ -484,6 +511,7 @@ def _parse(feed: Feed, body: bytes) -> Any:
         raise SourceError(
             f"{feed.label}: not a readable calendar ({_short(exc)}); nothing was changed"
         ) from None
+    _resolve_zones(calendar)
     if calendar.get("X-WR-TIMEZONE"):
         # Google-style feeds give times in UTC meaning the calendar's zone; convert them so
         # weekly sessions keep their wall-clock time across DST.
@@ -494,6 +522,134 @@ def _parse(feed: Feed, body: bytes) -> Any:
         except Exception:  # an unknown zone name: the UTC instants still stand as given
             pass
     return calendar
+
+
+def _resolve_zones(calendar: Any) -> None:
+    """Give every TZID-qualified time of every event the zone its TZID means.
+
+    icalendar reads a TZID it does not know as a floating time, silently (so an Exchange
+    display name would be read in the practice's zone), and resolves TZIDs through a
+    process-wide cache that another feed's VTIMEZONE may have filled. Here each time
+    keeps its wall-clock value and gets: the zone this feed's VTIMEZONE defines for that
+    TZID, else the IANA zone `resolve_tzid` finds for certain. Each property keeps its
+    own zone (DTSTART and DTEND may differ). An event with a TZID that resolves to
+    neither is marked, and its own check reports it, naming the TZID (never guessed).
+    """
+    definitions = {
+        str(c.get("TZID") or "").strip(): c for c in calendar.walk("VTIMEZONE") if c.get("TZID")
+    }
+    zones: dict[str, tzinfo | None] = {}
+
+    def zone_of(tzid: str) -> tzinfo | None:
+        if tzid not in zones:
+            found: tzinfo | None = None
+            component = definitions.get(tzid)
+            if component is not None:
+                try:
+                    found = component.to_tz(lookup_tzid=False)  # as the feed defines it
+                except Exception:  # an unusable definition counts as none
+                    found = None
+            if found is None:
+                iana = resolve_tzid(tzid)
+                found = ZoneInfo(iana) if iana else None
+            zones[tzid] = found
+        return zones[tzid]
+
+    for event in calendar.walk("VEVENT"):
+        event.pop(_ZONE_PROBLEM, None)  # only linkcli may set it
+        for key in _ZONED:
+            props = event.get(key)
+            for prop in props if isinstance(props, list) else [props]:
+                params = getattr(prop, "params", None)
+                tzid = str(params.get("TZID") or "").strip() if params is not None else ""
+                if not tzid:
+                    continue
+                zone = zone_of(tzid)
+                if zone is None:
+                    if _ZONE_PROBLEM in event:
+                        continue  # the first unresolved property is the one named
+                    event[_ZONE_PROBLEM] = (
+                        f"time zone {_shown(tzid)} ({key}) is not defined in the feed and is "
+                        "not a known zone name; not guessed: the session waits until the "
+                        "event or the calendar's time zones are fixed"
+                    )
+                    continue
+                for value in getattr(prop, "dts", None) or [prop]:
+                    try:
+                        moment = value.dt
+                    except Exception:  # broken: its own check quotes it
+                        continue
+                    if isinstance(moment, datetime):
+                        value.dt = moment.replace(tzinfo=zone)
+
+
+def _outside(event: Any, window: Window) -> bool:
+    """Whether an event surely has no session near the window (history, far future).
+
+    Judged on the raw dates alone, so even a broken old event is recognised: a single
+    event or an override by its DTSTART and RECURRENCE-ID; a series by its start and
+    the UNTIL of its RRULE. An event with no readable date is not outside (it is checked
+    and reported). The margin covers any zone the wall-clock dates may be in.
+    """
+    first = (window.start - 2 * _MARGIN).date()
+    last = (window.end + 2 * _MARGIN).date()
+    starts = _raw_dates(event, "DTSTART")
+    if event.get("RRULE") is not None or event.get("RDATE") is not None:
+        if starts and min(starts) > last:
+            return True
+        if event.get("RDATE") is not None:
+            return False
+        rules = event.get("RRULE")
+        # Read from the raw rule, so a rule the library could not parse is judged too;
+        # a rule without UNTIL may reach the window.
+        for rule in rules if isinstance(rules, list) else [rules]:
+            until = re.search(r"UNTIL=([0-9TZ]+)", _raw("RRULE", rule), re.IGNORECASE)
+            ends = _raw_dates_in(until.group(1)) if until else []
+            if not ends or max(ends) >= first:
+                return False
+        return True
+    dates = starts + _raw_dates(event, "RECURRENCE-ID")
+    return bool(dates) and all(d < first or d > last for d in dates)
+
+
+def _raw_dates(event: Any, key: str) -> list[date]:
+    prop = event.get(key)
+    return _raw_dates_in(_raw(key, prop)) if prop is not None else []
+
+
+def _raw_dates_in(text: str) -> list[date]:
+    found = []
+    for match in _RAW_DATE.finditer(text):
+        try:
+            found.append(date(int(match[1]), int(match[2]), int(match[3])))
+        except ValueError:
+            continue
+    return found
+
+
+def _raw(key: str, prop: Any) -> str:
+    """A property as it stood in the feed, near enough: `KEY;PARAM=VALUE:value`."""
+    params = getattr(prop, "params", None) or {}
+    try:
+        value = prop.to_ical()
+    except Exception:
+        value = b""
+    text = value.decode(errors="replace") if isinstance(value, bytes) else str(value)
+    shown_params = "".join(
+        f";{name}={v}" if ":" not in str(v) and ";" not in str(v) else f';{name}="{v}"'
+        for name, v in params.items()
+    )
+    return f"{key}{shown_params}:{text}"
+
+
+def _shown(text: str) -> str:
+    """Feed text quoted for a problem line: control and invisible characters replaced,
+    whitespace collapsed, shortened (a feed is untrusted and lines go to cron mail)."""
+    clean = "".join("?" if unicodedata.category(ch)[0] == "C" else ch for ch in text)
+    clean = " ".join(clean.split())
+    if len(clean) > _SHOWN_MAX:
+        clean = clean[: _SHOWN_MAX - 3] + "..."
+    return repr(clean)
 
 
 def _short(exc: Exception) -> str:

@@ -1,14 +1,19 @@
 """The `zoom` source: upcoming Zoom meetings (REST v2, server-to-server OAuth).
 
 One sync reads, per configured user, `GET /users/{user}/meetings?type=upcoming` page by
-page (`next_page_token`), then for each distinct meeting inside the window one
-`GET /meetings/{id}` (the list carries neither the registration settings nor the host's
-email), and `GET /meetings/{id}/registrants?status=approved` only for meetings with
-registration on. So a sync costs 1 list page per 300 meetings, plus 1 request per
-meeting in the window, plus 1 per registration meeting (more pages past 300
-registrants), plus the OAuth call when the cached token has run out. With
-`registrants = false` only the list pages are read (clients then come from the contacts
-directory by topic, and therapists are named by [therapists] or their host_id).
+page (`next_page_token`), then `GET /meetings/{id}` (the list carries neither the
+registration settings nor the host's email) only for a meeting inside the window that is
+new or whose list entry changed since the last sync (MeetingCache, owner-only beside the
+token cache), and `GET /meetings/{id}/registrants?status=approved` on every sync for
+meetings with registration on. So a no-change sync costs 1 list page per 300 meetings,
+plus 1 per registration meeting (more pages past 300 registrants), plus the OAuth call
+when the cached token has run out. With `registrants = false` only the list pages are
+read (clients then come from the contacts directory by topic, and therapists are named
+by [therapists] or their host_id).
+
+A list whose pages announce more meetings (`total_records`) or pages (`page_count`)
+than were read, with no `next_page_token` to reach them, is an incomplete listing: the
+sync fails (exit 3) and nothing changes, so no meeting vanishes because of it.
 
 Mapping (documented choices):
 - Appointment id is the meeting id. A recurring meeting with a fixed time (type 8)
@@ -143,6 +148,66 @@ class TokenCache:
         write_private(self.path, json.dumps(data))
 
 
+class MeetingCache:
+    """Each meeting's details (host email, whether registration is on) as last read,
+    valid while the meeting's entry in the list is unchanged.
+
+    Zoom rate-limits per account and the list already carries everything that can move
+    a session (start, duration, topic, link, host), so `GET /meetings/{id}` is needed
+    only for a meeting that is new or whose entry changed. Registrants are not cached:
+    they change without the meeting changing. Kept owner-only beside the token cache;
+    a missing or odd file reads as empty and a failed write costs requests, never a sync.
+    """
+
+    VERSION = 1
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+        self.entries: dict[str, dict[str, Any]] = {}
+        if path is None:
+            return
+        try:
+            raw = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, ValueError):
+            return
+        if isinstance(raw, dict) and raw.get("version") == self.VERSION:
+            meetings = raw.get("meetings")
+            if isinstance(meetings, dict):
+                self.entries = {k: v for k, v in meetings.items() if isinstance(v, dict)}
+
+    def get(self, meeting_id: str, key: str) -> dict[str, Any] | None:
+        """The cached details of this version of the meeting, or None: read them again."""
+        entry = self.entries.get(meeting_id)
+        if entry is None or entry.get("key") != key or not isinstance(entry.get("detail"), dict):
+            return None
+        return dict(entry["detail"])
+
+    def put(self, meeting_id: str, key: str, detail: dict[str, Any]) -> None:
+        """Remember the details linkcli uses (never start_url or other credentials)."""
+        self.entries[meeting_id] = {"key": key, "detail": detail}
+
+    def save(self, keep: set[str]) -> None:
+        """Write owner-only, keeping only the meetings of this listing."""
+        if self.path is None:
+            return
+        self.entries = {k: v for k, v in self.entries.items() if k in keep}
+        blob = json.dumps({"version": self.VERSION, "meetings": self.entries}, sort_keys=True)
+        write_private(self.path, blob)
+
+
+def _entry_key(raw: dict[str, Any]) -> str:
+    """A fingerprint of a meeting's list entry: it changes whenever the meeting does."""
+    blob = json.dumps(raw, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:24]
+
+
+def _meeting_cache_path(token_cache: Path) -> Path:
+    name = token_cache.name
+    if "zoom-token" in name:
+        return token_cache.with_name(name.replace("zoom-token", "zoom-meetings"))
+    return token_cache.with_name(f"{name}.meetings.json")
+
+
 class ZoomSource(HttpSource):
     """Reads upcoming Zoom meetings of the configured users as canonical appointments."""
 
@@ -158,8 +223,11 @@ class ZoomSource(HttpSource):
         therapist_names: Mapping[str, tuple[str | None, str | None]] | None = None,
         client: httpx.Client | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        meetings: MeetingCache | None = None,
     ) -> None:
         super().__init__("zoom", base_url, client=client, sleep=sleep, now=now)
+        # Beside the token cache (so beside the store by default), unless given.
+        self.meetings = meetings or MeetingCache(_meeting_cache_path(cache.path))
         self.credentials = credentials
         self.cache = cache
         self.oauth_url = oauth_url
@@ -256,6 +324,7 @@ class ZoomSource(HttpSource):
         listing = Listing()
         seen: set[str] = set()
         details: dict[str, tuple[dict[str, Any], tuple[Participant, ...]]] = {}
+        self._keys: dict[str, str] = {}
         for user in self.users:
             for raw in self._paged(
                 f"/users/{_segment(user)}/meetings", "meetings", {"type": "upcoming"}
@@ -269,12 +338,15 @@ class ZoomSource(HttpSource):
                     continue  # outside the window, or listed for two configured users
                 seen.add(appointment.id)
                 listing.appointments.append(appointment)
+        self.meetings.save(keep=set(details))
         return listing
 
     def _paged(self, path: str, key: str, params: Mapping[str, Any]) -> Iterator[Any]:
         """The items under `key` of every page, following `next_page_token`."""
         token = ""
         tokens: set[str] = set()
+        read = 0
+        announced = 0
         for number in range(1, MAX_PAGES + 1):
             query = {**params, "page_size": PAGE_SIZE}
             if token:
@@ -283,13 +355,26 @@ class ZoomSource(HttpSource):
             # Strict on purpose: a page without its list (an error body sent with 200, a
             # proxy's page) read as "no meetings" would look like a mass cancellation.
             items = page.get(key) if isinstance(page, dict) else None
-            token = page.get("next_page_token") if isinstance(page, dict) else None
-            if not isinstance(items, list) or not isinstance(token, str | None):
+            next_token = page.get("next_page_token") if isinstance(page, dict) else None
+            if not isinstance(items, list) or not isinstance(next_token, str | None):
                 raise SourceError(
                     f"zoom: page {number} of {path} is not a list of {key}; nothing was changed"
                 )
+            token = next_token or ""
             yield from items
+            read += len(items)
+            announced = max(announced, _count(page.get("total_records")))
             if not token:
+                pages = _count(page.get("page_count"))
+                if read < announced or number < pages:
+                    # More records announced than read, and no token to reach them: the
+                    # missing meetings must not vanish as cancellations (DESIGN.md).
+                    said = f"{announced} {key}" if read < announced else f"{pages} pages"
+                    raise SourceError(
+                        f"zoom: {path} announced {said} but gave no next_page_token after "
+                        f"{read} {key} on {number} page(s); the listing is incomplete; "
+                        "nothing was changed (will retry next sync)"
+                    )
                 return
             if token in tokens:
                 raise SourceError(f"zoom: {path} repeats a page token; nothing was changed")
@@ -329,7 +414,7 @@ class ZoomSource(HttpSource):
         if not host_id:
             raise RecordError(aid, "the meeting has no host_id")
         if meeting_id not in details:
-            details[meeting_id] = self._detail(meeting_id, aid)
+            details[meeting_id] = self._detail(meeting_id, aid, _entry_key(raw))
         detail, registrants = details[meeting_id]
         topic = _text(raw.get("topic")) or ""
         return Appointment(
@@ -343,16 +428,36 @@ class ZoomSource(HttpSource):
             telehealth_url=_text(raw.get("join_url")),  # never start_url: see module doc
         )
 
-    def _detail(self, meeting_id: str, aid: str) -> tuple[dict[str, Any], tuple[Participant, ...]]:
-        """The meeting's own record (registration settings, host email) and its registrants."""
+    def _detail(
+        self, meeting_id: str, aid: str, key: str
+    ) -> tuple[dict[str, Any], tuple[Participant, ...]]:
+        """The meeting's own record (registration settings, host email) and its registrants.
+
+        The record is read only when the meeting is new or its list entry changed
+        (MeetingCache); registrants, when registration is on, on every sync.
+        """
         if not self.registrants:
             return {}, ()
-        detail = self._read(f"/meetings/{meeting_id}")
-        if not isinstance(detail, dict):
-            raise SourceError(f"zoom: /meetings/{meeting_id} is not a meeting; nothing was changed")
-        settings = detail.get("settings") if isinstance(detail.get("settings"), dict) else {}
-        approval = settings.get("approval_type", NO_REGISTRATION)
-        if approval == NO_REGISTRATION and not _text(detail.get("registration_url")):
+        detail = self.meetings.get(meeting_id, key)
+        if detail is None:
+            full = self._read(f"/meetings/{meeting_id}")
+            if not isinstance(full, dict):
+                raise SourceError(
+                    f"zoom: /meetings/{meeting_id} is not a meeting; nothing was changed"
+                )
+            settings = full.get("settings")
+            approval = (
+                settings.get("approval_type", NO_REGISTRATION)
+                if isinstance(settings, dict)
+                else NO_REGISTRATION
+            )
+            detail = {
+                "host_email": _text(full.get("host_email")),
+                "registration": approval != NO_REGISTRATION
+                or bool(_text(full.get("registration_url"))),
+            }
+            self.meetings.put(meeting_id, key, detail)
+        if not detail.get("registration"):
             return detail, ()
         people: dict[str, Participant] = {}
         for raw in self._paged(
@@ -383,6 +488,11 @@ def _registrant(raw: Any, aid: str) -> Participant:
     return Participant(
         id=email.lower(), name=name, first_name=first, email=email, mobile=_text(raw.get("phone"))
     )
+
+
+def _count(value: Any) -> int:
+    """A page's total_records or page_count; anything odd counts as 0 (no claim made)."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
 def _text(value: Any) -> str | None:
