@@ -13,15 +13,20 @@ from __future__ import annotations
 import json
 import shutil
 import textwrap
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
+import pytest
+import respx
 from typer.testing import CliRunner
 
 from linkcli.cli import app
 from linkcli.config import load_config
+from linkcli.core.links import LinkPolicy
+from linkcli.core.zones import resolve_tzid
 from linkcli.sources import ics
 from linkcli.sources.base import Window
 from tests.conftest import OUTBOX_CHANNELS
@@ -51,27 +56,29 @@ class Run:
 
     root: Path
     now: str = NOW
+    env: dict[str, str] = field(default_factory=dict)  # the source's secrets
 
-    def cli(self, *args: str, now: str | None = None) -> Any:
-        env = {"LINKCLI_NOW": now or self.now, "LINKCLI_CONFIG": str(self.root / "config.toml")}
-        return CliRunner().invoke(app, list(args), env=env)
+    def cli(self, *args: str) -> Any:
+        env = {"LINKCLI_NOW": self.now, "LINKCLI_CONFIG": str(self.root / "config.toml")}
+        return CliRunner().invoke(app, list(args), env={**env, **self.env})
 
     def sync(self) -> Any:
         result = self.cli("sync")
         assert result.exit_code == 0, (result.exit_code, result.stdout, result.stderr)
         return result
 
-    def sessions(self) -> dict[str, dict[str, Any]]:
-        """Planned texts per appointment: {id: {step: due, "to": ..., "bodies": [...]}}."""
+    def sessions(self) -> dict[str, dict[str, dict[str, Any]]]:
+        """Planned texts: {appointment: {participant: {step: due, "to": ..., "bodies"}}}."""
         shown = self.cli("preview", "--json", "--days", "31")
         assert shown.exit_code == 0, shown.stderr
-        out: dict[str, dict[str, Any]] = {}
+        out: dict[str, dict[str, dict[str, Any]]] = {}
         for item in json.loads(shown.stdout):
             if item["channel"] != "sms":
                 continue
-            entry = out.setdefault(item["appointment"], {"bodies": []})
+            people = out.setdefault(item["appointment"], {})
+            entry = people.setdefault(item["participant"], {"bodies": []})
             entry[item["step"]] = item["due"]
-            entry["who"] = (item["participant"], item["recipient"])
+            entry["to"] = item["recipient"]
             entry["bodies"].append(item["body"])
         return out
 
@@ -120,22 +127,29 @@ def texts_at(start: str) -> dict[str, str]:
 
 
 def check(
-    sessions: dict[str, dict[str, Any]],
-    expected: dict[str, tuple[str, str, str]],
+    sessions: dict[str, dict[str, dict[str, Any]]],
+    expected: dict[str, tuple[str, str, str] | list[tuple[str, str, str]]],
 ) -> None:
-    """Exactly the expected sessions, each with its two texts at the right instants, to
-    the right client and number, carrying the right link."""
+    """Exactly the expected sessions and clients, each with the two texts at the right
+    instants, to the client's own number, carrying the right link."""
     assert set(sessions) == set(expected)
-    for aid, (start, client, link) in expected.items():
-        got = sessions[aid]
-        assert {k: got.get(k) for k in ("reminder-24h", "final-30m")} == texts_at(start), aid
-        assert got["who"] == (client, f"+1******{CONTACTS_DIGITS[client]}"), aid
-        assert all(link in body for body in got["bodies"]), (aid, got["bodies"])
+    for aid, wanted in expected.items():
+        rows = wanted if isinstance(wanted, list) else [wanted]
+        assert set(sessions[aid]) == {client for _s, client, _l in rows}, aid
+        for start, client, link in rows:
+            got = sessions[aid][client]
+            assert {k: got.get(k) for k in ("reminder-24h", "final-30m")} == texts_at(start), aid
+            assert got["to"] == f"+1******{DIGITS[client]}", (aid, client)
+            assert all(link in body for body in got["bodies"]), (aid, got["bodies"])
 
 
-CONTACTS_DIGITS = {
-    line.split(",")[0]: line.split(",")[3][-4:] for line in CONTACTS.splitlines()[1:]
-}
+# A client's number ends in these digits, whether the source names them by the contacts
+# directory's key, their email (Calendly, Zoom registrants) or a FHIR Patient id.
+DIGITS = {
+    key: line.split(",")[3][-4:]
+    for line in CONTACTS.splitlines()[1:]
+    for key in (line.split(",")[0], line.split(",")[2])
+} | {"example": "0101"}
 
 
 # --- calendar feeds ------------------------------------------------------------------------
@@ -224,7 +238,7 @@ def test_owa_display_name_zones_without_vtimezone(tmp_path: Path) -> None:
             ),
         },
     )
-    assert any("at 12:30 PM" in body for body in sessions[OWA_JORDAN]["bodies"])
+    assert any("at 12:30 PM" in body for body in sessions[OWA_JORDAN]["cl-jordan"]["bodies"])
     attention = [i["reason"] for i in run.status()["attention"]]
     assert any("'(GMT +01:00)'" in reason for reason in attention), attention
     assert run.sync().stderr == ""  # the same problem is not mailed again
@@ -301,7 +315,7 @@ def test_thunderbird_and_evolution_globally_unique_tzids_are_read_silently(
     sessions = run.sessions()
     # The first session (today 17:00 EDT) is inside its final text's window only.
     today = sessions.pop(f"{series}/20261027T210000Z")
-    assert today["final-30m"] == "2026-10-27T20:30:00+00:00"
+    assert today["cl-alex"]["final-30m"] == "2026-10-27T20:30:00+00:00"
     check(
         sessions,
         {
@@ -346,3 +360,381 @@ def test_therapynotes_preset_on_its_documented_feed(tmp_path: Path) -> None:
     )
     assert run.sync().stderr == ""
     check(run.sessions(), {"TN-APPT-0004417": ("2026-10-29T19:00:00+00:00", "cl-alex", portal)})
+
+
+# --- HTTP sources, answered by respx from the fixture files ---------------------------------
+
+
+def shape(name: str) -> Any:
+    return json.loads((SHAPES / name).read_text())
+
+
+def answer(name: str, calls: list[str] | None = None) -> Any:
+    """A respx side effect serving one fixture file, noting each call in `calls`."""
+
+    def respond(request: httpx.Request) -> httpx.Response:
+        if calls is not None:
+            calls.append(request.url.path)
+        return httpx.Response(200, json=shape(name))
+
+    return respond
+
+
+CALENDLY = "https://api.calendly.com"
+CALENDLY_EVENTS = {
+    "zoom": "0b6c9f4e-1d2a-4c3b-8e5f-6a7b8c9d0e1f",
+    "meet": "1c7dae5f-2e3b-4d4c-9f60-7b8c9d0e1f2a",
+    "teams": "2d8ebf60-3f4c-4e5d-a071-8c9d0e1f2a3b",
+    "webex": "3e9fc071-4a5d-4f6e-b182-9d0e1f2a3b4c",
+    "physical": "4fa0d182-5b6e-4a7f-c293-0e1f2a3b4c5d",
+    "custom": "5ab1e293-6c7f-4b80-d3a4-1f2a3b4c5d6e",
+    "byuri": "6bc2f3a4-7d80-4c91-e4b5-2a3b4c5d6e7f",
+}
+
+
+def calendly_api(router: respx.MockRouter, calls: list[str]) -> None:
+    """Calendly API v2 as published: paged events, paged invitees, users by URI."""
+
+    def events(request: httpx.Request) -> httpx.Response:
+        calls.append(request.url.path)
+        token = request.url.params.get("page_token")
+        page = "page2" if token == "EVTPAGE2TOKEN" else "page1"
+        return httpx.Response(200, json=shape(f"calendly/scheduled_events.{page}.json"))
+
+    def invitees(request: httpx.Request, uuid: str) -> httpx.Response:
+        calls.append(request.url.path)
+        key = next(k for k, v in CALENDLY_EVENTS.items() if v == uuid)
+        if key == "zoom":
+            page = "page2" if request.url.params.get("page_token") == "INVPAGE2" else "page1"
+            return httpx.Response(200, json=shape(f"calendly/invitees.zoom.{page}.json"))
+        return httpx.Response(200, json=shape(f"calendly/invitees.{key}.json"))
+
+    router.get(f"{CALENDLY}/users/me").mock(side_effect=answer("calendly/users_me.json", calls))
+    router.get(f"{CALENDLY}/users/USR-OKAFOR-0002").mock(
+        side_effect=answer("calendly/user_okafor.json", calls)
+    )
+    router.get(f"{CALENDLY}/organization_memberships").mock(
+        side_effect=answer("calendly/organization_memberships.json", calls)
+    )
+    router.get(f"{CALENDLY}/scheduled_events").mock(side_effect=events)
+    router.get(url__regex=rf"^{CALENDLY}/scheduled_events/(?P<uuid>[0-9a-f-]+)/invitees").mock(
+        side_effect=invitees
+    )
+
+
+def test_calendly_v2_events_for_every_location_type(tmp_path: Path) -> None:
+    """Zoom, Google Meet and Teams (Calendly's own redirect links, allowed), Webex and a
+    custom Doxy.me link reach their clients; a physical location gets nothing; a group's
+    invitees are read across pages; a host named only by user URI is looked up once."""
+    run = practice(
+        tmp_path,
+        """
+        [source]
+        kind = "calendly"
+
+        [therapists."maya.chen@example.org"]
+        display_name = "Dr. Chen"
+        """,
+    )
+    run.env = {"CALENDLY_TOKEN": "calendly-test-token-not-real"}
+    calls: list[str] = []
+    with respx.mock(assert_all_called=False) as router:
+        calendly_api(router, calls)
+        assert run.sync().stderr == ""
+        sessions = run.sessions()
+        calls.clear()
+        assert run.sync().stderr == ""
+    ev = CALENDLY_EVENTS
+    check(
+        sessions,
+        {
+            ev["zoom"]: [
+                ("2026-11-02T15:00:00+00:00", "alex@example.org", "https://us02web.zoom.us/j/"),
+                ("2026-11-02T15:00:00+00:00", "sam@example.org", "https://us02web.zoom.us/j/"),
+            ],
+            ev["meet"]: (
+                "2026-11-03T16:00:00+00:00",
+                "jordan@example.org",
+                f"https://calendly.com/events/{ev['meet']}/google_meet",
+            ),
+            ev["teams"]: (
+                "2026-11-04T17:00:00+00:00",
+                "riley@example.org",
+                f"https://calendly.com/events/{ev['teams']}/microsoft_teams",
+            ),
+            ev["webex"]: (
+                "2026-11-05T18:00:00+00:00",
+                "casey@example.org",
+                "https://riverside.webex.com/riverside/j.php?MTID=",
+            ),
+            ev["custom"]: (
+                "2026-11-09T20:00:00+00:00",
+                "taylor@example.org",
+                "https://doxy.me/drchen",
+            ),
+            ev["byuri"]: (
+                "2026-11-10T21:00:00+00:00",
+                "jamie@example.org",
+                "https://us02web.zoom.us/j/85555502070?pwd=ByUri2026",
+            ),
+        },
+    )
+    jamie = sessions[ev["byuri"]]["jamie@example.org"]["bodies"]
+    assert all("Ada Okafor" in body for body in jamie)  # the host read from the user URI
+    # The second sync reads the events but neither invitees nor the user again (cached
+    # beside the store, owner-only).
+    assert "/users/USR-OKAFOR-0002" not in calls and not any("invitees" in c for c in calls)
+    cache = tmp_path / "linkcli.db.calendly-cache.json"
+    assert cache.stat().st_mode & 0o777 == 0o600
+
+
+ZOOM_API = "https://api.zoom.us/v2"
+ZOOM_ENV = {
+    "ZOOM_ACCOUNT_ID": "acct-test-1",
+    "ZOOM_CLIENT_ID": "client-id-test",
+    "ZOOM_CLIENT_SECRET": "client-secret-test-not-real",
+}
+ZOOM_SOURCE = """
+    [source]
+    kind = "zoom"
+
+    [therapists."kFxW3qZ8T0uYbLm2VpR7sA"]
+    name = "Maya Chen"
+    display_name = "Dr. Chen"
+    """
+
+
+def zoom_api(router: respx.MockRouter, calls: list[str], listing: str) -> None:
+    """Zoom's REST v2 and OAuth endpoint as published: list, get, registrants."""
+
+    def by_id(kind: str) -> Any:
+        def respond(request: httpx.Request, mid: str) -> httpx.Response:
+            calls.append(request.url.path)
+            return httpx.Response(200, json=shape(f"zoom/{kind}_{mid}.json"))
+
+        return respond
+
+    router.post("https://zoom.us/oauth/token").mock(
+        side_effect=answer("zoom/oauth_token.json", calls)
+    )
+    router.get(f"{ZOOM_API}/users/me/meetings").mock(side_effect=answer(listing, calls))
+    router.get(url__regex=rf"^{ZOOM_API}/meetings/(?P<mid>\d+)/registrants").mock(
+        side_effect=by_id("registrants")
+    )
+    router.get(url__regex=rf"^{ZOOM_API}/meetings/(?P<mid>\d+)$").mock(side_effect=by_id("meeting"))
+
+
+def test_zoom_list_get_registrants_and_oauth(tmp_path: Path) -> None:
+    """Topic meetings reach the contacts directory's client; a registration meeting's
+    registrants get their own texts; a fixed-time recurring meeting is one session per
+    occurrence; the meeting's join_url is sent, never its start_url. A no-change sync
+    then costs 2 requests: the list and the one registration meeting's registrants."""
+    run = practice(tmp_path, ZOOM_SOURCE)
+    run.env = ZOOM_ENV
+    calls: list[str] = []
+    with respx.mock(assert_all_called=False) as router:
+        zoom_api(router, calls, "zoom/meetings_upcoming.json")
+        assert run.sync().stderr == ""
+        sessions = run.sessions()
+        calls.clear()
+        assert run.sync().stderr == ""
+    assert calls == ["/v2/users/me/meetings", "/v2/meetings/85555503020/registrants"]
+    group = "https://us02web.zoom.us/j/85555503020?pwd=GroupZ2"
+    riley = "https://us02web.zoom.us/j/85555503030?pwd=RileyZ3"
+    check(
+        sessions,
+        {
+            "85555503010": (
+                "2026-11-02T15:00:00+00:00",
+                "cl-alex",
+                "https://us02web.zoom.us/j/85555503010?pwd=AlexZ1",
+            ),
+            "85555503020": [
+                ("2026-11-04T23:00:00+00:00", "sam@example.org", group),
+                ("2026-11-04T23:00:00+00:00", "jordan@example.org", group),
+            ],
+            "85555503030/2026-11-05T16:00:00Z": ("2026-11-05T16:00:00+00:00", "cl-riley", riley),
+            "85555503030/2026-11-12T17:00:00Z": ("2026-11-12T17:00:00+00:00", "cl-riley", riley),
+        },
+    )
+    bodies = [b for people in sessions.values() for p in people.values() for b in p["bodies"]]
+    assert not any("zak=" in body for body in bodies)
+
+
+def test_zoom_page_announcing_more_meetings_without_a_token_changes_nothing(
+    tmp_path: Path,
+) -> None:
+    """total_records 235 and page_count 5 with no next_page_token: an incomplete
+    listing (exit 3), so the meetings it does not show do not vanish."""
+    run = practice(tmp_path, ZOOM_SOURCE)
+    run.env = ZOOM_ENV
+    with respx.mock(assert_all_called=False) as router:
+        zoom_api(router, [], "zoom/meetings_upcoming.json")
+        run.sync()
+        before = run.sessions()
+    with respx.mock(assert_all_called=False) as router:
+        zoom_api(router, [], "zoom/meetings_page_without_token.json")
+        refused = run.cli("sync")
+    assert refused.exit_code == 3
+    assert "announced 235 meetings but gave no next_page_token" in refused.stderr
+    assert run.sessions() == before
+
+
+FHIR_SOURCE = """
+    [source]
+    kind = "fhir"
+    base_url = "https://fhir.example.org/r4"
+
+    [therapists."example"]
+    display_name = "Dr. Chen"
+    """
+
+
+def test_fhir_r4_spec_examples_in_a_searchset_bundle(tmp_path: Path) -> None:
+    """The spec's booked appointment reaches its patient (mobile picked from telecom,
+    link from the virtualService extension); its proposed request without a start is
+    not a session and says nothing; the two-doctor discussion sends the patient, who is
+    information-only, nothing."""
+    run = practice(tmp_path, FHIR_SOURCE)
+    run.env = {"FHIR_TOKEN": "fhir-test-token-not-real"}
+    with respx.mock(assert_all_called=False) as router:
+        router.get("https://fhir.example.org/r4/Appointment").mock(
+            side_effect=answer("fhir/searchset.json")
+        )
+        assert run.sync().stderr == ""
+    check(
+        run.sessions(),
+        {
+            "example": (
+                "2026-11-03T15:00:00+00:00",
+                "example",
+                "https://us02web.zoom.us/j/85555504010?pwd=FhirZ1",
+            )
+        },
+    )
+    assert run.status()["attention"] == []
+
+
+def test_fhir_total_above_what_was_read_changes_nothing(tmp_path: Path) -> None:
+    run = practice(tmp_path, FHIR_SOURCE)
+    run.env = {"FHIR_TOKEN": "fhir-test-token-not-real"}
+    with respx.mock(assert_all_called=False) as router:
+        router.get("https://fhir.example.org/r4/Appointment").mock(
+            side_effect=answer("fhir/searchset_total_above_read.json")
+        )
+        refused = run.cli("sync")
+    assert refused.exit_code == 3
+    assert "announced 5 appointments but only 3 could be read" in refused.stderr
+
+
+# --- the rules behind the findings, one table each ------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("tzid", "expected"),
+    [
+        ("America/Chicago", "America/Chicago"),  # IANA
+        ("Eastern Standard Time", "America/New_York"),  # Windows, via CLDR's table
+        ('"W. Europe Standard Time"', "Europe/Berlin"),  # quoted as Outlook writes it
+        ("(UTC-05:00) Eastern Time (US & Canada)", "America/New_York"),  # Exchange display
+        ("(GMT-06:00) Central Time (US & Canada)", "America/Chicago"),  # older Exchange
+        ("(UTC-07:00) Arizona", "America/Phoenix"),
+        ("(UTC-06:00) Eastern Time (US & Canada)", None),  # offset contradicts the name
+        ("(GMT +01:00)", None),  # an offset alone names no zone's rules
+        ("(UTC+01:00) Somewhere Else", None),  # a display name not known for certain
+        ("/mozilla.org/20070129_1/America/New_York", "America/New_York"),
+        (
+            "/softwarestudio.org/Olson_20011030_5/America/Argentina/Buenos_Aires",
+            "America/Argentina/Buenos_Aires",
+        ),
+        ("/example.org/Not/AZone", None),
+        ("Customized Time Zone", None),
+        ("", None),
+    ],
+)
+def test_which_tzids_resolve(tzid: str, expected: str | None) -> None:
+    assert resolve_tzid(tzid) == expected
+
+
+@pytest.mark.parametrize(
+    ("url", "allowed"),
+    [
+        ("https://calendly.com/events/1c7dae5f-2e3b-4d4c-9f60-7b8c9d0e1f2a/google_meet", True),
+        ("https://calendly.com/events/2d8ebf60-3f4c-4e5d-a071-8c9d0e1f2a3b/microsoft_teams", True),
+        ("https://calendly.com/maya-chen/50min", False),  # a scheduling page
+        ("https://calendly.com/events/1c7dae5f-2e3b-4d4c-9f60-7b8c9d0e1f2a", False),
+        ("https://calendly.com/events/1c7dae5f-2e3b-4d4c-9f60-7b8c9d0e1f2a/zoom", False),
+        (
+            "https://evil.calendly.com/events/1c7dae5f-2e3b-4d4c-9f60-7b8c9d0e1f2a/google_meet",
+            False,
+        ),
+        ("http://calendly.com/events/1c7dae5f-2e3b-4d4c-9f60-7b8c9d0e1f2a/google_meet", False),
+    ],
+)
+def test_calendly_conference_redirects_are_session_links(url: str, allowed: bool) -> None:
+    assert (LinkPolicy().check(url) is None) is allowed
+
+
+OLD_BROKEN = """\
+BEGIN:VEVENT
+UID:old-broken-2020
+SUMMARY:Old intake
+DTSTART;TZID="Eastern Standard Time:20200102T133000"
+DTEND;TZID="Eastern Standard Time:20200102T142000"
+END:VEVENT
+"""
+GOOD = """\
+BEGIN:VEVENT
+UID:{uid}
+SUMMARY:{who}
+DTSTART;TZID=America/New_York:{start}
+DTEND;TZID=America/New_York:{end}
+LOCATION:https://us02web.zoom.us/j/8555550{n}?pwd=Ok
+END:VEVENT
+"""
+
+
+def write_feed(path: Path, *events: str) -> None:
+    body = "".join(events)
+    path.write_text(f"BEGIN:VCALENDAR\nVERSION:2.0\nPRODID:-//test//EN\n{body}END:VCALENDAR\n")
+
+
+def test_old_broken_history_is_silent_and_cancellations_still_work(tmp_path: Path) -> None:
+    """A malformed event from 2020 is neither reported nor held against the listing:
+    `status --check` passes and a session removed from the feed is cancelled."""
+    alex = GOOD.format(
+        uid="a1", who="Alex Rivera", start="20261103T100000", end="20261103T105000", n=1
+    )
+    sam = GOOD.format(
+        uid="s1", who="Sam Patel", start="20261104T100000", end="20261104T105000", n=2
+    )
+    run = feed(tmp_path, "apple-icloud.ics")  # the config only; the feed is written here
+    write_feed(tmp_path / "feed.ics", OLD_BROKEN, alex, sam)
+    assert run.sync().stderr == ""
+    assert run.cli("status", "--check").exit_code == 0
+    write_feed(tmp_path / "feed.ics", OLD_BROKEN, sam)
+    assert run.sync().stderr == ""
+    assert run.status()["last_sync"]["counts"]["canceled"] == 1
+    assert set(run.sessions()) == {"s1"}
+
+
+def test_a_malformed_value_is_quoted_safely_once(tmp_path: Path) -> None:
+    """Inside the window the same mistake is reported, quoting what the feed says
+    (control characters replaced, shortened), once per new problem."""
+    broken = OLD_BROKEN.replace("old-broken-2020", "b1").replace("202001", "202611")
+    escape = GOOD.format(uid="e1", who="Sam Patel", start="20261104T100000", end="x", n=2)
+    escape = escape.replace("DTEND;TZID=America/New_York:x", "DTEND:2026\x1b[31m1104" + "9" * 90)
+    run = feed(tmp_path, "apple-icloud.ics")
+    write_feed(tmp_path / "feed.ics", broken, escape)
+    first = run.sync()
+    assert first.stderr.count("\n") == 1  # the first problem, and how many more
+    assert "\x1b" not in first.stderr
+    reasons = sorted(i["reason"] for i in run.status()["attention"] if i["kind"] == "bad_record")
+    assert len(reasons) == 2, reasons
+    assert (
+        "record 'b1' skipped: DTSTART 'TZID=\"Eastern Standard Time:20261102T133000\":' is "
+        "not a valid date or date-time"
+    ) in reasons[0]
+    assert "record 'e1' skipped: DTEND '2026?[31m1104999" in reasons[1]
+    assert "...' is not a valid date" in reasons[1] and "\x1b" not in reasons[1]
+    assert run.sync().stderr == ""  # already reported; `status` keeps listing it

@@ -19,7 +19,8 @@ How an Appointment becomes a canonical appointment (DESIGN.md, "Canonical appoin
   reported; with one they read as canceled (no link messages, and an explicit status is
   better than a silent vanish, which counts against the mass-vanish guard).
 - a Patient participant whose `required` is information-only is the subject of the
-  appointment (e.g. two doctors discussing them), not a client: no messages.
+  appointment (e.g. two doctors discussing them), not a client: no messages; an
+  Appointment whose only patients are such is a clinicians' meeting and is not listed.
 - therapist: the first Practitioner participant that has not declined (else the first
   one at all; id = Practitioner id, the key of `[therapists."ID"]`). Name from the
   included Practitioner, else the config's `name`, else the reference's display, else the
@@ -159,6 +160,10 @@ class FhirSource(HttpSource):
             if _text(resource.get("status")) in NOT_YET and not resource.get("start"):
                 # A request with no time yet (R4 allows it): nothing to remind, nothing
                 # wrong. One that was listed before vanishes and its sends are withdrawn.
+                continue
+            if _patients_only_informed(resource):
+                # Clinicians meeting about a patient (the spec's appointment-example2doctors):
+                # no client attends, so it is not a session to remind anyone of.
                 continue
             try:
                 appointment = appointment_from_fhir(
@@ -598,6 +603,18 @@ def _entries(bundle: Mapping[str, Any], name: str) -> Iterator[tuple[dict[str, A
                 )
             continue  # warnings and information (e.g. an ignored parameter)
         yield resource, mode
+
+
+def _patients_only_informed(resource: Mapping[str, Any]) -> bool:
+    """Whether every Patient participant is `information-only` (and there is one)."""
+    patients = [
+        part
+        for part in _list(resource.get("participant"))
+        if isinstance(part, dict)
+        and isinstance(part.get("actor"), dict)
+        and (_reference(part["actor"].get("reference")) or ("",))[0] == "Patient"
+    ]
+    return bool(patients) and all(p.get("required") == "information-only" for p in patients)
 
 
 def _reference(value: Any) -> tuple[str, str] | None:

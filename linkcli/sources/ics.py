@@ -562,8 +562,9 @@ def _resolve_zones(calendar: Any) -> None:
             for prop in props if isinstance(props, list) else [props]:
                 params = getattr(prop, "params", None)
                 tzid = str(params.get("TZID") or "").strip() if params is not None else ""
-                if not tzid:
-                    continue
+                values = _values(prop)
+                if not tzid or not any(_readable(v) for v in values):
+                    continue  # a broken value is reported by its own check, quoted
                 zone = zone_of(tzid)
                 if zone is None:
                     if _ZONE_PROBLEM in event:
@@ -574,13 +575,27 @@ def _resolve_zones(calendar: Any) -> None:
                         "event or the calendar's time zones are fixed"
                     )
                     continue
-                for value in getattr(prop, "dts", None) or [prop]:
-                    try:
-                        moment = value.dt
-                    except Exception:  # broken: its own check quotes it
-                        continue
+                for value in values:
+                    moment = value.dt if _readable(value) else None
                     if isinstance(moment, datetime):
                         value.dt = moment.replace(tzinfo=zone)
+
+
+def _values(prop: Any) -> list[Any]:
+    """The date values of a property: one, or each of a list (EXDATE, RDATE)."""
+    try:
+        dts = prop.dts  # a broken property raises here, not AttributeError
+    except Exception:
+        return [prop]
+    return list(dts) if isinstance(dts, list) else [prop]
+
+
+def _readable(value: Any) -> bool:
+    try:
+        value.dt  # noqa: B018 - decoding is the check
+    except Exception:
+        return False
+    return True
 
 
 def _outside(event: Any, window: Window) -> bool:
