@@ -11,7 +11,10 @@ respx from the fixture files; nothing leaves the machine. People are synthetic.
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import subprocess
+import sys
 import textwrap
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -29,6 +32,7 @@ from linkcli.core.links import LinkPolicy
 from linkcli.core.zones import resolve_tzid
 from linkcli.sources import ics
 from linkcli.sources.base import Window
+from linkcli.sources.fhir import appointment_from_fhir
 from tests.conftest import OUTBOX_CHANNELS
 
 SHAPES = Path(__file__).parent / "fixtures" / "real-shapes"
@@ -329,6 +333,26 @@ def test_thunderbird_and_evolution_globally_unique_tzids_are_read_silently(
             ),
         },
     )
+
+
+def test_no_library_warning_reaches_a_cron_run(tmp_path: Path) -> None:
+    """In a real process (pytest would capture a warning before CliRunner saw it), the
+    globally unique TZIDs that make icalendar warn leave stderr empty."""
+    run = feed(tmp_path, "thunderbird-global-tzid.ics")
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("LINKCLI_", "PYTHONWARN"))},
+        "LINKCLI_NOW": NOW,
+        "LINKCLI_CONFIG": str(run.root / "config.toml"),
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "linkcli", "sync"],
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=60,
+    )
+    assert (done.returncode, done.stderr) == (0, "")
 
 
 def test_simplepractice_preset_on_its_documented_feed(tmp_path: Path) -> None:
@@ -738,3 +762,61 @@ def test_a_malformed_value_is_quoted_safely_once(tmp_path: Path) -> None:
     assert "record 'e1' skipped: DTEND '2026?[31m1104999" in reasons[1]
     assert "...' is not a valid date" in reasons[1] and "\x1b" not in reasons[1]
     assert run.sync().stderr == ""  # already reported; `status` keeps listing it
+
+
+CUSTOM_ZONE = """\
+BEGIN:VTIMEZONE
+TZID:(GMT +01:00)
+BEGIN:STANDARD
+DTSTART:16010101T000000
+TZOFFSETFROM:+0100
+TZOFFSETTO:+0100
+END:STANDARD
+END:VTIMEZONE
+"""
+IN_CUSTOM_ZONE = """\
+BEGIN:VEVENT
+UID:c1
+SUMMARY:Riley Brooks
+DTSTART;TZID="(GMT +01:00)":20261104T170000
+DTEND;TZID="(GMT +01:00)":20261104T175000
+LOCATION:https://us02web.zoom.us/j/85555501040?pwd=Riley01
+END:VEVENT
+"""
+
+
+def test_a_tzid_is_used_as_the_feed_defines_it_and_only_there(tmp_path: Path) -> None:
+    """ "(GMT +01:00)" defined by the feed's VTIMEZONE is read as defined (17:00 = 16:00
+    UTC); the same TZID in a feed that does not define it is held, even in the same
+    process (icalendar caches definitions process-wide)."""
+    (tmp_path / "a").mkdir()
+    defined = feed(tmp_path / "a", "apple-icloud.ics")
+    write_feed(tmp_path / "a" / "feed.ics", CUSTOM_ZONE, IN_CUSTOM_ZONE)
+    assert defined.sync().stderr == ""
+    link = "https://us02web.zoom.us/j/85555501040?pwd=Riley01"
+    check(defined.sessions(), {"c1": ("2026-11-04T16:00:00+00:00", "cl-riley", link)})
+
+    (tmp_path / "b").mkdir()
+    undefined = feed(tmp_path / "b", "apple-icloud.ics")
+    write_feed(tmp_path / "b" / "feed.ics", IN_CUSTOM_ZONE)
+    assert "time zone '(GMT +01:00)' (DTSTART)" in undefined.sync().stderr
+    assert undefined.sessions() == {}
+
+
+@pytest.mark.parametrize(
+    ("status", "expected"),
+    [
+        ("booked", "scheduled"),
+        ("proposed", "canceled"),  # not a session yet: no messages
+        ("pending", "canceled"),
+        ("waitlist", "canceled"),
+        ("cancelled", "canceled"),
+    ],
+)
+def test_fhir_requests_with_a_time_are_not_sessions_yet(status: str, expected: str) -> None:
+    resource = {
+        **shape("fhir/searchset.json")["entry"][0]["resource"],
+        "status": status,
+    }
+    now = datetime.fromisoformat(NOW)
+    assert appointment_from_fhir(resource, {}, {}, None, now).status == expected
