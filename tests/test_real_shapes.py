@@ -552,7 +552,8 @@ def test_zoom_list_get_registrants_and_oauth(tmp_path: Path) -> None:
     """Topic meetings reach the contacts directory's client; a registration meeting's
     registrants get their own texts; a fixed-time recurring meeting is one session per
     occurrence; the meeting's join_url is sent, never its start_url. A no-change sync
-    then costs 2 requests: the list and the one registration meeting's registrants."""
+    then costs 2 requests: the list and the one registration meeting's registrants;
+    a meeting's details are read again once they are a day old."""
     run = practice(tmp_path, ZOOM_SOURCE)
     run.env = ZOOM_ENV
     calls: list[str] = []
@@ -562,7 +563,21 @@ def test_zoom_list_get_registrants_and_oauth(tmp_path: Path) -> None:
         sessions = run.sessions()
         calls.clear()
         assert run.sync().stderr == ""
-    assert calls == ["/v2/users/me/meetings", "/v2/meetings/85555503020/registrants"]
+        assert calls == ["/v2/users/me/meetings", "/v2/meetings/85555503020/registrants"]
+        # A day later each meeting's details are read once more (a registration switched
+        # on leaves the list entry unchanged), with a fresh token.
+        calls.clear()
+        run.now = "2026-10-28T12:30:00Z"
+        assert run.sync().stderr == ""
+        assert sorted(set(calls)) == [
+            "/oauth/token",
+            "/v2/meetings/85555503010",
+            "/v2/meetings/85555503020",
+            "/v2/meetings/85555503020/registrants",
+            "/v2/meetings/85555503030",
+            "/v2/users/me/meetings",
+        ]
+        run.now = NOW
     group = "https://us02web.zoom.us/j/85555503020?pwd=GroupZ2"
     riley = "https://us02web.zoom.us/j/85555503030?pwd=RileyZ3"
     check(

@@ -3,9 +3,10 @@
 One sync reads, per configured user, `GET /users/{user}/meetings?type=upcoming` page by
 page (`next_page_token`), then `GET /meetings/{id}` (the list carries neither the
 registration settings nor the host's email) only for a meeting inside the window that is
-new or whose list entry changed since the last sync (MeetingCache, owner-only beside the
-token cache), and `GET /meetings/{id}/registrants?status=approved` on every sync for
-meetings with registration on. So a no-change sync costs 1 list page per 300 meetings,
+new or whose list entry changed since the last sync, or last read over a day ago
+(MeetingCache, owner-only beside the token cache), and
+`GET /meetings/{id}/registrants?status=approved` on every sync for meetings with
+registration on. So a no-change sync costs 1 list page per 300 meetings,
 plus 1 per registration meeting (more pages past 300 registrants), plus the OAuth call
 when the cached token has run out. With `registrants = false` only the list pages are
 read (clients then come from the contacts directory by topic, and therapists are named
@@ -72,6 +73,9 @@ MAX_PAGES = 1000  # a feed that pages forever is broken, not busy
 # A token this close to its expiry is replaced before use: one that dies mid-sync would
 # cost a 401 and a retry on some page, and Zoom's clock is not ours.
 EXPIRY_MARGIN = timedelta(minutes=2)
+# How long a meeting's cached details hold while its list entry is unchanged: a
+# registration switched on later is noticed within this time.
+DETAIL_MAX_AGE = timedelta(hours=24)
 RECURRING_FIXED = 8  # meeting type: recurring with a fixed time (occurrences share an id)
 RECURRING_NO_TIME = 3  # recurring with no fixed time: no start, so no session to remind
 NO_REGISTRATION = 2  # settings.approval_type: "no registration required"
@@ -154,9 +158,11 @@ class MeetingCache:
 
     Zoom rate-limits per account and the list already carries everything that can move
     a session (start, duration, topic, link, host), so `GET /meetings/{id}` is needed
-    only for a meeting that is new or whose entry changed. Registrants are not cached:
-    they change without the meeting changing. Kept owner-only beside the token cache;
-    a missing or odd file reads as empty and a failed write costs requests, never a sync.
+    only for a meeting that is new or whose entry changed. Registration can be switched
+    on without the entry changing, so an entry is also read again once it is older than
+    DETAIL_MAX_AGE. Registrants are not cached: they change without the meeting changing.
+    Kept owner-only beside the token cache; a missing or odd file reads as empty and a
+    failed write costs requests, never a sync.
     """
 
     VERSION = 1
@@ -175,16 +181,22 @@ class MeetingCache:
             if isinstance(meetings, dict):
                 self.entries = {k: v for k, v in meetings.items() if isinstance(v, dict)}
 
-    def get(self, meeting_id: str, key: str) -> dict[str, Any] | None:
+    def get(self, meeting_id: str, key: str, now: datetime) -> dict[str, Any] | None:
         """The cached details of this version of the meeting, or None: read them again."""
         entry = self.entries.get(meeting_id)
         if entry is None or entry.get("key") != key or not isinstance(entry.get("detail"), dict):
             return None
+        try:
+            read_at = datetime.fromisoformat(str(entry.get("read_at")))
+        except ValueError:
+            return None
+        if read_at.tzinfo is None or not read_at <= now < read_at + DETAIL_MAX_AGE:
+            return None
         return dict(entry["detail"])
 
-    def put(self, meeting_id: str, key: str, detail: dict[str, Any]) -> None:
+    def put(self, meeting_id: str, key: str, detail: dict[str, Any], now: datetime) -> None:
         """Remember the details linkcli uses (never start_url or other credentials)."""
-        self.entries[meeting_id] = {"key": key, "detail": detail}
+        self.entries[meeting_id] = {"key": key, "detail": detail, "read_at": now.isoformat()}
 
     def save(self, keep: set[str]) -> None:
         """Write owner-only, keeping only the meetings of this listing."""
@@ -438,7 +450,7 @@ class ZoomSource(HttpSource):
         """
         if not self.registrants:
             return {}, ()
-        detail = self.meetings.get(meeting_id, key)
+        detail = self.meetings.get(meeting_id, key, self.at)
         if detail is None:
             full = self._read(f"/meetings/{meeting_id}")
             if not isinstance(full, dict):
@@ -456,7 +468,7 @@ class ZoomSource(HttpSource):
                 "registration": approval != NO_REGISTRATION
                 or bool(_text(full.get("registration_url"))),
             }
-            self.meetings.put(meeting_id, key, detail)
+            self.meetings.put(meeting_id, key, detail, self.at)
         if not detail.get("registration"):
             return detail, ()
         people: dict[str, Participant] = {}
