@@ -678,6 +678,7 @@ def test_fhir_total_above_what_was_read_changes_nothing(tmp_path: Path) -> None:
         ("(UTC-05:00) Eastern Time (US & Canada)", "America/New_York"),  # Exchange display
         ("(GMT-06:00) Central Time (US & Canada)", "America/Chicago"),  # older Exchange
         ("(UTC-07:00) Arizona", "America/Phoenix"),
+        ("(GMT+10:00) Canberra, Melbourne, Sydney", "Australia/Sydney"),  # southern DST
         ("(UTC-06:00) Eastern Time (US & Canada)", None),  # offset contradicts the name
         ("(GMT +01:00)", None),  # an offset alone names no zone's rules
         ("(UTC+01:00) Somewhere Else", None),  # a display name not known for certain
