@@ -416,7 +416,7 @@ CALENDLY_EVENTS = {
 }
 
 
-def calendly_api(router: respx.MockRouter, calls: list[str]) -> None:
+def calendly_api(router: respx.MockRouter, calls: list[str], user_gone: bool = False) -> None:
     """Calendly API v2 as published: paged events, paged invitees, users by URI."""
 
     def events(request: httpx.Request) -> httpx.Response:
@@ -434,8 +434,10 @@ def calendly_api(router: respx.MockRouter, calls: list[str]) -> None:
         return httpx.Response(200, json=shape(f"calendly/invitees.{key}.json"))
 
     router.get(f"{CALENDLY}/users/me").mock(side_effect=answer("calendly/users_me.json", calls))
+    gone = httpx.Response(404, json={"title": "Resource Not Found", "message": "not found"})
     router.get(f"{CALENDLY}/users/USR-OKAFOR-0002").mock(
-        side_effect=answer("calendly/user_okafor.json", calls)
+        return_value=gone if user_gone else None,
+        side_effect=None if user_gone else answer("calendly/user_okafor.json", calls),
     )
     router.get(f"{CALENDLY}/organization_memberships").mock(
         side_effect=answer("calendly/organization_memberships.json", calls)
@@ -510,6 +512,22 @@ def test_calendly_v2_events_for_every_location_type(tmp_path: Path) -> None:
     assert "/users/USR-OKAFOR-0002" not in calls and not any("invitees" in c for c in calls)
     cache = tmp_path / "linkcli.db.calendly-cache.json"
     assert cache.stat().st_mode & 0o777 == 0o600
+
+
+def test_calendly_host_that_cannot_be_read_skips_only_its_events(tmp_path: Path) -> None:
+    run = practice(tmp_path, '\n[source]\nkind = "calendly"\n')
+    run.env = {"CALENDLY_TOKEN": "calendly-test-token-not-real"}
+    with respx.mock(assert_all_called=False) as router:
+        calendly_api(router, [], user_gone=True)
+        synced = run.sync()
+        sessions = run.sessions()
+    byuri = CALENDLY_EVENTS["byuri"]
+    assert synced.stderr.count("\n") == 1
+    assert (
+        f"calendly event skipped: record '{byuri}': its host (user 'USR-OKAFOR-0002') could "
+        "not be read: calendly: HTTP 404 from /users/USR-OKAFOR-0002"
+    ) in synced.stderr
+    assert byuri not in sessions and CALENDLY_EVENTS["meet"] in sessions
 
 
 ZOOM_API = "https://api.zoom.us/v2"

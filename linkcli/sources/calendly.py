@@ -15,7 +15,8 @@ One listing reads, with a personal access token (`CALENDLY_TOKEN`):
 Each event becomes one canonical `Appointment`: id = the event uuid; the therapist is
 the event's host (`event_memberships[0].user_email`, the id `[therapists."EMAIL"]` is
 keyed by; where a membership carries only `user`, its URI, the user is read once with
-`GET /users/{uuid}` and kept in the cache below); participants are the active invitees
+`GET /users/{uuid}` and kept in the cache below; a user that cannot be read skips its
+events as malformed records, not the listing); participants are the active invitees
 (id = email, lowercased; mobile = `text_reminder_number`); the link is
 `location.join_url`.
 
@@ -222,6 +223,7 @@ class CalendlySource(HttpSource):
         self.cache = cache or InviteeCache(None)
         self._listed: set[str] = set()  # event uuids of the current listing
         self._hosts: set[str] = set()  # user URIs resolved for the current listing
+        self._unreadable: dict[str, str] = {}  # user URI -> why it could not be read
 
     # --- the one verb ------------------------------------------------------------
 
@@ -242,6 +244,7 @@ class CalendlySource(HttpSource):
     def _read(self, window: Window) -> Listing:
         self._listed = set()
         self._hosts = set()
+        self._unreadable = {}
         params = {
             **self._scope(),
             "min_start_time": _utc(window.start),
@@ -388,7 +391,7 @@ class CalendlySource(HttpSource):
         if (not isinstance(email, str) or not email.strip()) and isinstance(host, dict):
             # Some responses name the host by user URI only: look the user up (cached)
             # rather than drop the session.
-            email, user_name = self._host_by_uri(host.get("user"), user_name)
+            email, user_name = self._host_by_uri(host.get("user"), user_name, uuid)
         if not isinstance(email, str) or not email.strip():
             raise RecordError(
                 uuid,
@@ -408,16 +411,25 @@ class CalendlySource(HttpSource):
             id=tid, name=name, display_name=configured.display_name if configured else None
         )
 
-    def _host_by_uri(self, uri: Any, user_name: Any) -> tuple[str | None, Any]:
+    def _host_by_uri(self, uri: Any, user_name: Any, event: str) -> tuple[str | None, Any]:
         """(email, name) of a host named by user URI: from the cache, else one
-        `GET /users/{uuid}` (on our base URL, so an override holds)."""
+        `GET /users/{uuid}` (on our base URL, so an override holds). A user that cannot
+        be read (gone from the organization, say) skips that host's events, not the
+        listing; it is asked once per sync."""
         user = _uuid(uri)
         if not isinstance(uri, str) or user is None:
             return None, user_name
         self._hosts.add(uri)
+        if uri in self._unreadable:
+            raise RecordError(event, self._unreadable[uri])
         known = self.cache.users.get(uri)
         if known is None:
-            body = self.get_json(f"users/{quote(user, safe='')}")
+            try:
+                body = self.get_json(f"users/{quote(user, safe='')}")
+            except SourceError as exc:
+                reason = exc.message.removesuffix("; nothing was changed")
+                self._unreadable[uri] = f"its host (user {user!r}) could not be read: {reason}"
+                raise RecordError(event, self._unreadable[uri]) from None
             resource = body.get("resource") if isinstance(body, dict) else None
             if not isinstance(resource, dict):
                 return None, user_name
