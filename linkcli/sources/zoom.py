@@ -336,7 +336,6 @@ class ZoomSource(HttpSource):
         listing = Listing()
         seen: set[str] = set()
         details: dict[str, tuple[dict[str, Any], tuple[Participant, ...]]] = {}
-        self._keys: dict[str, str] = {}
         for user in self.users:
             for raw in self._paged(
                 f"/users/{_segment(user)}/meetings", "meetings", {"type": "upcoming"}
@@ -350,7 +349,8 @@ class ZoomSource(HttpSource):
                     continue  # outside the window, or listed for two configured users
                 seen.add(appointment.id)
                 listing.appointments.append(appointment)
-        self.meetings.save(keep=set(details))
+        if self.registrants:  # otherwise no meeting's details are ever read
+            self.meetings.save(keep=set(details))
         return listing
 
     def _paged(self, path: str, key: str, params: Mapping[str, Any]) -> Iterator[Any]:
