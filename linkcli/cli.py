@@ -287,7 +287,7 @@ def status(
     from linkcli.commands.status import build_status, check_problems
 
     ctx = _ctx(config)
-    with ctx.store(locked=False) as store:
+    with ctx.store(locked=False, readonly=True) as store:
         report = build_status(ctx, store)
         problems = check_problems(ctx, store, report) if check else []
     if json_:
@@ -507,7 +507,7 @@ def explain(
     from linkcli.commands.explain import build_explain
 
     ctx = _ctx(config)
-    with ctx.store(locked=False) as store:
+    with ctx.store(locked=False, readonly=True) as store:
         data = build_explain(ctx, store, appointment_id)
     if json_:
         output.print_json(data)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -44,19 +44,38 @@ class Context:
         return self._config
 
     @contextmanager
-    def store(self, locked: bool = True) -> Iterator[Store]:
-        """The open store; `locked` holds the one-run-at-a-time lock while it is open."""
+    def store(self, locked: bool = True, readonly: bool = False) -> Iterator[Store]:
+        """The open store; `locked` holds the one-run-at-a-time lock while it is open;
+        `readonly` opens it without writing anything (a missing store reads as empty)."""
         path = self.config.store_path
-        if locked:
-            with lock.hold(path):
-                store = Store.open(path)
-                try:
-                    yield store
-                finally:
-                    store.close()
-        else:
-            store = Store.open(path)
+        if readonly:
+            store = Store.open(path, readonly=True)
             try:
                 yield store
             finally:
                 store.close()
+            return
+        # A lock file left by earlier runs beside a missing database: the store was
+        # deleted or moved, and its history (what was sent) is gone with it.
+        replaced = not path.exists() and Path(f"{path}.lock").exists()
+        with lock.hold(path) if locked else nullcontext():
+            store = Store.open(path)
+            try:
+                if store.created:
+                    self._created(store, replaced)
+                yield store
+            finally:
+                store.close()
+
+    def _created(self, store: Store, replaced: bool) -> None:
+        """A new store: remember when (its first texts are looked up first, in case a
+        deleted store sent them), and say so once when it replaces a missing one."""
+        store.mark_created(self.now)
+        if replaced:
+            from linkcli.output import warn_line
+
+            warn_line(
+                f"a new database was created at {store.path}: the previous one is gone, so "
+                "the send history starts again (texts already sent are looked up at Twilio "
+                "before they could go twice)"
+            )

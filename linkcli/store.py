@@ -1,8 +1,16 @@
 """The SQLite store: snapshot, sends and their state machine, attempts, sync log.
 
-The store owns the schema (migrations applied on open) and every multi-row write runs
-in one transaction. A send moves pending -> sending -> sent / failed, or to canceled or
-skipped; `claim` is the only way into `sending`, and it succeeds for one caller only.
+The store owns the schema (migrations applied on open) and every SQL statement of
+linkcli: commands call named methods and get typed rows back. Every multi-row write runs
+in one transaction.
+
+A send moves pending -> sending -> sent -> delivered / failed, or from pending to
+canceled or skipped. Each move is a named method whose `UPDATE ... WHERE id = ? AND
+state IN (...)` refuses an illegal one: the method returns False and changes nothing
+(the row was moved by another run, or the caller asked for a move the state machine
+does not have). `claim` is the only way into `sending`, it succeeds for one caller only,
+and it records which process claimed the row: a `sending` row is taken for a crash
+leftover only once that process is certainly gone, whatever happened to the lock file.
 """
 
 from __future__ import annotations
@@ -14,8 +22,9 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlite_utils import Database
 
@@ -25,6 +34,10 @@ from linkcli.errors import StoreError
 from linkcli.migrations import migrations
 
 STATES = ("pending", "sending", "sent", "delivered", "failed", "canceled", "skipped")
+
+# How long after its creation a store counts as new: before its first text to a number
+# it asks the provider whether that text already went (from a store that was deleted).
+FRESH_FOR = timedelta(days=2)
 
 
 def ts(value: datetime) -> str:
@@ -52,16 +65,114 @@ class Known:
     sequence: int = 0
 
 
+@dataclass(frozen=True, slots=True)
+class SendRow:
+    """One row of `sends`: a participant x a step x a channel for one revision.
+    Instants are the store's fixed-width UTC text (`ts`); `parse_ts` reads them."""
+
+    id: int
+    key: str
+    appointment_id: str
+    participant_id: str
+    step: str
+    channel: str
+    revision: int
+    due_at: str
+    expires_at: str
+    state: str
+    reason: str | None
+    recipient: str | None
+    subject: str | None
+    body: str | None
+    segments: int | None
+    encoding: str | None
+    provider_id: str | None
+    provider_status: str | None
+    error_code: str | None
+    attempts: int
+    next_attempt_at: str | None
+    created_at: str
+    updated_at: str
+    sent_at: str | None
+    claimed_by: str | None
+
+
+_SEND_COLUMNS = ", ".join(SendRow.__dataclass_fields__)
+
+
+class SyncRow(NamedTuple):
+    """One logged sync attempt."""
+
+    id: int
+    started_at: str
+    finished_at: str
+    ok: int
+    source: str
+    counts: str | None
+    problems: str | None
+    error: str | None
+
+
+class Health(NamedTuple):
+    """What linkcli learned about a number or address."""
+
+    address: str
+    channel: str | None
+    opted_out: int
+    bad: int
+    reason: str | None
+    updated_at: str
+
+
+class NoticeRow(NamedTuple):
+    """A stored attention item."""
+
+    key: str
+    appointment_id: str | None
+    participant_id: str | None
+    kind: str
+    reason: str
+    fix: str
+    created_at: str
+    active: int
+
+
+class Seen(NamedTuple):
+    """When the snapshot first saw an appointment and when it last changed."""
+
+    first_seen: str | None
+    changed_at: str | None
+
+
+class StateCount(NamedTuple):
+    """Sends of one channel (or one therapist) in one state."""
+
+    group: str | None
+    state: str
+    n: int
+
+
 class Store:
     """One open linkcli database."""
 
-    def __init__(self, db: Database, path: Path) -> None:
-        self.db = db
+    def __init__(
+        self, db: Database, path: Path, created: bool = False, readonly: bool = False
+    ) -> None:
+        self._db = db
         self.path = path
+        self.created = created  # this open made the file: a new (or replaced) store
+        self.readonly = readonly
 
     @classmethod
-    def open(cls, path: Path) -> Store:
-        """Open (creating it owner-only if new) and migrate the database at `path`."""
+    def open(cls, path: Path, readonly: bool = False) -> Store:
+        """Open (creating it owner-only if new) and migrate the database at `path`.
+
+        `readonly` opens an existing file without writing, creating, chmod-ing or
+        migrating anything (`status`, `explain`); a missing file then reads as an empty
+        store held in memory, and a store that needs a migration is a store error."""
+        if readonly:
+            return cls._open_readonly(path)
+        created = not path.exists()
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             # Create the file 0600 before SQLite does: it holds client contact details.
@@ -86,21 +197,58 @@ class Store:
             side = Path(f"{path}{suffix}")
             if side.exists():
                 os.chmod(side, 0o600)
-        return cls(db, path)
+        return cls(db, path, created=created)
+
+    @classmethod
+    def _open_readonly(cls, path: Path) -> Store:
+        if not path.exists():
+            # Nothing to read yet: an empty store in memory, so nothing appears on disk.
+            db = Database(sqlite3.connect(":memory:", isolation_level=None))
+            migrations.apply(db)
+            return cls(db, path, readonly=True)
+        try:
+            conn = sqlite3.connect(
+                f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=5.0, isolation_level=None
+            )
+            db = Database(conn)
+            pending = [m.name for m in migrations.pending(db)]
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(
+                f"the database {path} cannot be read ({exc}); restore it from a backup or "
+                "move it aside and run `linkcli sync` to start a new one"
+            ) from None
+        if pending:
+            conn.close()
+            raise StoreError(
+                f"the database {path} was written by an older linkcli and needs an upgrade "
+                f"({len(pending)} pending migration(s)), which a read-only command does not "
+                "do; run `linkcli sync` (or `linkcli dispatch`) once to upgrade it"
+            )
+        return cls(db, path, readonly=True)
 
     def close(self) -> None:
         """Close the connection."""
-        self.db.conn.close()
+        self._db.conn.close()
 
     @contextmanager
     def atomic(self) -> Iterator[None]:
         """One transaction."""
-        with self.db.atomic():
+        with self._db.atomic():
             yield
 
-    def query(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[dict[str, Any]]:
-        """Rows of a read-only query as dicts."""
-        return list(self.db.query(sql, params))
+    def _query(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[dict[str, Any]]:
+        """Rows of a read-only query as dicts (private: callers get typed rows)."""
+        return list(self._db.query(sql, params))
+
+    def _scalar(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        row = self._db.conn.execute(sql, params).fetchone()
+        return row[0] if row else None
+
+    def _sends(self, where: str, params: Sequence[Any] = ()) -> list[SendRow]:
+        return [
+            SendRow(*row)
+            for row in self._db.conn.execute(f"select {_SEND_COLUMNS} from sends {where}", params)
+        ]
 
     # --- snapshot -----------------------------------------------------------------
 
@@ -109,14 +257,14 @@ class Store:
         without parsing the stored JSON: a no-change sync compares digests only."""
         return {
             row[0]: (row[1], row[2], row[3], row[4], row[5])
-            for row in self.db.execute(
+            for row in self._db.execute(
                 "select id, digest, status, start, revision, raw_digest from appointments"
             )
         }
 
     def set_raw_digests(self, digests: dict[str, str]) -> None:
         """Remember how each source record read, to skip it next time it reads the same."""
-        self.db.conn.executemany(
+        self._db.conn.executemany(
             "update appointments set raw_digest = ? where id = ?",
             ((raw, aid) for aid, raw in digests.items()),
         )
@@ -126,7 +274,7 @@ class Store:
         out: dict[str, Known] = {}
         for chunk in _chunks(list(ids), 500):
             marks = ",".join("?" * len(chunk))
-            for row in self.db.query(
+            for row in self._db.query(
                 f"select id, revision, sequence, data from appointments where id in ({marks})",
                 chunk,
             ):
@@ -135,16 +283,27 @@ class Store:
 
     def appointment(self, appointment_id: str) -> Known | None:
         """One snapshot row, or None."""
-        rows = self.query(
+        rows = self._query(
             "select revision, sequence, data from appointments where id = ?", [appointment_id]
         )
         if not rows:
             return None
         return Known(_load(rows[0]["data"]), rows[0]["revision"], rows[0]["sequence"] or 0)
 
+    def seen(self, appointment_id: str) -> Seen:
+        """When the snapshot first saw this appointment and when it last changed."""
+        row = self._db.conn.execute(
+            "select first_seen, changed_at from appointments where id = ?", [appointment_id]
+        ).fetchone()
+        return Seen(*row) if row else Seen(None, None)
+
+    def appointment_count(self) -> int:
+        """How many appointments the snapshot holds."""
+        return int(self._scalar("select count(*) from appointments"))
+
     def appointments_between(self, start: datetime, end: datetime) -> list[Known]:
         """Snapshot rows whose session starts in [start, end)."""
-        rows = self.query(
+        rows = self._query(
             "select revision, sequence, data from appointments where start >= ? and start < ? "
             "order by start",
             [ts(start), ts(end)],
@@ -153,15 +312,28 @@ class Store:
 
     # --- syncs --------------------------------------------------------------------
 
-    def last_sync(self) -> dict[str, Any] | None:
+    def last_sync(self) -> SyncRow | None:
         """The most recent sync attempt, good or not."""
-        rows = self.query("select * from syncs order by id desc limit 1")
-        return rows[0] if rows else None
+        row = self._db.conn.execute(
+            "select id, started_at, finished_at, ok, source, counts, problems, error "
+            "from syncs order by id desc limit 1"
+        ).fetchone()
+        return SyncRow(*row) if row else None
 
     def last_good_sync(self) -> datetime | None:
         """When the last successful sync finished."""
-        rows = self.query("select max(finished_at) as t from syncs where ok = 1")
-        return parse_ts(rows[0]["t"]) if rows and rows[0]["t"] else None
+        t = self._scalar("select max(finished_at) from syncs where ok = 1")
+        return parse_ts(t) if t else None
+
+    def first_good_sync(self) -> str | None:
+        """When the first successful sync finished (store text), or None."""
+        t = self._scalar("select min(finished_at) from syncs where ok = 1")
+        return str(t) if t else None
+
+    def last_good_problems(self) -> list[str]:
+        """The problems the last successful sync reported (to report each only once)."""
+        raw = self._scalar("select problems from syncs where ok = 1 order by id desc limit 1")
+        return list(json.loads(raw or "[]"))
 
     def record_sync(
         self,
@@ -174,7 +346,7 @@ class Store:
         error: str | None = None,
     ) -> None:
         """Log one sync attempt (a failed one touches nothing else)."""
-        self.db["syncs"].insert(
+        self._db.table("syncs").insert(
             {
                 "started_at": ts(started),
                 "finished_at": ts(finished),
@@ -191,7 +363,7 @@ class Store:
         out: list[PendingSend] = []
         for chunk in _chunks(list(appointment_ids), 500):
             marks = ",".join("?" * len(chunk))
-            for row in self.db.query(
+            for row in self._db.query(
                 f"select key, appointment_id, participant_id, step, channel from sends "
                 f"where state = 'pending' and appointment_id in ({marks})",
                 chunk,
@@ -204,7 +376,7 @@ class Store:
         out: dict[str, set[SentMessage]] = {}
         for chunk in _chunks(list(appointment_ids), 500):
             marks = ",".join("?" * len(chunk))
-            for row in self.db.query(
+            for row in self._db.query(
                 f"select distinct appointment_id, participant_id, step, channel from sends "
                 f"where state in ('sent', 'delivered') and appointment_id in ({marks})",
                 chunk,
@@ -220,8 +392,8 @@ class Store:
         Plain `executemany` with fixed columns: a first sync of a large practice writes
         hundreds of thousands of send rows, and per-row dict handling dominated it."""
         stamp = ts(now)
-        conn = self.db.conn
-        with self.db.atomic():
+        conn = self._db.conn
+        with self._db.atomic():
             # SEQUENCE (the calendar file's) starts at 0 and rises on every change.
             conn.executemany(
                 "insert into appointments (id, revision, sequence, status, start, digest, "
@@ -280,7 +452,7 @@ class Store:
                 ),
             )
             for notice in plan.notices:
-                self.db["notices"].upsert(
+                self._db.table("notices").upsert(
                     {
                         "key": notice.key,
                         "appointment_id": notice.appointment_id,
@@ -294,37 +466,191 @@ class Store:
                     pk="key",
                 )
 
-    # --- sends --------------------------------------------------------------------
+    # --- sends: reads ------------------------------------------------------------
 
-    def due_sends(self, now: datetime) -> list[dict[str, Any]]:
+    def due_sends(self, now: datetime) -> list[SendRow]:
         """Pending sends whose moment has come (and whose retry time, if any, too)."""
         stamp = ts(now)
-        return self.query(
-            "select * from sends where state = 'pending' and due_at <= ? "
+        return self._sends(
+            "where state = 'pending' and due_at <= ? "
             "and (next_attempt_at is null or next_attempt_at <= ?) order by due_at, id",
             [stamp, stamp],
         )
 
+    def send(self, send_id: int) -> SendRow | None:
+        """One send row by id."""
+        rows = self._sends("where id = ?", [send_id])
+        return rows[0] if rows else None
+
+    def sends_of(self, appointment_id: str) -> list[SendRow]:
+        """Every send of one appointment, oldest revision first."""
+        return self._sends("where appointment_id = ? order by revision, id", [appointment_id])
+
+    def send_count_of(self, appointment_id: str) -> int:
+        """How many send rows an appointment has (they outlive its snapshot row)."""
+        return int(
+            self._scalar("select count(*) from sends where appointment_id = ?", [appointment_id])
+        )
+
+    def pending_before(self, until: datetime, limit: int | None = None) -> list[SendRow]:
+        """Pending sends due before `until`, soonest first."""
+        return self._sends(
+            "where state = 'pending' and due_at < ? order by due_at, id limit ?",
+            [ts(until), -1 if limit is None else limit],
+        )
+
+    def pending_sends(self, limit: int) -> list[SendRow]:
+        """The first `limit` pending sends, soonest first."""
+        return self._sends("where state = 'pending' order by due_at, id limit ?", [limit])
+
+    def settled_since(self, since: datetime, limit: int = 50) -> list[SendRow]:
+        """Sends that left pending (and were not canceled) since `since`, newest first."""
+        return self._sends(
+            "where state not in ('pending', 'canceled') and updated_at >= ? "
+            "order by updated_at desc, id desc limit ?",
+            [ts(since), limit],
+        )
+
+    def history(self) -> list[SendRow]:
+        """Every send that went, failed or was skipped, in the order it happened."""
+        return self._sends(
+            "where state not in ('pending', 'canceled') order by coalesce(sent_at, updated_at), id"
+        )
+
+    def failed_since(self, since: datetime, limit: int = 50) -> list[SendRow]:
+        """Failed sends since `since`, newest first."""
+        return self._sends(
+            "where state = 'failed' and updated_at >= ? order by updated_at desc limit ?",
+            [ts(since), limit],
+        )
+
+    def failed_count_since(self, since: datetime) -> int:
+        """How many sends failed since `since`."""
+        return int(
+            self._scalar(
+                "select count(*) from sends where state = 'failed' and updated_at >= ?",
+                [ts(since)],
+            )
+        )
+
+    def waiting_appointments(self, now: datetime) -> list[str]:
+        """Appointments with a pending send already due."""
+        return [
+            row[0]
+            for row in self._db.conn.execute(
+                "select distinct appointment_id from sends where state = 'pending' "
+                "and due_at <= ? order by appointment_id",
+                [ts(now)],
+            )
+        ]
+
+    def by_channel_since(self, since: datetime) -> list[StateCount]:
+        """Settled sends since `since`, counted per channel and state."""
+        return [
+            StateCount(*row)
+            for row in self._db.conn.execute(
+                "select channel, state, count(*) from sends where updated_at >= ? "
+                "and state != 'pending' group by channel, state",
+                [ts(since)],
+            )
+        ]
+
+    def by_therapist_since(self, since: datetime) -> list[StateCount]:
+        """Settled sends since `since`, counted per therapist id and state."""
+        return [
+            StateCount(*row)
+            for row in self._db.conn.execute(
+                "select json_extract(a.data, '$.therapist.id'), s.state, count(*) "
+                "from sends s join appointments a on a.id = s.appointment_id "
+                "where s.updated_at >= ? and s.state != 'pending' group by 1, 2",
+                [ts(since)],
+            )
+        ]
+
     def next_due(self) -> datetime | None:
         """When the earliest pending send (or retry) may go."""
-        rows = self.query(
-            "select min(max(due_at, coalesce(next_attempt_at, due_at))) as t from sends "
+        t = self._scalar(
+            "select min(max(due_at, coalesce(next_attempt_at, due_at))) from sends "
             "where state = 'pending'"
         )
-        return parse_ts(rows[0]["t"]) if rows and rows[0]["t"] else None
+        return parse_ts(t) if t else None
 
-    def claim(self, send_id: int, now: datetime, **message: Any) -> int | None:
-        """Move one send from pending to sending (recording the message as it goes) and
-        open its attempt row, in one transaction. The attempt id for exactly one caller;
-        None for any other. Plain SQL: this runs once per message sent."""
+    def texted_before(self, address: str, other_than: int | None = None) -> bool:
+        """Whether a text to this number went (or is going) out from this store, by a
+        send other than `other_than`."""
+        return bool(
+            self._scalar(
+                "select 1 from sends where channel = 'sms' and recipient = ? "
+                "and state in ('sent', 'delivered', 'sending') and id != ? limit 1",
+                [address, -1 if other_than is None else other_than],
+            )
+        )
+
+    def last_texted(self, number: str) -> tuple[str, str] | None:
+        """(appointment, participant) of the latest text to this number, or None."""
+        row = self._db.conn.execute(
+            "select appointment_id, participant_id from sends where recipient = ? "
+            "and channel = 'sms' order by id desc limit 1",
+            [number],
+        ).fetchone()
+        return (row[0], row[1]) if row else None
+
+    def awaiting_delivery(self, sent_since: datetime, polled_before: datetime) -> list[SendRow]:
+        """Texts sent since `sent_since` with no final status, not polled since
+        `polled_before`, oldest first (at most 100 per run)."""
+        return self._sends(
+            "where channel = 'sms' and state = 'sent' and provider_id is not null "
+            "and sent_at >= ? and updated_at <= ? order by sent_at limit 100",
+            [ts(sent_since), ts(polled_before)],
+        )
+
+    def stranded(self) -> list[SendRow]:
+        """`sending` rows left by a run that is certainly gone: they need settling.
+
+        A row claimed by a live process (another run, even one whose lock file was
+        deleted) is left alone. A row claimed by this very process comes from an earlier
+        dispatch of it (`run --watch`): dispatches run one after the other."""
+        return [
+            row
+            for row in self._sends("where state = 'sending' order by id")
+            if row.claimed_by is None or row.claimed_by == _claimant() or not _alive(row.claimed_by)
+        ]
+
+    def counts_by_state(self) -> dict[str, int]:
+        """How many sends are in each state (every state listed, zeros included)."""
+        counts = dict.fromkeys(STATES, 0)
+        for state, n in self._db.conn.execute("select state, count(*) from sends group by state"):
+            counts[state] = n
+        return counts
+
+    # --- sends: transitions ----------------------------------------------------------
+    # Each returns True when it moved the row, False when the row was not in a state it
+    # may leave that way (another run moved it first): nothing is changed then.
+
+    def _move(
+        self, send_id: int, to: str, from_: tuple[str, ...], now: datetime, **fields: Any
+    ) -> bool:
+        columns = "".join(f", {name} = ?" for name in fields)
+        marks = ",".join("?" * len(from_))
+        cursor = self._db.conn.execute(
+            f"update sends set state = ?, updated_at = ?{columns} "
+            f"where id = ? and state in ({marks})",
+            [to, ts(now), *fields.values(), send_id, *from_],
+        )
+        return cursor.rowcount == 1
+
+    def claim(self, send_id: int, now: datetime, message: ClaimedMessage) -> int | None:
+        """pending -> sending, recording the message as it goes and which process claimed
+        it, with its attempt row, in one transaction. The attempt id for exactly one
+        caller; None for any other. Plain SQL: this runs once per message sent."""
         stamp = ts(now)
-        columns = "".join(f", {name} = ?" for name in message)
-        conn = self.db.conn
-        with self.db.atomic():
+        conn = self._db.conn
+        with self._db.atomic():
             cursor = conn.execute(
-                f"update sends set state = 'sending', attempts = attempts + 1, "
-                f"updated_at = ?{columns} where id = ? and state = 'pending'",
-                [stamp, *message.values(), send_id],
+                "update sends set state = 'sending', attempts = attempts + 1, updated_at = ?, "
+                "recipient = ?, body = ?, subject = ?, segments = ?, encoding = ?, "
+                "claimed_by = ? where id = ? and state = 'pending'",
+                [stamp, *message, _claimant(), send_id],
             )
             if cursor.rowcount != 1:
                 return None
@@ -334,7 +660,7 @@ class Store:
             )
             return int(attempt.lastrowid or 0)
 
-    def record_sent(
+    def mark_sent(
         self,
         send_id: int,
         attempt_id: int,
@@ -342,30 +668,112 @@ class Store:
         provider_id: str | None,
         provider_status: str,
         segments: int | None,
-    ) -> None:
-        """The provider accepted the message: close the attempt and the send together."""
+    ) -> bool:
+        """sending -> sent: the provider accepted the message; closes the attempt too."""
         stamp = ts(now)
-        with self.db.atomic():
-            self.db.conn.execute(
+        with self._db.atomic():
+            self._db.conn.execute(
                 "update attempts set finished_at = ?, outcome = 'sent', provider_id = ? "
                 "where id = ?",
                 [stamp, provider_id, attempt_id],
             )
-            self.db.conn.execute(
+            cursor = self._db.conn.execute(
                 "update sends set state = 'sent', updated_at = ?, provider_id = ?, "
                 "provider_status = ?, sent_at = ?, reason = null, next_attempt_at = null, "
-                "segments = coalesce(?, segments) where id = ?",
+                "segments = coalesce(?, segments) where id = ? and state = 'sending'",
                 [stamp, provider_id, provider_status, stamp, segments, send_id],
             )
+            return cursor.rowcount == 1
 
-    def set_state(self, send_id: int, state: str, now: datetime, **fields: Any) -> None:
-        """Record a send's new state and whatever the attempt learned."""
-        assert state in STATES
-        columns = "".join(f", {name} = ?" for name in fields)
-        self.db.conn.execute(
-            f"update sends set state = ?, updated_at = ?{columns} where id = ?",
-            [state, ts(now), *fields.values(), send_id],
+    def mark_found(
+        self,
+        send_id: int,
+        now: datetime,
+        provider_id: str | None,
+        provider_status: str,
+        sent_at: str | None,
+        reason: str,
+    ) -> bool:
+        """sending -> sent: the provider's list shows the message went (a crash, an
+        unanswered call, or a store created after it was sent)."""
+        return self._move(
+            send_id,
+            "sent",
+            ("sending",),
+            now,
+            provider_id=provider_id,
+            provider_status=provider_status,
+            sent_at=sent_at or ts(now),
+            reason=reason,
         )
+
+    def release_to_pending(
+        self,
+        send_id: int,
+        now: datetime,
+        reason: str,
+        error_code: str | None = None,
+        retry_at: datetime | None = None,
+        attempts: int | None = None,
+    ) -> bool:
+        """sending -> pending: the message did not go; it may go again (at `retry_at`)."""
+        fields: dict[str, Any] = {
+            "reason": reason,
+            "next_attempt_at": ts(retry_at) if retry_at else None,
+        }
+        if error_code is not None:
+            fields["error_code"] = error_code
+        if attempts is not None:
+            fields["attempts"] = attempts
+        return self._move(send_id, "pending", ("sending",), now, **fields)
+
+    def keep_sending(self, send_id: int, now: datetime, reason: str) -> bool:
+        """sending -> sending: the provider may have the message but never answered; the
+        next run looks it up before anything is sent again."""
+        return self._move(send_id, "sending", ("sending",), now, reason=reason)
+
+    def note_waiting(self, send_id: int, now: datetime, reason: str) -> bool:
+        """pending -> pending: due but held (quiet hours, a stale snapshot), and why."""
+        return self._move(send_id, "pending", ("pending",), now, reason=reason)
+
+    def mark_failed(
+        self, send_id: int, now: datetime, reason: str, error_code: str | None = None
+    ) -> bool:
+        """pending / sending -> failed: given up (refused for good, or out of time)."""
+        fields: dict[str, Any] = {"reason": reason}
+        if error_code is not None:
+            fields["error_code"] = error_code
+        return self._move(send_id, "failed", ("pending", "sending"), now, **fields)
+
+    def cancel(self, send_id: int, now: datetime, reason: str) -> bool:
+        """pending -> canceled: the schedule no longer wants this message."""
+        return self._move(send_id, "canceled", ("pending",), now, reason=reason)
+
+    def skip(self, send_id: int, now: datetime, reason: str, recipient: str | None = None) -> bool:
+        """pending -> skipped: this message will not go, by design (too late, opted out)."""
+        return self._move(send_id, "skipped", ("pending",), now, reason=reason, recipient=recipient)
+
+    def note_delivery(self, send_id: int, now: datetime, provider_status: str) -> bool:
+        """sent -> sent: a status that is not final yet (queued, sent)."""
+        return self._move(send_id, "sent", ("sent",), now, provider_status=provider_status)
+
+    def advance_delivery(
+        self,
+        send_id: int,
+        state: str,
+        provider_status: str,
+        code: str | None,
+        now: datetime,
+        reason: str | None = None,
+    ) -> bool:
+        """sent -> delivered / failed from a final delivery status. Only a 'sent' row
+        moves, so a late or repeated report never moves a message backwards."""
+        if state not in ("delivered", "failed"):
+            return False
+        fields: dict[str, Any] = {"provider_status": provider_status, "error_code": code}
+        if reason is not None:
+            fields["reason"] = reason
+        return self._move(send_id, state, ("sent",), now, **fields)
 
     def finish_attempt(
         self,
@@ -376,45 +784,49 @@ class Store:
         error: str | None = None,
     ) -> None:
         """Write the attempt's outcome."""
-        self.db.conn.execute(
+        self._db.conn.execute(
             "update attempts set finished_at = ?, outcome = ?, provider_id = ?, error = ? "
             "where id = ?",
             [ts(now), outcome, provider_id, error, attempt_id],
         )
 
-    def counts_by_state(self) -> dict[str, int]:
-        """How many sends are in each state (every state listed, zeros included)."""
-        counts = dict.fromkeys(STATES, 0)
-        for row in self.db.query("select state, count(*) as n from sends group by state"):
-            counts[row["state"]] = row["n"]
-        return counts
-
     def purge(self, before: datetime) -> dict[str, int]:
         """Drop what is older than the retention period: message bodies and departed
         sessions. Send rows stay (state, step, channel, time) so counts keep their history."""
         stamp = ts(before)
-        with self.db.atomic():
-            bodies = self.db.execute(
+        with self._db.atomic():
+            bodies = self._db.execute(
                 "update sends set body = null, subject = null, recipient = null "
                 "where updated_at < ? and state not in ('pending', 'sending') "
                 "and (body is not null or recipient is not null)",
                 [stamp],
             ).rowcount
-            sessions = self.db.execute("delete from appointments where start < ?", [stamp]).rowcount
+            sessions = self._db.execute(
+                "delete from appointments where start < ?", [stamp]
+            ).rowcount
         return {"bodies": bodies, "sessions": sessions}
 
     # --- contact health -------------------------------------------------------------
 
-    def health(self, address: str) -> dict[str, Any] | None:
+    def health(self, address: str) -> Health | None:
         """What linkcli learned about a number or address (opted out, unusable)."""
-        rows = self.query("select * from contact_health where address = ?", [address])
-        return rows[0] if rows else None
+        row = self._db.conn.execute(
+            "select address, channel, opted_out, bad, reason, updated_at from contact_health "
+            "where address = ?",
+            [address],
+        ).fetchone()
+        return Health(*row) if row else None
 
     def set_health(self, address: str, channel: str, now: datetime, **fields: Any) -> None:
         """Record an opt-out, an opt-in or an unusable address."""
-        current = self.health(address) or {"opted_out": 0, "bad": 0, "reason": None}
-        self.db["contact_health"].upsert(
-            {**current, "address": address, "channel": channel, "updated_at": ts(now), **fields},
+        current = self.health(address)
+        base = (
+            {"opted_out": current.opted_out, "bad": current.bad, "reason": current.reason}
+            if current
+            else {"opted_out": 0, "bad": 0, "reason": None}
+        )
+        self._db.table("contact_health").upsert(
+            {**base, "address": address, "channel": channel, "updated_at": ts(now), **fields},
             pk="address",
         )
 
@@ -429,7 +841,7 @@ class Store:
         now: datetime,
     ) -> None:
         """Record something a human should look at (once per key)."""
-        self.db["notices"].insert(
+        self._db.table("notices").insert(
             {
                 "key": key,
                 "appointment_id": appointment_id,
@@ -444,36 +856,96 @@ class Store:
             ignore=True,
         )
 
-    def advance_delivery(
-        self,
-        send_id: int,
-        state: str,
-        provider_status: str,
-        code: str | None,
-        now: datetime,
-        reason: str | None = None,
-    ) -> None:
-        """Record a final delivery status. Only a 'sent' row moves, so a late or repeated
-        report never moves a message backwards."""
-        self.db.execute(
-            "update sends set state = ?, provider_status = ?, error_code = ?, "
-            "reason = coalesce(?, reason), updated_at = ? where id = ? and state = 'sent'",
-            [state, provider_status, code, reason, ts(now), send_id],
-        )
-
-    def notices(self, active_only: bool = True) -> list[dict[str, Any]]:
+    def notices(self, active_only: bool = True) -> list[NoticeRow]:
         """Stored attention items."""
         where = "where active = 1" if active_only else ""
-        return self.query(f"select * from notices {where} order by created_at, key")
+        return [
+            NoticeRow(*row)
+            for row in self._db.conn.execute(
+                "select key, appointment_id, participant_id, kind, reason, fix, created_at, "
+                f"active from notices {where} order by created_at, key"
+            )
+        ]
 
     def meta(self, key: str) -> str | None:
         """A small stored setting."""
-        rows = self.query("select value from meta where key = ?", [key])
-        return rows[0]["value"] if rows else None
+        value = self._scalar("select value from meta where key = ?", [key])
+        return None if value is None else str(value)
 
     def set_meta(self, key: str, value: str) -> None:
         """Store a small setting."""
-        self.db["meta"].upsert({"key": key, "value": value}, pk="key")
+        self._db.table("meta").upsert({"key": key, "value": value}, pk="key")
+
+    # --- a new store ------------------------------------------------------------------
+
+    def mark_created(self, now: datetime) -> None:
+        """Remember when this store was created (see `is_fresh`)."""
+        self.set_meta("created_at", ts(now))
+
+    def is_fresh(self, now: datetime) -> bool:
+        """Whether this store was created lately: texts may already have gone out from a
+        store it replaced, so its first text to a number is looked up first."""
+        created = self.meta("created_at")
+        return created is not None and now - parse_ts(created) < FRESH_FOR
+
+
+class ClaimedMessage(NamedTuple):
+    """What a claim records: the message as it goes."""
+
+    recipient: str
+    body: str
+    subject: str | None
+    segments: int | None
+    encoding: str | None
+
+
+def _proc(pid: int) -> tuple[str, str] | None:
+    """(state, start time in clock ticks since boot) of a process, from /proc; None when
+    it cannot be read. With the boot id, the start time tells a live process from a
+    later one that reuses its pid."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = stat.rsplit(")", 1)[1].split()  # the name may hold spaces and parentheses
+    return fields[0], fields[19]
+
+
+def _boot_id() -> str:
+    try:
+        return Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+    except OSError:
+        return ""
+
+
+@cache
+def _claimant() -> str:
+    """Who claims a send: this process, as boot id, pid and start time."""
+    pid = os.getpid()
+    proc = _proc(pid)
+    return f"{_boot_id()}:{pid}:{proc[1] if proc else ''}"
+
+
+def _alive(claimant: str) -> bool:
+    """Whether the process that wrote `claimant` may still be running. Any doubt counts
+    as alive: a send is never retried while its first attempt may still be under way."""
+    try:
+        boot, pid_text, start = claimant.split(":")
+        pid = int(pid_text)
+    except ValueError:
+        return False  # not written by `_claimant`: no process to ask about
+    if boot != _boot_id():
+        return False  # the machine restarted since: every process of then is gone
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass  # it exists, owned by someone else
+    proc = _proc(pid)
+    if proc is None or not start:
+        return True
+    return proc[0] != "Z" and proc[1] == start  # a zombie has finished; a new start, reused
 
 
 def _load(data: str) -> Appointment:

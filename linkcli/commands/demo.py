@@ -25,7 +25,7 @@ from linkcli.commands.status import build_status, iso, mask
 from linkcli.commands.sync import run_sync
 from linkcli.context import Context
 from linkcli.errors import ExitCode, LinkcliError
-from linkcli.store import parse_ts, ts
+from linkcli.store import SendRow, parse_ts, ts
 
 CONFIG_NAME = "config.toml"
 SCHEDULE_NAME = "appointments.json"
@@ -151,19 +151,14 @@ def _play(folder: Path, env: Mapping[str, str]) -> DemoResult:
                     )
                 )
             run_dispatch(ctx, store)
-            next_due = store.query(
-                "select min(coalesce(max(due_at, next_attempt_at), due_at)) as t from sends "
-                "where state = 'pending'"
-            )[0]["t"]
+            due = store.next_due()
+            next_due = ts(due) if due else None
             tick = _next_tick(tick, next_due, pending_events, ticks)
 
     end = demo_data.START + (ticks - 1) * demo_data.TICK
     ctx = _context(env, config_path, end)
     with ctx.store(locked=False) as store:
-        rows = store.query(
-            "select * from sends where state not in ('pending', 'canceled') "
-            "order by coalesce(sent_at, updated_at), id"
-        )
+        rows = store.history()
         status = build_status(ctx, store)
     timeline += [_message(row) for row in rows]
     # Changes and syncs happen before the dispatch of the same tick; stable otherwise.
@@ -235,19 +230,19 @@ def _line(moment: datetime, kind: str, **fields: Any) -> dict[str, Any]:
     return entry
 
 
-def _message(row: dict[str, Any]) -> dict[str, Any]:
+def _message(row: SendRow) -> dict[str, Any]:
     """A send as the timeline shows it: SMS text whole, email by subject."""
-    when = parse_ts(row["sent_at"] or row["updated_at"])
-    kind = {"sent": "message", "delivered": "message"}.get(row["state"], row["state"])
-    text = row["body"] if row["channel"] == "sms" else row["subject"]
+    when = parse_ts(row.sent_at or row.updated_at)
+    kind = {"sent": "message", "delivered": "message"}.get(row.state, row.state)
+    text = row.body if row.channel == "sms" else row.subject
     return _line(
         when,
         kind,
-        channel=row["channel"],
-        to=mask(row["channel"], row["recipient"]),
-        step=row["step"],
-        appointment=row["appointment_id"],
-        participant=row["participant_id"],
+        channel=row.channel,
+        to=mask(row.channel, row.recipient),
+        step=row.step,
+        appointment=row.appointment_id,
+        participant=row.participant_id,
         text=text,
-        reason=row["reason"] if kind != "message" else None,
+        reason=row.reason if kind != "message" else None,
     )

@@ -17,7 +17,7 @@ from linkcli.core.phones import mask_email, mask_phone
 from linkcli.core.reconcile import CANCELLATION
 from linkcli.errors import ExitCode, LinkcliError
 from linkcli.pacing import Pacer
-from linkcli.store import Known, Store, parse_ts, ts
+from linkcli.store import ClaimedMessage, Known, SendRow, Store, parse_ts, ts
 
 MAX_BACKOFF = timedelta(minutes=15)
 POLL_EVERY = timedelta(minutes=5)
@@ -44,21 +44,12 @@ class DispatchResult:
 
 def contact_state(store: Store, address: str, channel: str) -> ContactState:
     """What the store knows of an address, for `compose`."""
-    health = store.health(address) or {}
-    texted = True
-    if channel == "sms":
-        texted = bool(
-            store.query(
-                "select 1 from sends where channel = 'sms' and recipient = ? "
-                "and state in ('sent', 'delivered', 'sending') limit 1",
-                [address],
-            )
-        )
+    health = store.health(address)
     return ContactState(
-        opted_out=bool(health.get("opted_out")),
-        bad=bool(health.get("bad")),
-        reason=health.get("reason"),
-        texted_before=texted,
+        opted_out=bool(health and health.opted_out),
+        bad=bool(health and health.bad),
+        reason=health.reason if health else None,
+        texted_before=channel != "sms" or store.texted_before(address),
     )
 
 
@@ -86,7 +77,7 @@ class Dispatcher:
         """Dispatch every due send; first settle what a crashed run left half-done, and
         read the clients' STOP replies before any text goes."""
         result = DispatchResult()
-        stranded = self.store.query("select * from sends where state = 'sending'")
+        stranded = self.store.stranded()
         due = self.store.due_sends(self.now)
         to_refresh = self._awaiting_delivery()
         if not (stranded or due or to_refresh):
@@ -96,7 +87,7 @@ class Dispatcher:
         try:
             for row in stranded:
                 self._recover(row, result)
-            if any(row["channel"] == "sms" for row in due):
+            if any(row.channel == "sms" for row in due):
                 self._read_replies()
             for row in self.store.due_sends(self.now) if stranded else due:
                 if self.stop():
@@ -116,22 +107,20 @@ class Dispatcher:
             self._sms = open_sms(self.config.sms, self.ctx.env)
         return self._sms
 
-    def _recover(self, row: dict[str, Any], result: DispatchResult) -> None:
+    def _recover(self, row: SendRow, result: DispatchResult) -> None:
         """A send left in 'sending' by a run that died mid-call. For SMS, ask the provider
         whether the message got through (Twilio's message list) and record it instead of
         sending again; otherwise put it back to pending, to go while its window is open."""
         now, store = self.now, self.store
         found = None
-        finder = (
-            getattr(self._sms_channel(), "find_sent", None) if row["channel"] == "sms" else None
-        )
-        if finder and row["recipient"] and row["body"]:
-            since = parse_ts(row["updated_at"]) - timedelta(minutes=10)
+        finder = getattr(self._sms_channel(), "find_sent", None) if row.channel == "sms" else None
+        if finder and row.recipient and row.body:
+            since = parse_ts(row.updated_at) - timedelta(minutes=10)
             try:
-                found = finder(row["recipient"], since, row["body"])
+                found = finder(row.recipient, since, row.body)
             except Exception as exc:  # the provider cannot say whether it has the message
                 permanent = isinstance(exc, ChannelError) and exc.permanent
-                if not permanent and now < parse_ts(row["expires_at"]):
+                if not permanent and now < parse_ts(row.expires_at):
                     # Never resend blind while the answer may still come: ask again next run.
                     reason = exc.reason if isinstance(exc, ChannelError) else type(exc).__name__
                     result.errors.append(
@@ -141,18 +130,17 @@ class Dispatcher:
                 # The provider cannot list messages at all (or the moment passed): the
                 # send is settled below like one that never reached it.
         if found is not None:
-            store.set_state(
-                row["id"],
-                "sent",
+            if store.mark_found(
+                row.id,
                 now,
-                provider_id=found.provider_id,
-                provider_status=found.status,
-                sent_at=row["updated_at"],
-                reason="recovered after an interrupted run",
-            )
-            result.sent += 1
+                found.provider_id,
+                found.status,
+                row.updated_at,
+                "recovered after an interrupted run",
+            ):
+                result.sent += 1
         else:
-            store.set_state(row["id"], "pending", now, reason="retried after an interrupted run")
+            store.release_to_pending(row.id, now, "retried after an interrupted run")
 
     def _read_replies(self) -> None:
         """Honour STOP/START replies before the next text, without a webhook server."""
@@ -183,13 +171,7 @@ class Dispatcher:
 
     def _cancel_notice(self, number: str, sid: str) -> None:
         """An inbound CANCEL may mean the session: tell a human, naming the session."""
-        rows = self.store.query(
-            "select distinct appointment_id, participant_id from sends where recipient = ? "
-            "and channel = 'sms' order by id desc limit 1",
-            [number],
-        )
-        appointment = rows[0]["appointment_id"] if rows else None
-        participant = rows[0]["participant_id"] if rows else None
+        appointment, participant = self.store.last_texted(number) or (None, None)
         self.store.add_notice(
             f"inbound-cancel/{sid}",
             appointment,
@@ -202,36 +184,33 @@ class Dispatcher:
             self.now,
         )
 
-    def _awaiting_delivery(self) -> list[dict[str, Any]]:
+    def _awaiting_delivery(self) -> list[SendRow]:
         if self.config.sms.provider != "twilio":
             return []
         # Each text is polled at most every few minutes, for two days, until its status is
         # final: a busy practice never spends a request per text per cron minute.
-        return self.store.query(
-            "select id, provider_id, recipient from sends where channel = 'sms' and state = "
-            "'sent' and provider_id is not null and sent_at >= ? and updated_at <= ? "
-            "order by sent_at limit 100",
-            [ts(self.now - timedelta(days=2)), ts(self.now - POLL_EVERY)],
-        )
+        return self.store.awaiting_delivery(self.now - timedelta(days=2), self.now - POLL_EVERY)
 
-    def _refresh_delivery(self, rows: list[dict[str, Any]]) -> None:
+    def _refresh_delivery(self, rows: list[SendRow]) -> None:
         """Move sent texts to delivered or failed from the provider's final status."""
         poll = getattr(self._sms_channel(), "delivery_status", None)
         if poll is None:
             return
         for row in rows:
             try:
-                status, code = poll(row["provider_id"])
+                status, code = poll(row.provider_id)
             except Exception:  # a status poll is bookkeeping: never costs a send
                 return
             if status == "delivered":
-                self.store.advance_delivery(row["id"], "delivered", status, None, self.now)
+                self.store.advance_delivery(row.id, "delivered", status, None, self.now)
             elif status in ("undelivered", "failed"):
                 reason = f"not delivered ({status}" + (f", error {code})" if code else ")")
-                self.store.advance_delivery(row["id"], "failed", status, code, self.now, reason)
+                self.store.advance_delivery(row.id, "failed", status, code, self.now, reason)
+                if not row.recipient:
+                    continue
                 if code == "21610":
                     self.store.set_health(
-                        row["recipient"],
+                        row.recipient,
                         "sms",
                         self.now,
                         opted_out=1,
@@ -239,99 +218,94 @@ class Dispatcher:
                     )
                 elif code in ("30006", "21211", "21614", "21635"):
                     self.store.set_health(
-                        row["recipient"],
+                        row.recipient,
                         "sms",
                         self.now,
                         bad=1,
                         reason=f"number cannot receive texts ({reason})",
                     )
             else:
-                self.store.set_state(row["id"], "sent", self.now, provider_status=status)
+                self.store.note_delivery(row.id, self.now, status)
 
     def _known_for(self, appointment_id: str) -> Known | None:
         if appointment_id not in self._known:
             self._known[appointment_id] = self.store.appointment(appointment_id)
         return self._known[appointment_id]
 
-    def _one(self, row: dict[str, Any], result: DispatchResult) -> None:
+    def _one(self, row: SendRow, result: DispatchResult) -> None:
         now, store = self.now, self.store
-        if now >= parse_ts(row["expires_at"]):
-            if row["attempts"]:
-                store.set_state(
-                    row["id"],
-                    "failed",
+        if now >= parse_ts(row.expires_at):
+            if row.attempts:
+                store.mark_failed(
+                    row.id,
                     now,
-                    reason=f"gave up: its moment passed after {row['attempts']} "
-                    f"failed attempt(s): {row['reason'] or 'error'}",
+                    reason=f"gave up: its moment passed after {row.attempts} "
+                    f"failed attempt(s): {row.reason or 'error'}",
                 )
                 result.failed += 1
             else:
-                store.set_state(
-                    row["id"],
-                    "skipped",
+                store.skip(
+                    row.id,
                     now,
                     reason="too late: the next message or the session start came first",
                 )
                 result.skipped += 1
             return
-        known = self._known_for(row["appointment_id"])
-        if known is None or known.revision != row["revision"]:
-            store.set_state(row["id"], "canceled", now, reason="superseded by a newer schedule")
+        known = self._known_for(row.appointment_id)
+        if known is None or known.revision != row.revision:
+            store.cancel(row.id, now, "superseded by a newer schedule")
             result.canceled += 1
             return
         appointment = known.appointment
-        participant = appointment.participant(row["participant_id"])
+        participant = appointment.participant(row.participant_id)
         if participant is None:
-            store.set_state(row["id"], "canceled", now, reason="participant removed")
+            store.cancel(row.id, now, "participant removed")
             result.canceled += 1
             return
         if result.stale:
             # An old snapshot may carry an old link or time: wait for a good sync.
             result.waiting += 1
             return
-        address, _why = recipient_for(self.config, participant, row["channel"])
-        state = contact_state(store, address, row["channel"]) if address else None
-        outcome = compose(
-            self.config, appointment, participant, row["step"], row["channel"], now, state
-        )
+        address, _why = recipient_for(self.config, participant, row.channel)
+        state = contact_state(store, address, row.channel) if address else None
+        outcome = compose(self.config, appointment, participant, row.step, row.channel, now, state)
         if outcome.action == "wait":
-            store.set_state(row["id"], "pending", now, reason=outcome.reason)
+            store.note_waiting(row.id, now, outcome.reason or "waiting")
             result.waiting += 1
         elif outcome.action == "cancel":
-            store.set_state(row["id"], "canceled", now, reason=outcome.reason)
+            store.cancel(row.id, now, outcome.reason or "canceled")
             result.canceled += 1
         elif outcome.action == "skip":
-            store.set_state(
-                row["id"], "skipped", now, reason=outcome.reason, recipient=outcome.recipient
-            )
+            store.skip(row.id, now, outcome.reason or "skipped", recipient=outcome.recipient)
             result.skipped += 1
         else:
             self._send(row, known, outcome, result)
 
-    def _send(
-        self, row: dict[str, Any], known: Known, outcome: Outcome, result: DispatchResult
-    ) -> None:
+    def _send(self, row: SendRow, known: Known, outcome: Outcome, result: DispatchResult) -> None:
         now, store = self.now, self.store
-        assert outcome.message is not None and outcome.recipient is not None
+        if outcome.message is None or outcome.recipient is None:
+            raise LinkcliError(f"internal error: no message composed for send {row.key}")
         seg = outcome.segments
         # Claim, the message as it goes, and the attempt row: one transaction before the
         # provider call, so a crash leaves a 'sending' row that the next run settles.
-        attempt = store.claim(
-            row["id"],
-            now,
-            recipient=outcome.recipient,
-            body=outcome.message.body,
-            subject=outcome.message.subject,
-            segments=seg.segments if seg else None,
-            encoding=seg.encoding if seg else None,
+        message = ClaimedMessage(
+            outcome.recipient,
+            outcome.message.body,
+            outcome.message.subject,
+            seg.segments if seg else None,
+            seg.encoding if seg else None,
         )
+        attempt = store.claim(row.id, now, message)
         if attempt is None:
             return  # another run took it
+        if self._sent_before_store(row, message):
+            result.sent += 1
+            return
         try:
-            if row["channel"] == "sms":
+            if row.channel == "sms":
                 self.pacer.wait()
                 sent = self._sms_channel().send(
-                    SmsMessage(outcome.recipient, outcome.message.body, row["key"])
+                    SmsMessage(outcome.recipient, outcome.message.body, row.key)
                 )
             else:
                 if self._email is None:
@@ -345,15 +319,43 @@ class Dispatcher:
                 row, attempt, ChannelError(f"unexpected error: {exc}", kind="transient"), result
             )
             return
-        store.record_sent(row["id"], attempt, now, sent.provider_id, sent.status, sent.segments)
+        store.mark_sent(row.id, attempt, now, sent.provider_id, sent.status, sent.segments)
         result.sent += 1
 
-    def _email_message(self, row: dict[str, Any], known: Known, outcome: Outcome) -> EmailMessage:
-        assert outcome.message is not None and outcome.recipient is not None
+    def _sent_before_store(self, row: SendRow, message: ClaimedMessage) -> bool:
+        """A new store does not know what a deleted one sent: before its first text to a
+        number, look the message up in the provider's list, as after a crash, and record
+        it as sent instead of sending it again."""
+        if row.channel != "sms" or not self.store.is_fresh(self.now):
+            return False
+        if self.store.texted_before(message.recipient, other_than=row.id):
+            return False
+        finder = getattr(self._sms_channel(), "find_sent", None)
+        if finder is None:
+            return False
+        try:
+            found = finder(
+                message.recipient, parse_ts(row.due_at) - timedelta(minutes=10), message.body
+            )
+        except Exception:  # the list cannot be read: send, as a store that is not new would
+            return False
+        if found is None:
+            return False
+        return self.store.mark_found(
+            row.id,
+            self.now,
+            found.provider_id,
+            found.status,
+            None,
+            "already sent before this database was created",
+        )
+
+    def _email_message(self, row: SendRow, known: Known, outcome: Outcome) -> EmailMessage:
         appointment = known.appointment
-        participant = appointment.participant(row["participant_id"])
-        assert participant is not None
-        method = "CANCEL" if row["step"] == CANCELLATION else "REQUEST"
+        participant = appointment.participant(row.participant_id)
+        if outcome.message is None or outcome.recipient is None or participant is None:
+            raise LinkcliError(f"internal error: no email composed for send {row.key}")
+        method = "CANCEL" if row.step == CANCELLATION else "REQUEST"
         ics = calendar_file(self.config, appointment, participant, known.sequence, self.now, method)
         return EmailMessage(
             to=outcome.recipient,
@@ -361,56 +363,47 @@ class Dispatcher:
             subject=outcome.message.subject or "",
             text=outcome.message.body,
             html=to_html(outcome.message.body),
-            key=row["key"],
+            key=row.key,
             ics=ics,
             ics_method=method,
         )
 
     def _failed(
-        self, row: dict[str, Any], attempt: int, exc: ChannelError, result: DispatchResult
+        self, row: SendRow, attempt: int, exc: ChannelError, result: DispatchResult
     ) -> None:
         now, store = self.now, self.store
         store.finish_attempt(attempt, now, exc.kind, error=exc.reason)
-        who = _mask(
-            row["channel"],
-            store.query("select recipient from sends where id = ?", [row["id"]])[0]["recipient"],
-        )
-        line = f"{row['step']} {row['channel']} to {who} for {row['appointment_id']}: {exc.reason}"
+        claimed = store.send(row.id)
+        address = claimed.recipient if claimed else None
+        who = _mask(row.channel, address)
+        line = f"{row.step} {row.channel} to {who} for {row.appointment_id}: {exc.reason}"
         if exc.fatal:
             # Credentials refused: every further send would fail the same way.
-            store.set_state(row["id"], "pending", now, reason=exc.reason, attempts=row["attempts"])
+            store.release_to_pending(row.id, now, exc.reason, attempts=row.attempts)
             raise LinkcliError(f"{exc.reason}; sends left pending", ExitCode.SENDS_FAILED)
         if exc.permanent:
-            store.set_state(row["id"], "failed", now, reason=exc.reason, error_code=exc.code)
-            address = store.query("select recipient from sends where id = ?", [row["id"]])
+            store.mark_failed(row.id, now, exc.reason, error_code=exc.code)
             if exc.kind == "opted_out" and address:
                 store.set_health(
-                    address[0]["recipient"],
-                    row["channel"],
+                    address,
+                    row.channel,
                     now,
                     opted_out=1,
                     reason="client opted out (provider refused: unsubscribed)",
                 )
             elif exc.kind == "bad_contact" and address:
-                store.set_health(
-                    address[0]["recipient"], row["channel"], now, bad=1, reason=exc.reason
-                )
+                store.set_health(address, row.channel, now, bad=1, reason=exc.reason)
             result.failed += 1
-        elif exc.unanswered and row["channel"] == "sms":
+        elif exc.unanswered and row.channel == "sms":
             # Left in 'sending': the next run asks the provider's message list whether it
             # arrived (as after a crash) before anything is sent again.
-            store.set_state(row["id"], "sending", now, reason=exc.reason)
+            store.keep_sending(row.id, now, exc.reason)
             result.retrying += 1
         else:
-            attempts = row["attempts"] + 1
+            attempts = row.attempts + 1
             delay = min(MAX_BACKOFF, timedelta(minutes=2 ** (attempts - 1)))
-            store.set_state(
-                row["id"],
-                "pending",
-                now,
-                reason=exc.reason,
-                error_code=exc.code,
-                next_attempt_at=ts(now + delay),
+            store.release_to_pending(
+                row.id, now, exc.reason, error_code=exc.code, retry_at=now + delay
             )
             result.retrying += 1
         result.errors.append(line)

@@ -219,7 +219,7 @@ def _database(ctx: Context) -> Check:
     with ctx.store(locked=False) as store:
         # A real write, not a permission guess: a read-only mount or a full disk fails here.
         store.set_meta("doctor_checked_at", ts(ctx.now))
-        known = store.query("select count(*) as n from appointments")[0]["n"]
+        known = store.appointment_count()
         good = store.last_good_sync()
         path = store.path
     mode = stat.S_IMODE(os.stat(path).st_mode)

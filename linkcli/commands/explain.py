@@ -23,7 +23,7 @@ from linkcli.core.model import Appointment, Participant
 from linkcli.core.plan import Step
 from linkcli.core.segments import count_segments
 from linkcli.errors import ExitCode, LinkcliError
-from linkcli.store import Known, Store, parse_ts, ts
+from linkcli.store import Known, SendRow, Store, parse_ts, ts
 
 
 def local_time(moment: datetime, zone: ZoneInfo) -> str:
@@ -37,9 +37,7 @@ def build_explain(ctx: Context, store: Store, appointment_id: str) -> dict[str, 
     config, now = ctx.config, ctx.now
     known = store.appointment(appointment_id)
     if known is None:
-        kept = store.query(
-            "select count(*) as n from sends where appointment_id = ?", [appointment_id]
-        )[0]["n"]
+        kept = store.send_count_of(appointment_id)
         if kept:
             raise LinkcliError(
                 f"appointment {appointment_id!r} is no longer in the snapshot: sessions older "
@@ -54,38 +52,34 @@ def build_explain(ctx: Context, store: Store, appointment_id: str) -> dict[str, 
             ExitCode.USAGE,
         )
     appt = known.appointment
-    meta = store.query(
-        "select first_seen, changed_at from appointments where id = ?", [appointment_id]
-    )[0]
-    first_good = store.query("select min(finished_at) as t from syncs where ok = 1")[0]["t"]
+    meta = store.seen(appointment_id)
+    first_good = store.first_good_sync()
     good = store.last_good_sync()
     stale = good is None or now - good > config.max_snapshot_age
-    rows = store.query(
-        "select * from sends where appointment_id = ? order by revision, id", [appointment_id]
-    )
+    rows = store.sends_of(appointment_id)
     practice_zone = ZoneInfo(config.practice.timezone)
     link = effective_link(config, appt)
     # Adopted: seen first by the store's first good sync, which sent no confirmation
     # (unless `sync --confirm-existing` asked for them).
     on_created = {s.name for s in config.sequence if s.on_created}
-    confirmed = any(r["step"] in on_created and r["revision"] == 1 for r in rows)
-    adopted = bool(meta["first_seen"]) and meta["first_seen"] == first_good and not confirmed
+    confirmed = any(r.step in on_created and r.revision == 1 for r in rows)
+    adopted = bool(meta.first_seen) and meta.first_seen == first_good and not confirmed
     facts = _Facts(
-        config, store, known, now, stale, good, rows, adopted=adopted, changed_at=meta["changed_at"]
+        config, store, known, now, stale, good, rows, adopted=adopted, changed_at=meta.changed_at
     )
 
     participant_ids = [p.id for p in appt.participants]
-    participant_ids += sorted({r["participant_id"] for r in rows} - set(participant_ids))
+    participant_ids += sorted({r.participant_id for r in rows} - set(participant_ids))
     participants = [facts.participant(pid) for pid in participant_ids]
     notices = [
         {
-            "kind": n["kind"],
-            "reason": n["reason"],
-            "fix": n["fix"],
-            "participant": n["participant_id"],
+            "kind": n.kind,
+            "reason": n.reason,
+            "fix": n.fix,
+            "participant": n.participant_id,
         }
         for n in store.notices()
-        if n["appointment_id"] == appointment_id
+        if n.appointment_id == appointment_id
     ]
     return {
         "now": iso(ts(now)),
@@ -105,10 +99,10 @@ def build_explain(ctx: Context, store: Store, appointment_id: str) -> dict[str, 
             "link": link,
             "link_problem": config.links.check(link) if appt.is_live_telehealth else None,
             "revision": known.revision,
-            "first_seen": iso(meta["first_seen"]),
-            "first_seen_local": _local_ts(meta["first_seen"], practice_zone),
-            "changed_at": iso(meta["changed_at"]),
-            "changed_at_local": _local_ts(meta["changed_at"], practice_zone),
+            "first_seen": iso(meta.first_seen),
+            "first_seen_local": _local_ts(meta.first_seen, practice_zone),
+            "changed_at": iso(meta.changed_at),
+            "changed_at_local": _local_ts(meta.changed_at, practice_zone),
             "adopted_at_first_sync": facts.adopted,
         },
         "snapshot": {"last_good_sync": iso(ts(good)) if good else None, "stale": stale},
@@ -139,7 +133,7 @@ class _Facts:
         now: datetime,
         stale: bool,
         good: datetime | None,
-        rows: list[dict[str, Any]],
+        rows: list[SendRow],
         adopted: bool,
         changed_at: str | None,
     ) -> None:
@@ -152,28 +146,28 @@ class _Facts:
         self.good = good
         self.rows = rows
         self.adopted = adopted
-        this = [r for r in rows if r["revision"] == known.revision]
+        this = [r for r in rows if r.revision == known.revision]
         # When this version of the session was planned: its first send row, else the
         # snapshot row's last change.
-        self.planned_at = min((r["created_at"] for r in this), default=changed_at)
+        self.planned_at = min((r.created_at for r in this), default=changed_at)
 
     def participant(self, pid: str) -> dict[str, Any]:
         """One participant's steps, in sequence order, with older versions as history."""
         p = self.appt.participant(pid)
-        mine = [r for r in self.rows if r["participant_id"] == pid]
+        mine = [r for r in self.rows if r.participant_id == pid]
         steps: list[dict[str, Any]] = []
         covered: set[int] = set()
         for step in self.config.sequence:
             for channel in step.channels:
-                same = [r for r in mine if r["step"] == step.name and r["channel"] == channel]
-                covered |= {r["id"] for r in same}
-                current = next((r for r in same if r["revision"] == self.known.revision), None)
+                same = [r for r in mine if r.step == step.name and r.channel == channel]
+                covered |= {r.id for r in same}
+                current = next((r for r in same if r.revision == self.known.revision), None)
                 history = [r for r in same if r is not current]
                 steps.append(self.step(p, pid, step, channel, current, history))
         # Rows of steps the config no longer has (the sequence was edited since).
         for row in mine:
-            if row["id"] not in covered:
-                steps.append(self.step(p, pid, None, row["channel"], row, [], name=row["step"]))
+            if row.id not in covered:
+                steps.append(self.step(p, pid, None, row.channel, row, [], name=row.step))
         zone = (
             zone_for(p, self.config.practice.timezone)
             if p
@@ -184,10 +178,10 @@ class _Facts:
             for channel in ("sms", "email"):
                 address, why = recipient_for(self.config, p, channel)
                 health = self.store.health(address) if address else None
-                if address and health and health["opted_out"]:
-                    why = health["reason"] or "opted out (replied STOP)"
-                elif address and health and health["bad"]:
-                    why = health["reason"] or "address cannot receive messages"
+                if address and health and health.opted_out:
+                    why = health.reason or "opted out (replied STOP)"
+                elif address and health and health.bad:
+                    why = health.reason or "address cannot receive messages"
                 contacts[channel] = {"to": mask(channel, address), "problem": why}
         return {
             "id": pid,
@@ -204,8 +198,8 @@ class _Facts:
         pid: str,
         step: Step | None,
         channel: str,
-        row: dict[str, Any] | None,
-        history: list[dict[str, Any]],
+        row: SendRow | None,
+        history: list[SendRow],
         name: str | None = None,
     ) -> dict[str, Any]:
         """One step x channel for one participant."""
@@ -214,16 +208,16 @@ class _Facts:
         step_name = step.name if step else (name or "?")
         due: datetime | None = None
         if row is not None:
-            due = parse_ts(row["due_at"])
+            due = parse_ts(row.due_at)
         elif step is not None and step.before is not None:
             due = appt.start - step.before
         entry: dict[str, Any] = {
             "step": step_name,
             "channel": channel,
-            "revision": row["revision"] if row else self.known.revision,
+            "revision": row.revision if row else self.known.revision,
             "due": iso(ts(due)) if due else None,
             "due_local": local_time(due, zone) if due else None,
-            "state": row["state"] if row else "not planned",
+            "state": row.state if row else "not planned",
             "to": None,
             "subject": None,
             "body": None,
@@ -232,9 +226,9 @@ class _Facts:
             "reason": "",
             "history": [
                 {
-                    "revision": h["revision"],
-                    "state": h["state"],
-                    "due": iso(h["due_at"]),
+                    "revision": h.revision,
+                    "state": h.state,
+                    "due": iso(h.due_at),
                     "reason": self._row_reason(h, zone),
                 }
                 for h in history
@@ -245,19 +239,19 @@ class _Facts:
                 f"; {self._row_reason(row, zone)}" if row else ""
             )
             if row:
-                entry["to"] = mask(channel, row["recipient"])
+                entry["to"] = mask(channel, row.recipient)
             return entry
-        if row is not None and row["state"] in ("sent", "delivered", "sending", "failed"):
+        if row is not None and row.state in ("sent", "delivered", "sending", "failed"):
             # What actually went (or was attempted), exactly as recorded; the retention
             # purge may have removed text and address since.
             entry.update(
-                to=mask(channel, row["recipient"]),
-                subject=row["subject"],
-                body=row["body"],
-                segments=row["segments"],
-                encoding=row["encoding"],
+                to=mask(channel, row.recipient),
+                subject=row.subject,
+                body=row.body,
+                segments=row.segments,
+                encoding=row.encoding,
             )
-            if row["body"] is None and row["state"] != "sending":
+            if row.body is None and row.state != "sending":
                 entry["reason"] = (
                     f"{self._row_reason(row, zone)} (its text was removed "
                     "after the retention period)"
@@ -266,10 +260,10 @@ class _Facts:
         else:
             # Render at the moment it goes (pending) or was due (the rest): {day} and
             # {starts_in} depend on it, and "starts in 18 h" would explain nothing.
-            if row is not None and row["state"] == "pending":
+            if row is not None and row.state == "pending":
                 at = max(due or self.now, self.now)
             else:
-                at = due or (parse_ts(row["updated_at"]) if row else self.now)
+                at = due or (parse_ts(row.updated_at) if row else self.now)
             outcome = compose(config, appt, p, step_name, channel, at)
             if outcome.recipient:
                 outcome = compose(
@@ -288,7 +282,7 @@ class _Facts:
                 if channel == "sms":
                     seg = count_segments(message.body)
                     entry.update(segments=seg.segments, encoding=seg.encoding)
-            if row is not None and row["state"] == "pending":
+            if row is not None and row.state == "pending":
                 entry["reason"] = self._pending_reason(
                     row, outcome.action, outcome.reason, due, zone
                 )
@@ -304,12 +298,12 @@ class _Facts:
             )
         return entry
 
-    def _row_reason(self, row: dict[str, Any], zone: ZoneInfo) -> str:
+    def _row_reason(self, row: SendRow, zone: ZoneInfo) -> str:
         """Why a stored send is in its state."""
-        state, reason = row["state"], row["reason"]
+        state, reason = row.state, row.reason
         if state in ("sent", "delivered"):
-            when = parse_ts(row["sent_at"] or row["updated_at"])
-            status = f", provider says {row['provider_status']}" if row["provider_status"] else ""
+            when = parse_ts(row.sent_at or row.updated_at)
+            status = f", provider says {row.provider_status}" if row.provider_status else ""
             return f"sent {local_time(when, zone)}{status}"
         if state == "skipped":
             return reason or "its moment passed"
@@ -330,7 +324,7 @@ class _Facts:
 
     def _pending_reason(
         self,
-        row: dict[str, Any],
+        row: SendRow,
         action: str,
         why: str | None,
         due: datetime | None,
@@ -338,7 +332,7 @@ class _Facts:
     ) -> str:
         """Why a pending send will, or will not, go."""
         now = self.now
-        expires = parse_ts(row["expires_at"])
+        expires = parse_ts(row.expires_at)
         if now >= expires:
             return (
                 "too late: its moment passed (the next message or the session start came "
@@ -356,10 +350,10 @@ class _Facts:
             return f"will not go: {why}"
         if action == "cancel":
             return f"will be canceled: {why}"
-        if row["attempts"] and row["reason"]:
-            retry = row["next_attempt_at"]
+        if row.attempts and row.reason:
+            retry = row.next_attempt_at
             when = local_time(parse_ts(retry), zone) if retry else "at the next dispatch"
-            return f"will retry {when} after {row['attempts']} failed attempt(s): {row['reason']}"
+            return f"will retry {when} after {row.attempts} failed attempt(s): {row.reason}"
         if due is not None and due <= now:
             return f"due now: goes at the next dispatch (until {local_time(expires, zone)})"
         return f"will go at {local_time(due, zone) if due else 'its due time'}"

@@ -37,37 +37,34 @@ def build_preview(
 
 def _preview(ctx: Context, store: Store, days: int, therapist: str | None) -> list[dict[str, Any]]:
     config, now = ctx.config, ctx.now
-    rows = store.query(
-        "select * from sends where state = 'pending' and due_at < ? order by due_at, id",
-        [ts(now + timedelta(days=days))],
-    )
+    rows = store.pending_before(now + timedelta(days=days))
     texted: set[str] = set()  # numbers that get their first text earlier in this preview
     out: list[dict[str, Any]] = []
     snapshot: dict[str, Any] = {}
     for row in rows:
-        aid = row["appointment_id"]
+        aid = row.appointment_id
         if aid not in snapshot:
             snapshot[aid] = store.appointment(aid)
         known = snapshot[aid]
-        if known is None or known.revision != row["revision"]:
+        if known is None or known.revision != row.revision:
             continue
         appt = known.appointment
         if therapist and appt.therapist.id != therapist:
             continue
-        participant = appt.participant(row["participant_id"])
+        participant = appt.participant(row.participant_id)
         if participant is None:
             continue
-        at = max(parse_ts(row["due_at"]), now)
-        if at >= parse_ts(row["expires_at"]):
+        at = max(parse_ts(row.due_at), now)
+        if at >= parse_ts(row.expires_at):
             continue
-        outcome = compose(config, appt, participant, row["step"], row["channel"], at)
+        outcome = compose(config, appt, participant, row.step, row.channel, at)
         contact = ContactState()
         if outcome.recipient:
-            contact = contact_state(store, outcome.recipient, row["channel"])
+            contact = contact_state(store, outcome.recipient, row.channel)
             if outcome.recipient in texted:
                 contact = ContactState(contact.opted_out, contact.bad, contact.reason, True)
-            outcome = compose(config, appt, participant, row["step"], row["channel"], at, contact)
-        if outcome.action == "send" and row["channel"] == "sms" and outcome.recipient:
+            outcome = compose(config, appt, participant, row.step, row.channel, at, contact)
+        if outcome.action == "send" and row.channel == "sms" and outcome.recipient:
             texted.add(outcome.recipient)
         message = outcome.message
         # Email has no segments to pay for; its counts describe the text all the same,
@@ -76,25 +73,25 @@ def _preview(ctx: Context, store: Store, days: int, therapist: str | None) -> li
         warnings = []
         if outcome.reason:
             warnings.append(outcome.reason)
-        if note := language_note(config, appt, participant, row["step"], row["channel"]):
+        if note := language_note(config, appt, participant, row.step, row.channel):
             warnings.append(note)
-        if row["channel"] == "sms" and seg and seg.encoding == "UCS-2":
+        if row.channel == "sms" and seg and seg.encoding == "UCS-2":
             warnings.append(
                 "UCS-2 because of "
                 + " ".join(repr(c) for c in seg.non_gsm)
                 + ": each segment holds 70 characters instead of 160"
             )
-        if row["channel"] == "sms" and seg and seg.segments > 1:
+        if row.channel == "sms" and seg and seg.segments > 1:
             warnings.append(f"{seg.segments} segments: billed as {seg.segments} messages")
         out.append(
             {
                 "due": iso(ts(at)),
-                "step": row["step"],
-                "channel": row["channel"],
+                "step": row.step,
+                "channel": row.channel,
                 "appointment": aid,
                 "participant": participant.id,
                 "therapist": appt.therapist.id,
-                "recipient": mask(row["channel"], outcome.recipient),
+                "recipient": mask(row.channel, outcome.recipient),
                 "action": outcome.action,
                 "subject": message.subject if message else None,
                 "body": message.body if message else None,

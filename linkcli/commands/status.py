@@ -47,34 +47,30 @@ def attention(config: Config, store: Store, now: datetime) -> list[dict[str, Any
     items: list[dict[str, Any]] = []
     good = store.last_good_sync()
     last = store.last_sync()
-    if last and not last["ok"]:
+    if last and not last.ok:
         items.append(
             attention_item(
                 "sync_failed",
                 None,
-                f"the last sync failed: {last['error']}",
+                f"the last sync failed: {last.error}",
                 "fix what it says, then run `linkcli sync` (`--force` if a mass cancellation is "
                 "real); messages go meanwhile from the last good snapshot",
             )
         )
     if good is None or now - good > config.max_snapshot_age:
         since = f"since {ts(good)}" if good else "ever"
-        waiting = store.query(
-            "select distinct appointment_id from sends where state = 'pending' and due_at <= ? "
-            "order by appointment_id",
-            [ts(now)],
-        )
-        for row in waiting or [{"appointment_id": None}]:
+        waiting: list[str | None] = [*store.waiting_appointments(now)]
+        for appointment_id in waiting or [None]:
             items.append(
                 attention_item(
                     "stale_snapshot",
-                    row["appointment_id"],
+                    appointment_id,
                     f"no successful sync {since}; link messages wait until one succeeds",
                     "run `linkcli sync` and fix what it reports (source URL, token, file)",
                 )
             )
-    if last and last["ok"]:
-        for problem in json.loads(last["problems"] or "[]"):
+    if last and last.ok:
+        for problem in json.loads(last.problems or "[]"):
             items.append(
                 attention_item(
                     "bad_record",
@@ -146,7 +142,7 @@ def attention(config: Config, store: Store, now: datetime) -> list[dict[str, Any
                 )
             if sms:
                 health = store.health(sms)
-                if health and health["opted_out"]:
+                if health and health.opted_out:
                     items.append(
                         attention_item(
                             "opted_out",
@@ -156,12 +152,12 @@ def attention(config: Config, store: Store, now: datetime) -> list[dict[str, Any
                             p.id,
                         )
                     )
-                elif health and health["bad"]:
+                elif health and health.bad:
                     items.append(
                         attention_item(
                             "bad_mobile",
                             appt.id,
-                            f"{health['reason']}; email only",
+                            f"{health.reason}; email only",
                             "correct the client's mobile number",
                             p.id,
                         )
@@ -169,26 +165,21 @@ def attention(config: Config, store: Store, now: datetime) -> list[dict[str, Any
     for notice in store.notices():
         items.append(
             attention_item(
-                notice["kind"],
-                notice["appointment_id"],
-                notice["reason"],
-                notice["fix"],
-                notice["participant_id"],
+                notice.kind,
+                notice.appointment_id,
+                notice.reason,
+                notice.fix,
+                notice.participant_id,
             )
         )
-    week_ago = ts(now - timedelta(days=7))
-    for row in store.query(
-        "select appointment_id, participant_id, step, channel, reason from sends "
-        "where state = 'failed' and updated_at >= ? order by updated_at desc limit 50",
-        [week_ago],
-    ):
+    for row in store.failed_since(now - timedelta(days=7)):
         items.append(
             attention_item(
                 "failed_send",
-                row["appointment_id"],
-                f"{row['step']} {row['channel']} failed: {row['reason']}",
+                row.appointment_id,
+                f"{row.step} {row.channel} failed: {row.reason}",
                 "check the contact details; run `linkcli status` after the next dispatch",
-                row["participant_id"],
+                row.participant_id,
             )
         )
     return items
@@ -207,51 +198,39 @@ def build_status(ctx: Context, store: Store) -> dict[str, Any]:
     last = store.last_sync()
     good = store.last_good_sync()
     last_sync: dict[str, Any] = {
-        "time": iso(last["finished_at"]) if last else None,
-        "ok": bool(last["ok"]) if last else None,
-        "counts": json.loads(last["counts"]) if last and last["counts"] else {},
-        "error": last["error"] if last else None,
+        "time": iso(last.finished_at) if last else None,
+        "ok": bool(last.ok) if last else None,
+        "counts": json.loads(last.counts) if last and last.counts else {},
+        "error": last.error if last else None,
         "last_good": iso(ts(good)) if good else None,
     }
     upcoming = [
         {
-            "due": iso(max(row["due_at"], ts(now))),
-            "step": row["step"],
-            "channel": row["channel"],
-            "appointment": row["appointment_id"],
-            "participant": row["participant_id"],
-            "waiting": row["reason"],
+            "due": iso(max(row.due_at, ts(now))),
+            "step": row.step,
+            "channel": row.channel,
+            "appointment": row.appointment_id,
+            "participant": row.participant_id,
+            "waiting": row.reason,
         }
-        for row in store.query(
-            "select * from sends where state = 'pending' order by due_at, id limit ?",
-            [UPCOMING_LIMIT],
-        )
+        for row in store.pending_sends(UPCOMING_LIMIT)
     ]
     recent = [
         {
-            "time": iso(row["updated_at"]),
-            "state": row["state"],
-            "step": row["step"],
-            "channel": row["channel"],
-            "appointment": row["appointment_id"],
-            "participant": row["participant_id"],
-            "recipient": mask(row["channel"], row["recipient"]),
-            "reason": row["reason"],
+            "time": iso(row.updated_at),
+            "state": row.state,
+            "step": row.step,
+            "channel": row.channel,
+            "appointment": row.appointment_id,
+            "participant": row.participant_id,
+            "recipient": mask(row.channel, row.recipient),
+            "reason": row.reason,
         }
-        for row in store.query(
-            "select * from sends where state not in ('pending', 'canceled') "
-            "and updated_at >= ? order by updated_at desc, id desc limit 50",
-            [ts(now - timedelta(days=7))],
-        )
+        for row in store.settled_since(now - timedelta(days=7))
     ]
-    week = store.query(
-        "select channel, state, count(*) as n from sends where updated_at >= ? "
-        "and state != 'pending' group by channel, state",
-        [ts(now - timedelta(days=7))],
-    )
     last_7_days: dict[str, dict[str, Any]] = {}
-    for row in week:
-        last_7_days.setdefault(row["channel"], {})[row["state"]] = row["n"]
+    for count in store.by_channel_since(now - timedelta(days=7)):
+        last_7_days.setdefault(count.group or "?", {})[count.state] = count.n
     for states in last_7_days.values():
         out = states.get("sent", 0) + states.get("delivered", 0) + states.get("failed", 0)
         # Of what left linkcli, the share the provider confirmed delivered (SMS only
@@ -262,13 +241,8 @@ def build_status(ctx: Context, store: Store) -> dict[str, Any]:
             else None
         )
     therapists: dict[str, dict[str, int]] = {}
-    for row in store.query(
-        "select json_extract(a.data, '$.therapist.id') as therapist, s.state, count(*) as n "
-        "from sends s join appointments a on a.id = s.appointment_id "
-        "where s.updated_at >= ? and s.state != 'pending' group by 1, 2",
-        [ts(now - timedelta(days=7))],
-    ):
-        therapists.setdefault(row["therapist"] or "?", {})[row["state"]] = row["n"]
+    for count in store.by_therapist_since(now - timedelta(days=7)):
+        therapists.setdefault(count.group or "?", {})[count.state] = count.n
     return {
         "now": iso(ts(now)),
         "practice": config.practice.name,
@@ -290,10 +264,7 @@ def check_problems(ctx: Context, store: Store, report: dict[str, Any]) -> list[s
     if config.status.check_stale_sync and (good is None or now - good > 2 * config.sync.interval):
         problems.append("no successful sync " + (f"since {ts(good)}" if good else "yet"))
     if config.status.check_failed_sends:
-        failed = store.query(
-            "select count(*) as n from sends where state = 'failed' and updated_at >= ?",
-            [ts(now - timedelta(hours=1))],
-        )[0]["n"]
+        failed = store.failed_count_since(now - timedelta(hours=1))
         if failed:
             problems.append(f"{failed} send(s) failed in the last hour")
     if config.status.check_attention and report["attention"]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
@@ -55,7 +54,7 @@ def sync_due(ctx: Context, store: Store) -> bool:
     last = store.last_sync()
     if last is None or store.last_good_sync() is None:
         return True
-    finished = parse_ts(last["finished_at"])
+    finished = parse_ts(last.finished_at)
     return ctx.now - finished >= ctx.config.sync.interval or ctx.now < finished
 
 
@@ -136,8 +135,7 @@ def run_sync(
         store.record_sync(now, now, source_name, ok=False, error=refusal)
         raise SourceError(refusal)
     adopting = store.last_good_sync() is None and not confirm_existing
-    previous = store.query("select problems from syncs where ok = 1 order by id desc limit 1")
-    known_problems = set(json.loads(previous[0]["problems"] or "[]")) if previous else set()
+    known_problems = set(store.last_good_problems())
     changed_ids = [c.appointment_id for c in result.changes]
     step(f"planning messages for {len(changed_ids)} changed appointments")
     plan = reconcile(

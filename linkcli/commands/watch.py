@@ -44,7 +44,7 @@ def cycle(ctx: Context, stop: threading.Event) -> Cycle:
         last = store.last_sync()
     from linkcli.store import parse_ts
 
-    next_sync = parse_ts(last["finished_at"]) + ctx.config.sync.interval if last else ctx.now
+    next_sync = parse_ts(last.finished_at) + ctx.config.sync.interval if last else ctx.now
     wake = min(ctx.now + MAX_NAP, next_sync)
     if next_send is not None:
         wake = min(wake, next_send)

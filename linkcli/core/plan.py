@@ -45,10 +45,26 @@ class PlannedSend:
 
 
 def send_key(
-    appointment_id: str, participant_id: str, step: str, channel: str, revision: int
+    appointment_id: str,
+    participant_id: str,
+    step: str,
+    channel: str,
+    revision: int,
+    tag: str = "",
 ) -> str:
-    """The unique key that lets the database refuse a duplicate send."""
-    return f"{appointment_id}/{participant_id}/{step}/{channel}/r{revision}"
+    """The unique key that lets the database refuse a duplicate send.
+
+    Each part is escaped (`%` and `/`) before the parts are joined with `/`, so no id
+    can make two sends share a key: appointment `A/p1` with participant `p2` and
+    appointment `A` with participant `p1/p2` get two keys. Ids without `%` or `/` keep
+    the key they always had (migration 0005 rewrote the others)."""
+    parts = (appointment_id, participant_id, step, channel)
+    suffix = f"r{revision}" + (f"-{tag}" if tag else "")
+    return "/".join([*(_escape(part) for part in parts), suffix])
+
+
+def _escape(part: str) -> str:
+    return part.replace("%", "%25").replace("/", "%2F")
 
 
 def plan_appointment(

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from linkcli.core.diff import Change, Diff
 from linkcli.core.model import Appointment, Participant
-from linkcli.core.plan import PlannedSend, Step, plan_appointment
+from linkcli.core.plan import PlannedSend, Step, plan_appointment, send_key
 
 
 @dataclass(frozen=True)
@@ -217,10 +217,9 @@ def _follow_ups(
     now: datetime,
 ) -> list[PlannedSend]:
     """One-off messages caused by a change, due now and sendable until the start."""
-    suffix = f"r{revision}" + (f"-{tag}" if tag else "")
     return [
         PlannedSend(
-            key=f"{appointment.id}/{pid}/{step}/{channel}/{suffix}",
+            key=send_key(appointment.id, pid, step, channel, revision, tag),
             appointment_id=appointment.id,
             participant_id=pid,
             step=step,
