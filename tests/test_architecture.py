@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -81,3 +82,46 @@ def test_a_quiet_cron_tick_loads_no_heavy_library(tmp_path):
         [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
     )
     assert out.stdout.strip() == "[]", out.stderr
+
+
+SQL = re.compile(
+    r"\bselect\b.+\bfrom\b|\binsert\s+(or\s+\w+\s+)?into\b|\bupdate\s+\w+\s+set\b|"
+    r"\bdelete\s+from\b|\bcreate\s+(table|index)\b|\bpragma\s+\w+",
+    re.IGNORECASE | re.DOTALL,
+)
+SQL_CALLS = {"execute", "executemany", "executescript", "query"}
+
+
+def sql_in(path: Path) -> list[str]:
+    """SQL statements and database calls in one module, as `line: what`."""
+    found: list[str] = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            if SQL.search(node.value):
+                found.append(f"{node.lineno}: {node.value[:60]!r}")
+        elif isinstance(node, ast.JoinedStr):
+            text = "".join(v.value for v in node.values if isinstance(v, ast.Constant))
+            if SQL.search(str(text)):
+                found.append(f"{node.lineno}: {str(text)[:60]!r}")
+        elif (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr in SQL_CALLS
+        ):
+            found.append(f"{node.lineno}: .{node.func.attr}(")
+    return found
+
+
+@pytest.mark.parametrize(
+    "path",
+    sorted(p for p in PACKAGE.rglob("*.py") if p.name not in ("store.py", "migrations.py")),
+    ids=lambda p: str(p.relative_to(PACKAGE)),
+)
+def test_no_sql_outside_the_store(path):
+    """The store owns the schema: every statement is a named Store method."""
+    assert sql_in(path) == [], f"{path.name} runs SQL itself; add a Store method"
+
+
+def test_the_sql_rule_sees_sql():
+    store = PACKAGE / "store.py"
+    assert len(sql_in(store)) > 20
