@@ -35,10 +35,6 @@ from linkcli.migrations import migrations
 
 STATES = ("pending", "sending", "sent", "delivered", "failed", "canceled", "skipped")
 
-# How long after its creation a store counts as new: before its first text to a number
-# it asks the provider whether that text already went (from a store that was deleted).
-FRESH_FOR = timedelta(days=2)
-
 
 def ts(value: datetime) -> str:
     """A UTC instant as fixed-width text, so text order is time order in SQL.
@@ -879,14 +875,15 @@ class Store:
     # --- a new store ------------------------------------------------------------------
 
     def mark_created(self, now: datetime) -> None:
-        """Remember when this store was created (see `is_fresh`)."""
+        """Remember when this store was created (see `due_before_creation`)."""
         self.set_meta("created_at", ts(now))
 
-    def is_fresh(self, now: datetime) -> bool:
-        """Whether this store was created lately: texts may already have gone out from a
-        store it replaced, so its first text to a number is looked up first."""
+    def due_before_creation(self, due_at: str) -> bool:
+        """Whether a send due at `due_at` (store text) was due before this store was
+        created: a store it replaced (deleted, moved) may already have sent it. Only a
+        new store's catch-up sends are; stores older than this rule never say so."""
         created = self.meta("created_at")
-        return created is not None and now - parse_ts(created) < FRESH_FOR
+        return created is not None and due_at < created
 
 
 class ClaimedMessage(NamedTuple):

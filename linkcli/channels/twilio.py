@@ -207,6 +207,25 @@ class TwilioSms:
             found = newest_match(self._list(to=to, limit=50))
         return found
 
+    def sent_since(self, since: datetime) -> dict[tuple[str, str], SendResult]:
+        """Outbound messages created at or after `since`, the newest per (to, body): what
+        a deleted store may already have sent, read in one listing for a whole run."""
+        since = _utc(since)
+        # Queued messages have no date_sent yet, which the filter cannot match: the
+        # newest messages are read once more without it.
+        listed = [*self._list(date_sent_after=since), *self._list(limit=200)]
+        outbound = [
+            msg
+            for msg in listed
+            if (msg.direction or "").startswith("outbound")
+            and msg.to
+            and msg.body
+            and isinstance(msg.date_created, datetime)
+            and msg.date_created >= since
+        ]
+        outbound.sort(key=lambda msg: msg.date_created)
+        return {(msg.to, msg.body): _result(msg) for msg in outbound}
+
     def delivery_status(self, sid: str) -> tuple[str, str | None]:
         """(status, error_code or None) of one message, e.g. ("undelivered", "30003")."""
         try:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
 from linkcli.channels import open_email, open_sms
-from linkcli.channels.base import ChannelError, EmailMessage, SmsMessage
+from linkcli.channels.base import ChannelError, EmailMessage, SendResult, SmsMessage
 from linkcli.compose import ContactState, Outcome, calendar_file, compose, recipient_for
 from linkcli.context import Context
 from linkcli.core.emailbody import to_html
@@ -72,6 +73,7 @@ class Dispatcher:
         self._sms: Any = None
         self._email: Any = None
         self._known: dict[str, Known | None] = {}
+        self._sent_elsewhere: dict[tuple[str, str], SendResult] | None = None
 
     def run(self) -> DispatchResult:
         """Dispatch every due send; first settle what a crashed run left half-done, and
@@ -324,21 +326,22 @@ class Dispatcher:
 
     def _sent_before_store(self, row: SendRow, message: ClaimedMessage) -> bool:
         """A new store does not know what a deleted one sent: before its first text to a
-        number, look the message up in the provider's list, as after a crash, and record
-        it as sent instead of sending it again."""
-        if row.channel != "sms" or not self.store.is_fresh(self.now):
+        number that was due before the store existed, look the message up in the
+        provider's list, as after a crash, and record it as sent instead of sending it
+        again. One listing serves the whole run (rows come soonest first)."""
+        if row.channel != "sms" or not self.store.due_before_creation(row.due_at):
             return False
         if self.store.texted_before(message.recipient, other_than=row.id):
             return False
-        finder = getattr(self._sms_channel(), "find_sent", None)
-        if finder is None:
-            return False
-        try:
-            found = finder(
-                message.recipient, parse_ts(row.due_at) - timedelta(minutes=10), message.body
-            )
-        except Exception:  # the list cannot be read: send, as a store that is not new would
-            return False
+        if self._sent_elsewhere is None:
+            self._sent_elsewhere = {}
+            lister = getattr(self._sms_channel(), "sent_since", None)
+            # A list that cannot be read is no reason to hold texts: they go, as from a
+            # store that is not new.
+            with contextlib.suppress(Exception):
+                if lister is not None:
+                    self._sent_elsewhere = lister(parse_ts(row.due_at) - timedelta(minutes=10))
+        found = self._sent_elsewhere.get((message.recipient, message.body))
         if found is None:
             return False
         return self.store.mark_found(
