@@ -158,6 +158,7 @@ class Store:
         self.path = path
         self.created = created  # this open made the file: a new (or replaced) store
         self.readonly = readonly
+        self._created_at: str | None = None
 
     @classmethod
     def open(cls, path: Path, readonly: bool = False) -> Store:
@@ -876,14 +877,16 @@ class Store:
 
     def mark_created(self, now: datetime) -> None:
         """Remember when this store was created (see `due_before_creation`)."""
-        self.set_meta("created_at", ts(now))
+        self._created_at = ts(now)
+        self.set_meta("created_at", self._created_at)
 
     def due_before_creation(self, due_at: str) -> bool:
         """Whether a send due at `due_at` (store text) was due before this store was
         created: a store it replaced (deleted, moved) may already have sent it. Only a
         new store's catch-up sends are; stores older than this rule never say so."""
-        created = self.meta("created_at")
-        return created is not None and due_at < created
+        if self._created_at is None:
+            self._created_at = self.meta("created_at") or ""  # read once per run
+        return due_at < self._created_at
 
 
 class ClaimedMessage(NamedTuple):
