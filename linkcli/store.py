@@ -747,8 +747,12 @@ class Store:
         return self._move(send_id, "canceled", ("pending",), now, reason=reason)
 
     def skip(self, send_id: int, now: datetime, reason: str, recipient: str | None = None) -> bool:
-        """pending -> skipped: this message will not go, by design (too late, opted out)."""
-        return self._move(send_id, "skipped", ("pending",), now, reason=reason, recipient=recipient)
+        """pending -> skipped: this message will not go, by design (too late, opted out);
+        `recipient`, when given, records whom it would have gone to."""
+        fields: dict[str, Any] = {"reason": reason}
+        if recipient is not None:
+            fields["recipient"] = recipient
+        return self._move(send_id, "skipped", ("pending",), now, **fields)
 
     def note_delivery(self, send_id: int, now: datetime, provider_status: str) -> bool:
         """sent -> sent: a status that is not final yet (queued, sent)."""
