@@ -62,16 +62,31 @@ def _guarded(func: F) -> F:
                 f"the database is {'busy' if busy else 'unusable'} ({exc}); nothing was changed"
             )
             raise typer.Exit(int(ExitCode.LOCKED if busy else ExitCode.USAGE)) from None
+        except sqlite3.DatabaseError as exc:
+            if isinstance(exc, sqlite3.IntegrityError | sqlite3.ProgrammingError):
+                return _internal(exc, kwargs.get("verbose"))  # our SQL broke a rule: a bug
+            # Damage found in the middle of a query (a corrupt page), not only at open:
+            # the transaction rolled back, so the file is as it was.
+            output.error_line(
+                f"the database is damaged ({exc}); nothing was changed; restore it from a "
+                "backup or move it aside and run `linkcli sync` to start a new one"
+            )
+            raise typer.Exit(int(ExitCode.USAGE)) from None
         except KeyboardInterrupt:
             output.error_line("interrupted")
             raise typer.Exit(130) from None
         except Exception as exc:  # a bug: still one line for cron, details with -v
-            output.error_line(f"internal error: {type(exc).__name__}: {exc}")
-            if kwargs.get("verbose"):
-                traceback.print_exc()
-            raise typer.Exit(int(ExitCode.SENDS_FAILED)) from None
+            return _internal(exc, kwargs.get("verbose"))
 
     return wrapper  # type: ignore[return-value]
+
+
+def _internal(exc: BaseException, verbose: object) -> None:
+    """A bug: one line for cron mail (exit 5), the traceback only with -v."""
+    output.error_line(f"internal error: {type(exc).__name__}: {exc}")
+    if verbose:
+        traceback.print_exception(exc)
+    raise typer.Exit(int(ExitCode.INTERNAL)) from None
 
 
 def _ctx(config: Path | None, verbose: bool = False) -> Context:
@@ -302,7 +317,7 @@ def status(
 @_guarded
 def preview(
     config: ConfigOpt = None,
-    days: Annotated[int, typer.Option("--days", min=0, help="How many days ahead.")] = 7,
+    days: Annotated[int, typer.Option("--days", min=0, max=366, help="How many days ahead.")] = 7,
     therapist: Annotated[
         str | None,
         typer.Option("--therapist", help="Only this therapist's sessions (the source's id)."),

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import math
 import os
 import re
+import string
 import sys
 import tomllib
 from collections.abc import Mapping
@@ -14,7 +16,7 @@ from typing import Any
 from urllib.parse import urlparse
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from linkcli.core.durations import parse_duration
+from linkcli.core.durations import format_duration, parse_duration
 from linkcli.core.language import builtin, fallbacks, normalize_tag, primary, tag_problem
 from linkcli.core.links import (
     DEFAULT_ALLOWED_HOSTS,
@@ -27,6 +29,7 @@ from linkcli.core.templates import FIELDS, TemplateSet, template_problems
 from linkcli.errors import ConfigError
 
 DEFAULT_TWILIO_BASE = "https://api.twilio.com"
+MAX_TIMEOUT = 600.0  # seconds: a longer network wait would outlast the cron tick
 
 
 @dataclass(frozen=True)
@@ -322,20 +325,61 @@ class _Reader:
             return default
         return value
 
-    def duration(self, path: tuple[str, ...], default: timedelta) -> timedelta:
+    def duration(
+        self, path: tuple[str, ...], default: timedelta, minimum: timedelta = timedelta(0)
+    ) -> timedelta:
         value = self.text(path)
         if value is None:
             return default
-        try:
-            return parse_duration(value)
-        except ValueError as exc:
-            self.problem(path, str(exc))
+        checked = _checked_duration(value)
+        if isinstance(checked, str):
+            self.problem(path, checked)
             return default
+        if checked < minimum:
+            self.problem(path, f"must be at least {format_duration(minimum)}, found {value!r}")
+            return default
+        return checked
+
+    def number(
+        self,
+        path: tuple[str, ...],
+        kind: type[int] | type[float],
+        default: Any,
+        low: float,
+        high: float,
+        low_open: bool = False,
+    ) -> Any:
+        """A finite number in [low, high] (or (low, high] with `low_open`)."""
+        value = self.get(path, kind, default)
+        if value is None or value is default:
+            return value
+        if not math.isfinite(value) or value > high or value < low or (low_open and value == low):
+            opening = "(" if low_open else "["
+            self.problem(path, f"must be a number in {opening}{low:g}, {high:g}], found {value!r}")
+            return default
+        return value
 
     def unknown_keys(self, path: tuple[str, ...], known: tuple[str, ...]) -> None:
         for key in self.table(*path):
             if key not in known:
                 self.problem((*path, key), f"unknown key; known keys: {', '.join(known)}")
+
+
+# No setting is meaningful beyond ten years, and far larger values overflow date arithmetic.
+MAX_DURATION = timedelta(days=3660)
+
+
+def _checked_duration(text: str) -> timedelta | str:
+    """The duration written in `text`, or the one-line problem with it."""
+    try:
+        value = parse_duration(text)
+    except ValueError as exc:
+        return str(exc)
+    except OverflowError:
+        value = MAX_DURATION * 2
+    if value > MAX_DURATION:
+        return f"{text!r} is too long; at most {format_duration(MAX_DURATION)}"
+    return value
 
 
 def _toml_type(names: str) -> str:
@@ -421,10 +465,11 @@ def parse_config(raw: dict[str, Any], lines: _Lines, path: Path) -> Config:
     r.unknown_keys(("sync",), ("past", "future", "interval", "vanish_ratio", "vanish_min"))
     sync = SyncConfig(
         past=r.duration(("sync", "past"), SyncConfig.past),
-        future=r.duration(("sync", "future"), SyncConfig.future),
+        future=r.duration(("sync", "future"), SyncConfig.future, timedelta(hours=1)),
         interval=r.duration(("sync", "interval"), SyncConfig.interval),
-        vanish_ratio=r.get(("sync", "vanish_ratio"), float, SyncConfig.vanish_ratio),
-        vanish_min=r.get(("sync", "vanish_min"), int, SyncConfig.vanish_min),
+        # nan would compare false everywhere and switch the mass-vanish guard off.
+        vanish_ratio=r.number(("sync", "vanish_ratio"), float, SyncConfig.vanish_ratio, 0, 1),
+        vanish_min=r.number(("sync", "vanish_min"), int, SyncConfig.vanish_min, 0, 100_000),
     )
 
     if "source" not in raw:
@@ -440,6 +485,7 @@ def parse_config(raw: dict[str, Any], lines: _Lines, path: Path) -> Config:
             )
         else:
             source = SourceConfig(kind=kind, settings={**settings, "path": str(local(file_path))})
+    check_env_names(r, ("source",), settings)
     for key in ("url", "base_url", "oauth_url"):
         if isinstance(settings.get(key), str):
             _check_url(r, ("source", key), settings[key], allow_path=False)
@@ -471,8 +517,8 @@ def parse_config(raw: dict[str, Any], lines: _Lines, path: Path) -> Config:
         messaging_service_sid=r.text(("sms", "messaging_service_sid")),
         api_base_url=r.text(("sms", "api_base_url"), DEFAULT_TWILIO_BASE).rstrip("/"),
         outbox_path=local(r.text(("sms", "outbox_path"), "outbox-sms.jsonl")),
-        timeout=r.get(("sms", "timeout"), float, 10.0),
-        max_per_second=r.get(("sms", "max_per_second"), float, None),
+        timeout=r.number(("sms", "timeout"), float, 10.0, 0, MAX_TIMEOUT, low_open=True),
+        max_per_second=r.number(("sms", "max_per_second"), float, None, 0, 1000, low_open=True),
         opt_out_text=r.text(("sms", "opt_out_text"), SmsConfig.opt_out_text),
         fold_accents=r.get(("sms", "fold_accents"), bool, True),
     )
@@ -494,12 +540,12 @@ def parse_config(raw: dict[str, Any], lines: _Lines, path: Path) -> Config:
     email = EmailConfig(
         provider=r.choice(("email", "provider"), ("smtp", "outbox"), "outbox"),
         smtp_host=r.text(("email", "smtp_host"), "localhost"),
-        smtp_port=r.get(("email", "smtp_port"), int, 587),
+        smtp_port=r.number(("email", "smtp_port"), int, 587, 1, 65535),
         security=r.choice(("email", "security"), ("starttls", "ssl", "none"), "starttls"),
         from_address=r.text(("email", "from_address"), EmailConfig.from_address),
         from_name=r.text(("email", "from_name"), practice.name),
         outbox_path=local(r.text(("email", "outbox_path"), "outbox-email.jsonl")),
-        timeout=r.get(("email", "timeout"), float, 10.0),
+        timeout=r.number(("email", "timeout"), float, 10.0, 0, MAX_TIMEOUT, low_open=True),
     )
     if "@" not in email.from_address:
         r.problem(("email", "from_address"), f"{email.from_address!r} is not an email address")
@@ -566,6 +612,7 @@ def parse_config(raw: dict[str, Any], lines: _Lines, path: Path) -> Config:
         change_messages=change_messages,
     )
     _check_templates_cover_sequence(r, config)
+    _check_link_templates(r, config)
     if r.problems:
         raise ConfigError(r.problems, str(path))
     return config
@@ -606,11 +653,11 @@ def _read_sequence(r: _Reader, raw: dict[str, Any]) -> tuple[Step, ...]:
             r.problem((*at, "on"), f'{item["on"]!r} is not supported; use on = "created"')
             continue
         if "before" in item:
-            try:
-                before = parse_duration(str(item["before"]))
-            except ValueError as exc:
-                r.problem((*at, "before"), str(exc))
+            checked = _checked_duration(str(item["before"]))
+            if isinstance(checked, str):
+                r.problem((*at, "before"), checked)
                 continue
+            before = checked
             if before.total_seconds() <= 0:
                 # Its window would close at the start it opens on: it could never go.
                 r.problem((*at, "before"), 'must be longer than 0 (e.g. "10m")')
@@ -678,3 +725,50 @@ def _check_templates_cover_sequence(r: _Reader, config: Config) -> None:
                         f"step {step.name!r} sends {channel} but has no {fld} template; "
                         f'add [templates."{step.name}"] {fld} = "..."',
                     )
+
+
+def _has_link(text: str) -> bool:
+    """True when `text` holds the `{link}` placeholder (a literal `{{link}}` is not one)."""
+    try:
+        return any(name == "link" for _, name, _, _ in string.Formatter().parse(text))
+    except ValueError:
+        return True  # unbalanced braces are already reported by template_problems
+
+
+def _check_link_templates(r: _Reader, config: Config) -> None:
+    """Every step of the sequence, and the link-changed notice, exists to carry the link:
+    a text or email body written for one without `{link}` would reach the client with no
+    way to join. Only templates written in the config are checked (built-ins carry it)."""
+    steps = [step.name for step in config.sequence]
+    if config.change_messages.link_changed:
+        steps.append("link-changed")
+    layers: list[tuple[tuple[str, ...], dict[str, TemplateSet]]] = [
+        (("templates",), config.templates)
+    ]
+    layers += [(("therapists", t.id, "templates"), t.templates) for t in config.therapists.values()]
+    for prefix, templates in layers:
+        for step in steps:
+            written = templates.get(step)
+            for fld in ("sms", "email_body"):
+                text = written.get(fld) if written is not None else None
+                if text is not None and not _has_link(text):
+                    r.problem(
+                        (*prefix, step, fld),
+                        f"step {step!r} carries the session link but this template has no "
+                        "{link}; add {link} where the client should click",
+                    )
+
+
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def check_env_names(r: _Reader, path: tuple[str, ...], table: Mapping[str, Any]) -> None:
+    """A `*_env` key names an environment variable; a pasted secret is refused without
+    ever being printed back (cron mail and logs are no place for a token)."""
+    for key, value in table.items():
+        if key.endswith("_env") and not (isinstance(value, str) and _ENV_NAME.match(value)):
+            r.problem(
+                (*path, key),
+                "must be the name of an environment variable (letters, digits and _, "
+                "e.g. LINKCLI_TOKEN), not the secret itself; the value is not shown",
+            )

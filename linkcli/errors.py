@@ -17,6 +17,7 @@ class ExitCode(IntEnum):
     USAGE = 2
     SOURCE = 3
     LOCKED = 4
+    INTERNAL = 5  # a bug in linkcli, never a state of the world
 
 
 class LinkcliError(Exception):
@@ -42,6 +43,12 @@ class ConfigError(LinkcliError):
         first = self.problems[0]
         more = f" (and {len(self.problems) - 1} more problem(s))" if len(self.problems) > 1 else ""
         super().__init__(f"config error: {where}{first}{more}")
+
+
+class UsageError(LinkcliError):
+    """A command line or environment value that cannot be used (exit 2)."""
+
+    exit_code = ExitCode.USAGE
 
 
 class SourceError(LinkcliError):

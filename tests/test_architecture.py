@@ -125,3 +125,43 @@ def test_no_sql_outside_the_store(path):
 def test_the_sql_rule_sees_sql():
     store = PACKAGE / "store.py"
     assert len(sql_in(store)) > 20
+
+
+# The calendar time decides what is due: one read per run, in clock.py, replaceable by
+# LINKCLI_NOW. A monotonic counter (lock waits, send pacing) only measures durations and
+# is allowed where it is used.
+WALL_CLOCK = {
+    ("datetime", "now"),
+    ("datetime", "utcnow"),
+    ("datetime", "today"),
+    ("date", "today"),
+    ("time", "time"),
+    ("time", "time_ns"),
+    ("time", "localtime"),
+    ("time", "gmtime"),
+}
+
+
+def wall_clock_reads(path: Path) -> list[str]:
+    found = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            owner = node.func.value
+            name = owner.attr if isinstance(owner, ast.Attribute) else getattr(owner, "id", "")
+            if (name, node.func.attr) in WALL_CLOCK:
+                found.append(f"{path.relative_to(PACKAGE)}:{node.lineno} {name}.{node.func.attr}()")
+        elif isinstance(node, ast.ImportFrom) and node.module == "time":
+            # `from time import time` would hide the read from the check above.
+            found += [f"{path.name}: from time import {a.name}" for a in node.names]
+    return found
+
+
+def test_the_wall_clock_is_read_only_in_clock_py():
+    reads = [
+        read
+        for path in sorted(PACKAGE.rglob("*.py"))
+        if path.name != "clock.py" or path.parent != PACKAGE
+        for read in wall_clock_reads(path)
+    ]
+    assert reads == []
+    assert wall_clock_reads(PACKAGE / "clock.py")  # the check does see a real read

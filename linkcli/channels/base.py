@@ -9,7 +9,8 @@ provider.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from datetime import datetime
+from typing import Literal, Protocol, runtime_checkable
 
 ErrorKind = Literal["opted_out", "bad_contact", "auth", "transient", "rejected"]
 
@@ -55,11 +56,13 @@ class ChannelError(Exception):
         *,
         kind: ErrorKind,
         code: str | None = None,
+        http_status: int | None = None,
     ) -> None:
         super().__init__(reason)
         self.reason = reason
         self.kind = kind
         self.code = code
+        self.http_status = http_status  # the provider's HTTP answer, when there was one
 
     @property
     def permanent(self) -> bool:
@@ -88,3 +91,53 @@ class EmailChannel(Protocol):
     """Sends one email."""
 
     def send(self, message: EmailMessage) -> SendResult: ...
+
+
+# -- optional abilities --------------------------------------------------------------
+# A channel has one verb; what else it can do it says by implementing one of these
+# protocols, checked with isinstance, so no caller probes attributes by name.
+
+
+@dataclass(frozen=True)
+class InboundReply:
+    """One message a client sent to the practice (e.g. STOP)."""
+
+    from_number: str
+    body: str
+    sent_at: datetime  # UTC, timezone-aware
+    sid: str
+
+
+@runtime_checkable
+class ReadsReplies(Protocol):
+    """Can list the messages clients sent to the practice (STOP/START without a webhook)."""
+
+    def inbound_since(self, since: datetime) -> list[InboundReply]: ...
+
+
+@runtime_checkable
+class FindsSent(Protocol):
+    """Can say whether a message already reached the provider: one message (crash
+    recovery), or everything sent since a moment (a new store's catch-up)."""
+
+    def find_sent(self, to: str, since: datetime, body: str) -> SendResult | None: ...
+
+    def sent_since(self, since: datetime) -> dict[tuple[str, str], SendResult]: ...
+
+
+@runtime_checkable
+class ReportsDelivery(Protocol):
+    """Can report a sent message's final fate, and classify the provider's error code
+    the same way a refusal at send time is classified (one owner for the codes)."""
+
+    def delivery_status(self, sid: str) -> tuple[str, str | None]: ...
+
+    def classify(self, code: str | None) -> ErrorKind | None: ...
+
+
+@runtime_checkable
+class HealthChecked(Protocol):
+    """Can prove its setup works without sending anything (for `doctor`): returns one
+    line saying what answered; raises ChannelError saying what did not."""
+
+    def check(self) -> str: ...

@@ -128,6 +128,12 @@ class SmtpEmail:
     ) -> None:
         self.close()
 
+    def check(self) -> str:
+        """Connect, secure and log in as the first send would, then stay ready (nothing is
+        sent); raises ChannelError saying what was refused."""
+        self._connection("")
+        return "connected and logged in" if self._username else "connected"
+
     # -- connection ---------------------------------------------------------------------
 
     def _connection(self, to: str) -> smtplib.SMTP:

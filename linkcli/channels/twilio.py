@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -18,7 +17,13 @@ from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.response import Response as TwilioResponse
 from twilio.rest import Client
 
-from linkcli.channels.base import ChannelError, ErrorKind, SendResult, SmsMessage
+from linkcli.channels.base import (
+    ChannelError,
+    ErrorKind,
+    InboundReply,
+    SendResult,
+    SmsMessage,
+)
 from linkcli.channels.httpx_twilio import HttpxTwilioClient, TwilioTransportError
 from linkcli.config import SmsConfig
 from linkcli.errors import ConfigError
@@ -50,16 +55,6 @@ _KNOWN_CODES: dict[int, tuple[ErrorKind, str]] = {
 _MIN_TWILIO_CODE = 10000
 
 _DIGITS = re.compile(r"\+?\d[\d\s().-]{5,}\d")
-
-
-@dataclass(frozen=True)
-class InboundReply:
-    """One message a client sent to the practice (e.g. STOP)."""
-
-    from_number: str
-    body: str
-    sent_at: datetime  # UTC, timezone-aware
-    sid: str
 
 
 def mask_number(number: str) -> str:
@@ -235,6 +230,22 @@ class TwilioSms:
         code = msg.error_code
         return (msg.status or "unknown", str(code) if code is not None else None)
 
+    def classify(self, code: str | None) -> ErrorKind | None:
+        """The kind of a delivery report's error code, as `send` would classify it (a
+        late 21612 marks the number unusable exactly like a refusal at send time)."""
+        number = _code(code)
+        return error_kind(number) if number is not None else None
+
+    def check(self) -> str:
+        """Read the account the credentials belong to (nothing is sent); its status,
+        e.g. "active". Raises ChannelError carrying Twilio's HTTP status."""
+        sid = self._client.username
+        try:
+            account = self._client.api.v2010.accounts(sid).fetch()
+        except TwilioException as exc:
+            raise self._channel_error(exc, to=None) from None
+        return str(account.status or "unknown").lower()
+
     def close(self) -> None:
         """Release pooled connections."""
         self._http.close()
@@ -277,7 +288,9 @@ class TwilioSms:
         reason = f"{label}: {text}"
         if to:
             reason += f" (to {mask_number(to)})"
-        return ChannelError(reason, kind=kind, code=str(code) if code is not None else None)
+        return ChannelError(
+            reason, kind=kind, code=str(code) if code is not None else None, http_status=status
+        )
 
     def _scrub(self, text: str) -> str:
         """Twilio's own message, shortened, with numbers masked and the token removed."""

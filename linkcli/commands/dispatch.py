@@ -8,8 +8,17 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+from linkcli.adapters import close as close_adapter
 from linkcli.channels import open_email, open_sms
-from linkcli.channels.base import ChannelError, EmailMessage, SendResult, SmsMessage
+from linkcli.channels.base import (
+    ChannelError,
+    EmailMessage,
+    FindsSent,
+    ReadsReplies,
+    ReportsDelivery,
+    SendResult,
+    SmsMessage,
+)
 from linkcli.compose import ContactState, Outcome, calendar_file, compose, recipient_for
 from linkcli.context import Context
 from linkcli.core.emailbody import to_html
@@ -99,9 +108,7 @@ class Dispatcher:
                 self._refresh_delivery(self._awaiting_delivery())
         finally:
             for channel in (self._email, self._sms):
-                close = getattr(channel, "close", None)
-                if close:
-                    close()
+                close_adapter(channel)
         return result
 
     def _sms_channel(self) -> Any:
@@ -115,7 +122,8 @@ class Dispatcher:
         sending again; otherwise put it back to pending, to go while its window is open."""
         now, store = self.now, self.store
         found = None
-        finder = getattr(self._sms_channel(), "find_sent", None) if row.channel == "sms" else None
+        sms = self._sms_channel() if row.channel == "sms" else None
+        finder = sms.find_sent if isinstance(sms, FindsSent) else None
         if finder and row.recipient and row.body:
             since = parse_ts(row.updated_at) - timedelta(minutes=10)
             try:
@@ -146,9 +154,10 @@ class Dispatcher:
 
     def _read_replies(self) -> None:
         """Honour STOP/START replies before the next text, without a webhook server."""
-        reader = getattr(self._sms_channel(), "inbound_since", None)
-        if reader is None:
+        sms = self._sms_channel()
+        if not isinstance(sms, ReadsReplies):
             return
+        reader = sms.inbound_since
         last = self.store.meta("replies_read_at")
         since = parse_ts(last) - timedelta(minutes=5) if last else self.now - timedelta(days=7)
         try:
@@ -195,9 +204,10 @@ class Dispatcher:
 
     def _refresh_delivery(self, rows: list[SendRow]) -> None:
         """Move sent texts to delivered or failed from the provider's final status."""
-        poll = getattr(self._sms_channel(), "delivery_status", None)
-        if poll is None:
+        sms = self._sms_channel()
+        if not isinstance(sms, ReportsDelivery):
             return
+        poll = sms.delivery_status
         for row in rows:
             try:
                 status, code = poll(row.provider_id)
@@ -210,7 +220,8 @@ class Dispatcher:
                 self.store.advance_delivery(row.id, "failed", status, code, self.now, reason)
                 if not row.recipient:
                     continue
-                if code == "21610":
+                kind = sms.classify(code)  # the channel's own list, as at send time
+                if kind == "opted_out":
                     self.store.set_health(
                         row.recipient,
                         "sms",
@@ -218,7 +229,7 @@ class Dispatcher:
                         opted_out=1,
                         reason="client opted out (carrier: unsubscribed)",
                     )
-                elif code in ("30006", "21211", "21614", "21635"):
+                elif kind == "bad_contact":
                     self.store.set_health(
                         row.recipient,
                         "sms",
@@ -335,7 +346,8 @@ class Dispatcher:
             return False
         if self._sent_elsewhere is None:
             self._sent_elsewhere = {}
-            lister = getattr(self._sms_channel(), "sent_since", None)
+            sms = self._sms_channel()
+            lister = sms.sent_since if isinstance(sms, FindsSent) else None
             # A list that cannot be read is no reason to hold texts: they go, as from a
             # store that is not new.
             with contextlib.suppress(Exception):

@@ -239,18 +239,15 @@ def _database(ctx: Context) -> Check:
 
 @_guard("source readable", "fix what the message names, then run `linkcli sync -v`")
 def _source(ctx: Context, languages: list[str | None]) -> Check:
+    from linkcli.adapters import closing
     from linkcli.commands.sync import window_for
     from linkcli.sources import open_source
 
     config = ctx.config
     window = window_for(ctx)
     source = open_source(config, ctx.env, ctx.now)
-    try:
+    with closing(source):
         listing = source.fetch(window)
-    finally:
-        close = getattr(source, "close", None)
-        if callable(close):
-            close()
     joined = ""
     if config.contacts_path is not None:
         try:
@@ -263,7 +260,7 @@ def _source(ctx: Context, languages: list[str | None]) -> Check:
     live = sum(1 for a in listing.appointments if a.is_live_telehealth)
     languages += [p.language for a in listing.appointments for p in a.participants]
     detail = (
-        f"{getattr(source, 'name', config.source.kind)}: {len(listing.appointments)} "
+        f"{source.name}: {len(listing.appointments)} "
         f"appointment(s) from {window.start:%Y-%m-%d} to {window.end:%Y-%m-%d}, {live} "
         f"scheduled telehealth{joined} (nothing was written)"
     )
@@ -296,48 +293,47 @@ def _twilio(config: Config, env: Mapping[str, str]) -> Check:
             "not tried: TWILIO_ACCOUNT_SID / TWILIO_AUTH_TOKEN not set",
             "set them (see the secrets line), then run `linkcli doctor` again",
         )
-    # Imported here: twilio is heavy and only a twilio config needs it.
-    from twilio.base.exceptions import TwilioException, TwilioRestException
-
-    from linkcli.channels.twilio import TwilioSms, mask_number
+    from linkcli.adapters import close
+    from linkcli.channels import open_sms
+    from linkcli.channels.base import ChannelError, HealthChecked
+    from linkcli.core.phones import mask_phone
 
     where = config.sms.api_base_url
-    sms = TwilioSms(config.sms, env)
+    # The channel's own read-only account check: the exact setup a send uses
+    # (api_base_url, no TWILIO_EDGE/REGION rewriting, the httpx transport).
+    sms = open_sms(config.sms, env)
     try:
-        # A read-only call: fetch the account the credentials belong to. TwilioSms keeps
-        # its client private; reading it here keeps the check on the channel's exact
-        # setup (api_base_url, no TWILIO_EDGE/REGION rewriting, the httpx transport).
-        account = sms._client.api.v2010.accounts(sid).fetch()
-    except TwilioRestException as exc:
-        if exc.status in (401, 403):
+        if not isinstance(sms, HealthChecked):
+            return Check(name, "warn", "this SMS channel cannot be checked without sending")
+        status = sms.check()
+    except ChannelError as exc:
+        if exc.http_status in (401, 403):
             return Check(
                 name,
                 "fail",
-                f"{where} refused the credentials (HTTP {exc.status}"
+                f"{where} refused the credentials (HTTP {exc.http_status}"
                 + (f", Twilio error {exc.code}" if exc.code else "")
                 + ")",
                 "copy the Account SID and Auth Token again from the Twilio Console "
                 "(Account info) into TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN",
             )
+        if exc.http_status is not None:
+            return Check(
+                name,
+                "fail",
+                f"{where} answered HTTP {exc.http_status} to an account read",
+                "check sms.api_base_url and Twilio's status page",
+            )
         return Check(
             name,
             "fail",
-            f"{where} answered HTTP {exc.status} to an account read",
-            "check sms.api_base_url and Twilio's status page",
-        )
-    except TwilioException as exc:
-        reason = getattr(exc, "reason", None) or str(exc.args[0] if exc.args else exc)
-        return Check(
-            name,
-            "fail",
-            f"no answer from {where}: {reason}",
+            f"no answer from {where}: {exc.reason}",
             "check this machine's network and sms.api_base_url",
         )
     finally:
-        sms.close()
-    status = (account.status or "unknown").lower()
+        close(sms)
     sender = (
-        f"from {mask_number(config.sms.from_number)}"
+        f"from {mask_phone(config.sms.from_number)}"
         if config.sms.from_number
         else f"messaging service {config.sms.messaging_service_sid}"
     )
@@ -349,17 +345,19 @@ def _twilio(config: Config, env: Mapping[str, str]) -> Check:
 
 @_guard("SMTP login", "check email.smtp_host, smtp_port, security and the SMTP login variables")
 def _smtp(config: Config, env: Mapping[str, str]) -> Check:
-    from linkcli.channels.base import ChannelError
-    from linkcli.channels.smtp import SmtpEmail
+    from linkcli.adapters import close
+    from linkcli.channels import open_email
+    from linkcli.channels.base import ChannelError, HealthChecked
 
     name = "SMTP login"
     email = config.email
     where = f"{email.smtp_host}:{email.smtp_port} ({email.security})"
-    channel = SmtpEmail(email, env)
+    channel = open_email(email, env)
     try:
         # The channel's own connect + EHLO (+ STARTTLS) + login, then QUIT on close:
         # exactly what the first send of a dispatch does, minus the message.
-        channel._connection("")
+        if isinstance(channel, HealthChecked):
+            channel.check()
     except ChannelError as exc:
         return Check(
             name,
@@ -369,7 +367,7 @@ def _smtp(config: Config, env: Mapping[str, str]) -> Check:
             "LINKCLI_SMTP_USERNAME / LINKCLI_SMTP_PASSWORD",
         )
     finally:
-        channel.close()
+        close(channel)
     if env.get("LINKCLI_SMTP_USERNAME", "").strip():
         return Check(name, "pass", f"{where}: connected and logged in")
     return Check(

@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
+from linkcli.adapters import closing
 from linkcli.compose import recipient_for
 from linkcli.context import Context
 from linkcli.core.diff import diff, vanish_refusal
 from linkcli.core.reconcile import reconcile
 from linkcli.errors import SourceError
 from linkcli.sources import open_source
-from linkcli.sources.base import Listing, Window
+from linkcli.sources.base import Listing, SkipsUnchanged, Window
 from linkcli.store import Store, parse_ts, ts
 
 
@@ -84,15 +85,11 @@ def run_sync(
     try:
         source = open_source(config, ctx.env, now)
         index = store.index()
-        if hasattr(source, "known_raw") and config.contacts_path is None:
+        if isinstance(source, SkipsUnchanged) and config.contacts_path is None:
             # Without a contacts directory a record that reads the same means the same.
             source.known_raw = {aid: row[4] for aid, row in index.items() if row[4]}
-        try:
+        with closing(source):
             listing = source.fetch(window)
-        finally:
-            close = getattr(source, "close", None)
-            if close:
-                close()
         if config.contacts_path is not None:
             # Sources that lack phone/email (calendar feeds, Zoom) are joined to the
             # practice's contacts directory, which also holds channel preferences.

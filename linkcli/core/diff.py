@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Literal
 
 from linkcli.core.model import Appointment
+from linkcli.core.window import Window
 
 ChangeKind = Literal["created", "rescheduled", "canceled", "updated", "restored"]
 
@@ -101,7 +102,7 @@ def diff(
     for aid, before in snapshot.items():
         if not complete or aid in seen or aid in keep or before.status != "scheduled":
             continue
-        if window_start <= before.start < window_end:
+        if before.start in Window(window_start, window_end):
             vanished.append(aid)
             gone = replace(before, status="canceled")
             changes.append(Change("canceled", aid, before, gone, "vanished from the listing"))

@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from linkcli.core.model import Appointment
+from linkcli.core.window import Window
 
-
-@dataclass(frozen=True)
-class Window:
-    """The span of session starts a sync reads: [start, end)."""
-
-    start: datetime
-    end: datetime
+__all__ = ["Listing", "SkipsUnchanged", "Source", "Window"]
 
 
 @dataclass
@@ -43,7 +38,7 @@ class Listing:
             self.skip(f"{label} skipped: id {appointment.id!r} repeats", appointment.id)
             return
         self.listed_ids.add(appointment.id)
-        if window.start <= appointment.start < window.end:
+        if appointment.start in window:
             self.appointments.append(appointment)
 
     def skip(self, problem: str, record_id: str | None) -> None:
@@ -61,3 +56,11 @@ class Source(Protocol):
     name: str
 
     def fetch(self, window: Window) -> Listing: ...
+
+
+@runtime_checkable
+class SkipsUnchanged(Protocol):
+    """Can fingerprint its raw records cheaply (the file source): given the fingerprints
+    the snapshot holds, it leaves records that read the same out of the parse."""
+
+    known_raw: Mapping[str, str] | None

@@ -334,7 +334,7 @@ class CalendlySource(HttpSource):
     def _appointment(self, uuid: str, event: dict[str, Any], window: Window) -> Appointment | None:
         """The event as an appointment; None when it starts outside the window."""
         start = parse_instant(event.get("start_time"), "start_time", uuid)
-        if not window.start <= start < window.end:
+        if start not in window:
             return None  # checked before its invitees are read: no request wasted on it
         end = parse_instant(event["end_time"], "end_time", uuid) if event.get("end_time") else None
         if end is not None and end < start:

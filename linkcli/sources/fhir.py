@@ -118,7 +118,7 @@ class FhirSource(HttpSource):
         timeout: float = 20.0,
         client: httpx.Client | None = None,
         sleep: Callable[[float], None] = time.sleep,
-        now: datetime | None = None,
+        now: datetime,
     ) -> None:
         super().__init__(
             NAME,
@@ -155,7 +155,7 @@ class FhirSource(HttpSource):
                     included[(kind, resource["id"])] = resource
 
         listing = Listing()
-        now = self.now or datetime.now(UTC)
+        now = self.read_at
         for resource in [*matches.values(), *nameless]:
             if _text(resource.get("status")) in NOT_YET and not resource.get("start"):
                 # A request with no time yet (R4 allows it): nothing to remind, nothing
@@ -174,7 +174,7 @@ class FhirSource(HttpSource):
                 continue
             # The server filters by date already; this keeps a server that ignores the
             # filter from putting sessions outside the window into the diff.
-            if window.start <= appointment.start < window.end:
+            if appointment.start in window:
                 listing.appointments.append(appointment)
 
         read = len(matches) + len(nameless)

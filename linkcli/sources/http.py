@@ -7,9 +7,10 @@ and changes nothing.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
 
@@ -26,11 +27,17 @@ def secret(env: Mapping[str, str], settings: Mapping[str, Any], key: str, defaul
     name = str(settings.get(key) or default)
     value = env.get(name, "").strip()
     if not value:
+        # The config reader refuses names that are not variable names; a lower-case or
+        # long one may still be a pasted token, so only a conventional name is echoed.
+        shown = name if _CONVENTIONAL_NAME.match(name) else f"named by source.{key}"
         raise ConfigError(
-            f"environment variable {name} is not set (the source's secret; "
+            f"environment variable {shown} is not set (the source's secret; "
             f"name another with source.{key})"
         )
     return value
+
+
+_CONVENTIONAL_NAME = re.compile(r"^[A-Z_][A-Z0-9_]{0,39}$")
 
 
 class HttpSource:
@@ -55,9 +62,18 @@ class HttpSource:
         self.client = client or httpx.Client(timeout=timeout, follow_redirects=False)
         self.headers = {"User-Agent": USER_AGENT, "Accept": "application/json", **(headers or {})}
         self.sleep = sleep
-        self.now = now  # the run's clock value, for reading absolute rate-limit resets
+        # The run's instant (clock.py is the only clock): absolute rate-limit resets are
+        # read against it. Sources always get one; None only in a hand-built test source.
+        self.now = now
         self.requests = 0  # counted for the figures in the docs and benchmarks
         self.rate_waited = False
+
+    @property
+    def read_at(self) -> datetime:
+        """The run's instant; a source built without one cannot judge record ages."""
+        if self.now is None:
+            raise SourceError(f"{self.name}: built without the run's clock (a bug)")
+        return self.now
 
     def url(self, path: str) -> str:
         """An absolute URL for `path` (absolute URLs, e.g. next-page links, pass through)."""
@@ -142,7 +158,8 @@ def rate_limit_delay(headers: Mapping[str, str], now: datetime | None = None) ->
     """Seconds until a rate limit resets, from Retry-After or X-RateLimit-Reset headers.
 
     X-RateLimit-Reset is read as seconds-from-now when small, else as a Unix time
-    compared with `now` (the run's clock value; the real time only when none is given).
+    compared with `now` (the run's clock value); an absolute reset with no `now` to
+    compare it with is unknown (None), never guessed from the wall clock.
     """
     lowered = {k.lower(): v for k, v in headers.items()}
     raw = lowered.get("retry-after") or lowered.get("x-ratelimit-reset")
@@ -156,11 +173,9 @@ def rate_limit_delay(headers: Mapping[str, str], now: datetime | None = None) ->
             when = parsedate_to_datetime(raw)
         except (TypeError, ValueError):
             return None
-        current = now or datetime.now(UTC)
-        return (when - current).total_seconds()
+        return (when - now).total_seconds() if now is not None else None
     if value > 1_000_000_000:  # a Unix timestamp
-        current = now or datetime.now(UTC)
-        return value - current.timestamp()
+        return value - now.timestamp() if now is not None else None
     return value
 
 

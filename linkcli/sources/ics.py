@@ -243,7 +243,7 @@ class IcsSource:
                         uid, events, window, listing, feed, recurring_ical_events
                     )
                 for event, start, end, rid in occurrences:
-                    if not window.start <= start < window.end:
+                    if start not in window:
                         continue
                     aid = f"{uid}/{rid:%Y%m%dT%H%M%SZ}" if rid is not None else uid
                     yield self._appointment(feed, event, aid, start, end)

@@ -415,7 +415,7 @@ class ZoomSource(HttpSource):
             raw.get("start_time"), "start_time", None if recurring else meeting_id
         )
         aid = f"{meeting_id}/{_zulu(start)}" if recurring else meeting_id
-        if not window.start <= start < window.end:
+        if start not in window:
             return None
         duration = raw.get("duration")
         if duration is not None and (

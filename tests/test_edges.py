@@ -1,0 +1,198 @@
+"""Edges of the contract: exit codes (a bug is 5, a damaged store is 2 and left as it
+was, a value too large is a usage error), settings that are range-checked, secrets never
+echoed, and one owner for Twilio's error codes."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+import typer
+
+from linkcli.cli import _guarded
+from tests.conftest import TWILIO_ENV, Practice, appointment
+
+SYNCED = "2026-11-23T12:00:00Z"
+DUE = "2026-11-23T20:00:00Z"  # the 24 h reminder of the default session
+FINAL = "2026-11-24T19:31:00Z"  # the 30 min text of the default session
+
+
+# --- exit codes ---------------------------------------------------------------------
+
+
+def test_a_bug_exits_5_with_one_line_and_no_traceback(capsys):
+    @_guarded
+    def command(verbose: bool = False) -> None:
+        raise KeyError("a bug")
+
+    with pytest.raises(typer.Exit) as exit_info:
+        command(verbose=False)
+    assert exit_info.value.exit_code == 5
+    err = capsys.readouterr().err
+    assert err.strip().splitlines() == ["linkcli: error: internal error: KeyError: 'a bug'"]
+
+    with pytest.raises(typer.Exit):
+        command(verbose=True)
+    assert "Traceback" in capsys.readouterr().err  # -v shows where it happened
+
+
+def _corrupt_a_page(db_path, table: str) -> bytes:
+    """Overwrite one page of `table` (found in sqlite_master) with garbage; return the
+    file's bytes as they now are."""
+    with sqlite3.connect(db_path) as db:
+        db.execute("pragma wal_checkpoint(truncate)")
+        page_size = db.execute("pragma page_size").fetchone()[0]
+        root = db.execute("select rootpage from sqlite_master where name = ?", [table]).fetchone()
+    data = bytearray(db_path.read_bytes())
+    start = (root[0] - 1) * page_size
+    data[start : start + page_size] = b"\xa5" * page_size
+    db_path.write_bytes(bytes(data))
+    return bytes(data)
+
+
+@pytest.mark.parametrize("command", [("dispatch",), ("status",), ("sync",)])
+def test_a_page_corrupted_mid_query_is_a_store_error_and_the_file_is_untouched(
+    practice: Practice, command: tuple[str, ...]
+):
+    practice.ok(SYNCED, "sync")
+    before = _corrupt_a_page(practice.db, "sends")
+
+    result = practice.cli(DUE, *command)
+
+    assert result.exit_code == 2, result.output
+    assert "database" in result.stderr and "internal error" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert practice.db.read_bytes() == before
+    assert practice.sms() == [] and practice.emails() == []
+
+
+@pytest.mark.parametrize(
+    "now",
+    ["9999-12-31T23:00:00-05:00", "0001-01-01T00:00:00+05:00", "9999-12-31T23:59:59Z"],
+)
+def test_linkcli_now_too_far_out_is_a_usage_error(practice: Practice, now: str):
+    result = practice.cli(now, "dispatch")
+    assert result.exit_code == 2
+    assert "LINKCLI_NOW" in result.stderr and "out of range" in result.stderr
+    assert "internal error" not in result.stderr
+
+
+def test_preview_days_too_large_is_a_usage_error(practice: Practice):
+    practice.ok(SYNCED, "sync")
+    result = practice.cli(SYNCED, "preview", "--days", "99999999999")
+    assert result.exit_code == 2
+    assert "--days" in result.stderr and "internal error" not in result.stderr
+
+
+# --- config values ------------------------------------------------------------------
+
+
+def config_problems(practice: Practice, extra: str, **kwargs: str) -> str:
+    practice.write_config(extra, **kwargs)
+    result = practice.cli(SYNCED, "sync")
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    return result.stderr
+
+
+@pytest.mark.parametrize(
+    ("extra", "expected"),
+    [
+        ('[sync]\npast = "99999999999999999999d"\n', "sync.past (line 18): '99999999999999"),
+        ('[sync]\nfuture = "1000000d"\n', "sync.future (line 18): '1000000d' is too long"),
+        ('[store]\nretention = "9999999w"\n', "store.retention (line 18)"),
+        ("[sync]\nvanish_ratio = nan\n", "sync.vanish_ratio (line 18): must be a number in [0, 1]"),
+        ("[sync]\nvanish_ratio = inf\n", "sync.vanish_ratio (line 18)"),
+        ("[sync]\nvanish_ratio = -0.5\n", "sync.vanish_ratio (line 18)"),
+        ("[sync]\nvanish_min = -3\n", "sync.vanish_min (line 18)"),
+        ('[sync]\nfuture = "0m"\n', "sync.future (line 18): must be at least 1h"),
+        (
+            '[[sequence]]\nname = "r"\nbefore = "99999999999999999999h"\nchannels = ["sms"]\n',
+            "sequence.0.before (line 19)",
+        ),
+    ],
+)
+def test_absurd_numbers_and_durations_are_config_errors(
+    practice: Practice, extra: str, expected: str
+):
+    assert expected in config_problems(practice, extra)
+
+
+@pytest.mark.parametrize(
+    ("sms", "email", "expected"),
+    [
+        ('provider = "outbox"\ntimeout = -1', None, "sms.timeout (line 12)"),
+        ('provider = "outbox"\nmax_per_second = 0', None, "sms.max_per_second (line 12)"),
+        (None, 'provider = "outbox"\nsmtp_port = 70000', "email.smtp_port (line 15)"),
+        (None, 'provider = "outbox"\ntimeout = nan', "email.timeout (line 15)"),
+    ],
+)
+def test_channel_numbers_are_range_checked(
+    practice: Practice, sms: str | None, email: str | None, expected: str
+):
+    kwargs = {k: v for k, v in (("sms", sms), ("email", email)) if v}
+    assert expected in config_problems(practice, "", **kwargs)
+
+
+SECRET = "eyJhbGciOiJIUzI1NiJ9SECRETxyz.abc-def"
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        f'kind = "fhir"\nbase_url = "https://fhir.example.org/r4"\ntoken_env = "{SECRET}"',
+        f'kind = "calendly"\ntoken_env = "{SECRET}"',
+        f'kind = "zoom"\nclient_secret_env = "{SECRET}"',
+        f'kind = "rest"\nbase_url = "https://api.example.org"\ntoken_env = "{SECRET}"',
+    ],
+)
+def test_a_secret_pasted_into_an_env_key_is_never_printed(practice: Practice, source: str):
+    practice.config.write_text(f"[source]\n{source}\n")
+    result = practice.cli(SYNCED, "sync")
+    assert result.exit_code == 2
+    assert SECRET not in result.output and "SECRET" not in result.output
+    key = source.splitlines()[-1].split(" =")[0]
+    assert f"source.{key} (line " in result.stderr
+    assert "not the secret itself" in result.stderr
+
+
+def test_a_link_step_template_without_link_is_a_config_error(practice: Practice):
+    stderr = config_problems(
+        practice,
+        """
+        [templates."reminder-24h"]
+        sms = "Reminder: your session is {day} at {time}."
+
+        [therapists."th-1".templates."final-30m"]
+        email_body = "Starting soon, see you there."
+        """,
+    )
+    assert "templates.reminder-24h.sms (line 19)" in stderr
+    assert "has no {link}" in stderr
+    assert "(and 1 more problem(s))" in stderr  # the therapist's override too
+
+
+# --- one owner for Twilio's error codes -----------------------------------------------
+
+
+def test_a_late_21612_delivery_report_marks_the_number_unusable(practice: Practice, twilio_api):
+    """21612 ("not reachable via SMS") reported after the send: the next text is not
+    tried on that number, exactly as if Twilio had refused the first one."""
+    practice.write_config(sms='provider = "twilio"\nfrom_number = "+16175550100"')
+    practice.extra_env.update(TWILIO_ENV)
+    practice.schedule(appointment())
+    practice.ok(SYNCED, "sync")
+    practice.ok(DUE, "dispatch")
+    assert len(twilio_api.posted) == 1
+    twilio_api.statuses[f"SM{1:032d}"] = ("undelivered", 21612)
+    practice.cli("2026-11-23T20:05:00Z", "dispatch")
+
+    practice.cli(FINAL, "dispatch")
+
+    assert len(twilio_api.posted) == 1  # the 30 min text was not sent to that number
+    status = practice.status(FINAL)
+    bad = [a for a in status["attention"] if a["kind"] == "bad_mobile"]
+    assert [a["reason"] for a in bad] == [
+        "number cannot receive texts (not delivered (undelivered, error 21612)); email only"
+    ]
+    assert "+16175550101" not in str(status)
