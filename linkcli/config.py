@@ -27,9 +27,9 @@ from linkcli.core.links import (
 from linkcli.core.plan import Step
 from linkcli.core.templates import FIELDS, TemplateSet, template_problems
 from linkcli.errors import ConfigError
+from linkcli.sources.settings import MAX_TIMEOUT, SETTINGS
 
 DEFAULT_TWILIO_BASE = "https://api.twilio.com"
-MAX_TIMEOUT = 600.0  # seconds: a longer network wait would outlast the cron tick
 
 
 @dataclass(frozen=True)
@@ -475,25 +475,10 @@ def parse_config(raw: dict[str, Any], lines: _Lines, path: Path) -> Config:
     if "source" not in raw:
         r.problem(("source",), 'missing table; add [source] with kind = "file" and path')
     kind = r.choice(("source", "kind"), SOURCE_KINDS, "file")
-    settings = {k: v for k, v in r.table("source").items() if k != "kind"}
+    settings = _read_source(r, kind)
+    if kind == "file" and isinstance(settings.get("path"), str):
+        settings["path"] = str(local(settings["path"]))
     source = SourceConfig(kind=kind, settings=settings)
-    if kind == "file":
-        file_path = r.text(("source", "path"))
-        if not file_path:
-            r.problem(
-                ("source", "path"), 'missing; the file source needs path = "appointments.json"'
-            )
-        else:
-            source = SourceConfig(kind=kind, settings={**settings, "path": str(local(file_path))})
-    check_env_names(r, ("source",), settings)
-    for key in ("url", "base_url", "oauth_url"):
-        if isinstance(settings.get(key), str):
-            _check_url(r, ("source", key), settings[key], allow_path=False)
-    feeds = settings.get("feeds")
-    if isinstance(feeds, list):
-        for feed in feeds:
-            if isinstance(feed, dict) and isinstance(feed.get("url"), str):
-                _check_url(r, ("source", "feeds"), feed["url"], allow_path=True)
 
     r.unknown_keys(("contacts",), ("path",))
     contacts = r.text(("contacts", "path"))
@@ -759,16 +744,23 @@ def _check_link_templates(r: _Reader, config: Config) -> None:
                     )
 
 
-_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-
-
-def check_env_names(r: _Reader, path: tuple[str, ...], table: Mapping[str, Any]) -> None:
-    """A `*_env` key names an environment variable; a pasted secret is refused without
-    ever being printed back (cron mail and logs are no place for a token)."""
+def _read_source(r: _Reader, kind: str) -> dict[str, Any]:
+    """`[source]`, checked against what its kind declares (sources/settings.py): every
+    problem with its key and line, all of them collected with the rest of the file's."""
+    declared = {setting.key: setting for setting in SETTINGS.get(kind, ())}
+    table = {k: v for k, v in r.table("source").items() if k != "kind"}
     for key, value in table.items():
-        if key.endswith("_env") and not (isinstance(value, str) and _ENV_NAME.match(value)):
-            r.problem(
-                (*path, key),
-                "must be the name of an environment variable (letters, digits and _, "
-                "e.g. LINKCLI_TOKEN), not the secret itself; the value is not shown",
-            )
+        setting = declared.get(key)
+        if setting is None:
+            known = ", ".join(("kind", *declared))
+            r.problem(("source", key), f"unknown key for kind {kind!r}; known keys: {known}")
+        elif (problem := setting.check(value)) is not None:
+            r.problem(("source", key), problem)
+    for setting in declared.values():
+        if setting.required and setting.key not in table:
+            r.problem(("source", setting.key), setting.required)
+    feeds = table.get("feeds")
+    for feed in feeds if isinstance(feeds, list) else ():
+        if isinstance(feed, dict) and isinstance(feed.get("url"), str):
+            _check_url(r, ("source", "feeds"), feed["url"], allow_path=True)
+    return table

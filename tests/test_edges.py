@@ -4,6 +4,7 @@ echoed, and one owner for Twilio's error codes."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
 
 import pytest
@@ -196,3 +197,56 @@ def test_a_late_21612_delivery_report_marks_the_number_unusable(practice: Practi
         "number cannot receive texts (not delivered (undelivered, error 21612)); email only"
     ]
     assert "+16175550101" not in str(status)
+
+
+# --- doctor on the link policy ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("links", "expected"),
+    [
+        ('allowed_hosts = ["zoom.us", "com"]', "allowed_hosts 'com' is a public suffix"),
+        ('allowed_hosts = ["zoom.us", "co.uk"]', "allowed_hosts 'co.uk' is a public suffix"),
+        ("reject_patterns = []", "reject_patterns is empty"),
+    ],
+)
+def test_doctor_warns_on_a_link_policy_that_lets_anything_through(
+    practice: Practice, links: str, expected: str
+):
+    practice.write_config(f"[links]\n{links}\n")
+    result = practice.cli(SYNCED, "doctor")
+    line = next(x for x in result.stdout.splitlines() if "link policy" in x)
+    assert line.split()[0] == "WARN"
+    assert expected in result.stdout
+
+
+# --- one config reader for [source] ---------------------------------------------------
+
+
+def test_three_source_problems_are_reported_together_each_with_its_line(practice: Practice):
+    practice.config.write_text(
+        "[practice]\n"
+        'timezone = "America/New_York"\n'
+        "\n"
+        "[source]\n"
+        'kind = "fhir"\n'
+        'base_url = "http://fhir.example.org/r4"\n'
+        "timeout = 0\n"
+        'fallback_link = "ftp://doxy.me/room"\n'
+        "\n"
+        "[sync]\n"
+        "vanish_ratio = 2\n"
+    )
+    result = practice.cli(SYNCED, "doctor", "--json")
+    problems = json.loads(result.stdout)  # doctor lists each problem; sync shows the first
+    text = json.dumps(problems)
+    for expected in (
+        "source.base_url (line 6)",
+        "source.timeout (line 7)",
+        "source.fallback_link (line 8)",
+        "sync.vanish_ratio (line 11)",
+    ):
+        assert expected in text, text
+    sync = practice.cli(SYNCED, "sync")
+    assert sync.exit_code == 2
+    assert "(line 11)" in sync.stderr and "(and 3 more problem(s))" in sync.stderr

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -414,25 +415,24 @@ def test_build_is_reached_through_open_source(tmp_path: Path) -> None:
         (
             'fallback_link = "http://doxy.me/room"',
             {"FHIR_TOKEN": TOKEN},
-            "source.fallback_link: 'http://doxy.me/room' must be an https link",
+            "source.fallback_link (line 12): 'http://doxy.me/room' must be an https URL",
         ),
-        ("timeout = 0", {"FHIR_TOKEN": TOKEN}, "source.timeout: 0 must be a number"),
-        ('path = "x.json"', {"FHIR_TOKEN": TOKEN}, "source.path: unknown key for kind"),
+        ("timeout = 0", {"FHIR_TOKEN": TOKEN}, "source.timeout (line 12): must be a number"),
+        ('path = "x.json"', {"FHIR_TOKEN": TOKEN}, "source.path (line 12): unknown key for kind"),
     ],
 )
 def test_config_problems_are_config_errors(
     tmp_path: Path, extra: str, env: dict[str, str], expected: str
 ) -> None:
-    config = config_for(tmp_path, extra)
-    with pytest.raises(ConfigError, match=expected.replace("(", r"\(")) as caught:
-        from_config(config, env, NOW, client=_CLIENT)
+    with pytest.raises(ConfigError, match=re.escape(expected)) as caught:
+        from_config(config_for(tmp_path, extra), env, NOW, client=_CLIENT)
     assert caught.value.exit_code == ExitCode.USAGE
 
 
 def test_missing_base_url_is_a_config_error(tmp_path: Path) -> None:
     path = write_config(tmp_path)
     path.write_text(path.read_text().replace(f'base_url = "{BASE}"', ""))
-    with pytest.raises(ConfigError, match="source.base_url: missing"):
+    with pytest.raises(ConfigError, match=r"source.base_url \(line \d+\): missing"):
         from_config(load_config(path, {}), {"FHIR_TOKEN": TOKEN}, NOW, client=_CLIENT)
 
 

@@ -436,7 +436,7 @@ def test_missing_secret_names_the_variable(tmp_path: Path) -> None:
 
 
 def test_unknown_or_bad_settings_are_config_errors(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="source.user: unknown key"):
+    with pytest.raises(ConfigError, match=r"source.user \(line \d+\): unknown key"):
         build(config_for(tmp_path, 'user = "me"\n'), ENV, NOW)
     with pytest.raises(ConfigError, match="source.users"):
         build(config_for(tmp_path, 'users = "me"\n'), ENV, NOW)

@@ -647,7 +647,39 @@ def _links(config: Config) -> Check:
             "add zoom.us to [links] allowed_hosts",
         )
     fixed = sum(1 for t in config.therapists.values() if t.link)
-    return Check(name, "pass", detail + (f"; {fixed} therapist link(s) accepted" if fixed else ""))
+    detail += f"; {fixed} therapist link(s) accepted" if fixed else ""
+    suffixes = [h for h in policy.allowed_hosts if _is_public_suffix(h)]
+    if suffixes:
+        return Check(
+            name,
+            "warn",
+            f"{detail}; allowed_hosts {', '.join(map(repr, suffixes))} is a public suffix: "
+            "any site registered under it passes, a look-alike login page too",
+            "list the telehealth hosts themselves (e.g. zoom.us), not a top-level domain",
+        )
+    if not policy.reject_patterns:
+        return Check(
+            name,
+            "warn",
+            f"{detail}; reject_patterns is empty: Zoom personal rooms (/my/NAME, the same "
+            "room for every client) would be sent",
+            "remove [links] reject_patterns to keep the default, or list your own",
+        )
+    return Check(name, "pass", detail)
+
+
+# Second-level labels under which registries sell names (co.uk, com.au, org.br, ...).
+_REGISTRY_LABELS = frozenset({"co", "com", "org", "net", "gov", "edu", "ac", "or", "ne", "go"})
+
+
+def _is_public_suffix(host: str) -> bool:
+    """A bare top-level domain ("com", "health") or a country's registry level ("co.uk"):
+    allowing it allows every name registered under it. A heuristic, not the Public Suffix
+    List (not a dependency of linkcli): it catches the mistakes a person makes by hand."""
+    labels = host.strip(".").split(".")
+    if len(labels) == 1:
+        return True
+    return len(labels) == 2 and len(labels[1]) == 2 and labels[0] in _REGISTRY_LABELS
 
 
 def _clock(ctx: Context, config: Config | None) -> Check:

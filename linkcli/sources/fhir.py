@@ -59,7 +59,7 @@ import httpx
 from linkcli.config import Config, TherapistConfig
 from linkcli.core.language import normalize_tag
 from linkcli.core.model import Appointment, Participant, RecordError, Therapist, parse_instant
-from linkcli.errors import ConfigError, SourceError
+from linkcli.errors import SourceError
 from linkcli.sources.base import Listing, Window
 from linkcli.sources.http import HttpSource, secret
 
@@ -68,7 +68,6 @@ DEFAULT_TOKEN_ENV = "FHIR_TOKEN"
 PAGE_SIZE = 100
 # A loop guard, not a limit anyone should meet: 1 000 pages of 100 is 100 000 sessions.
 MAX_PAGES = 1000
-SETTINGS = ("base_url", "token_env", "fallback_link", "timeout")
 
 VIRTUAL_SERVICE_URL = (
     "http://hl7.org/fhir/5.0/StructureDefinition/extension-Appointment.virtualService"
@@ -282,34 +281,13 @@ def from_config(
     sleep: Callable[[float], None] = time.sleep,
 ) -> FhirSource:
     """As `build`, with the HTTP client and the pause injectable (tests share one client)."""
+    # `[source]` was checked by the config reader against sources/settings.py: every
+    # problem there is reported with its line, all at once, before this runs.
     settings = config.source.settings
-    where = str(config.path)
-    unknown = sorted(set(settings) - set(SETTINGS))
-    if unknown:
-        raise ConfigError(
-            f'source.{unknown[0]}: unknown key for kind "fhir"; known keys: {", ".join(SETTINGS)}',
-            where,
-        )
-    base_url = settings.get("base_url")
-    if not isinstance(base_url, str) or not base_url.strip():
-        raise ConfigError(
-            "source.base_url: missing; the fhir source needs the server's FHIR "
-            'base, e.g. base_url = "https://fhir.example.org/r4"',
-            where,
-        )
-    token_env = settings.get("token_env", DEFAULT_TOKEN_ENV)
-    if not isinstance(token_env, str) or not token_env.strip():
-        raise ConfigError("source.token_env: must name an environment variable", where)
-    fallback = settings.get("fallback_link")
-    if fallback is not None and (
-        not isinstance(fallback, str)
-        or urlsplit(fallback).scheme != "https"
-        or not urlsplit(fallback).hostname
-    ):
-        raise ConfigError(f"source.fallback_link: {fallback!r} must be an https link", where)
-    timeout = settings.get("timeout", 20.0)
-    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
-        raise ConfigError(f"source.timeout: {timeout!r} must be a number of seconds above 0", where)
+    base_url: str = settings["base_url"]
+    token_env: str = settings.get("token_env", DEFAULT_TOKEN_ENV)
+    fallback: str | None = settings.get("fallback_link")
+    timeout: float = settings.get("timeout", 20.0)
     token = secret(env, settings, "token_env", DEFAULT_TOKEN_ENV)
     return FhirSource(
         base_url.strip(),
