@@ -15,7 +15,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 
 from linkcli import __version__, output
-from linkcli.context import Context
+from linkcli.context import CURRENT_SEAMS, Context, Seams
 from linkcli.errors import ExitCode, LinkcliError
 
 app = typer.Typer(
@@ -101,6 +101,7 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _main(
+    click_ctx: typer.Context,
     version: Annotated[
         bool,
         typer.Option(
@@ -109,6 +110,9 @@ def _main(
     ] = False,
 ) -> None:
     """Deliver session-specific telehealth links to therapy clients, from cron."""
+    # The caller's seams (a test's HTTP client) for this invocation only; real otherwise.
+    obj = click_ctx.obj
+    CURRENT_SEAMS.set(obj if isinstance(obj, Seams) else Seams())
 
 
 @app.command()

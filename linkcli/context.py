@@ -4,13 +4,32 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, nullcontext
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from linkcli import clock, lock
 from linkcli.config import Config, default_config_path, load_config
 from linkcli.store import Store
+
+if TYPE_CHECKING:
+    import httpx
+
+
+@dataclass(frozen=True)
+class Seams:
+    """What a caller may hand a run instead of the real thing: the HTTP client sources
+    use (a test's client on loopback or under respx). Passed to the CLI as the Click
+    context's `obj` (`CliRunner.invoke(app, args, obj=Seams(...))`); None means real."""
+
+    http: httpx.Client | None = None
+
+
+# Set by the CLI's callback from each invocation's `obj`, read when the context is
+# built: one invocation's seams never leak into the next (each sets it again).
+CURRENT_SEAMS: ContextVar[Seams | None] = ContextVar("linkcli_seams", default=None)
 
 
 @dataclass
@@ -20,6 +39,7 @@ class Context:
     env: Mapping[str, str]
     config_path: Path
     verbose: bool = False
+    seams: Seams = field(default_factory=Seams)
     _config: Config | None = field(default=None, repr=False)
     _now: datetime | None = field(default=None, repr=False)
 
@@ -27,7 +47,14 @@ class Context:
     def create(cls, env: Mapping[str, str], config: Path | None, verbose: bool = False) -> Context:
         """Resolve the config path (--config, else $LINKCLI_CONFIG, else platform dir)."""
         path = config.expanduser() if config else default_config_path(env)
-        return cls(env=dict(env), config_path=path, verbose=verbose)
+        return cls(
+            env=dict(env), config_path=path, verbose=verbose, seams=CURRENT_SEAMS.get() or Seams()
+        )
+
+    @property
+    def http(self) -> httpx.Client | None:
+        """The HTTP client sources use: the seam's, else None (each source makes its own)."""
+        return self.seams.http
 
     @property
     def now(self) -> datetime:

@@ -7,6 +7,7 @@ import json
 import os
 import sqlite3
 import stat
+from datetime import UTC, datetime
 
 from tests.conftest import ZOOM, Practice, appointment, client
 
@@ -385,23 +386,27 @@ def test_run_polls_a_remote_source_at_the_interval(practice, tmp_path):
     assert practice.cli("2026-11-23T12:15:00Z", "run").exit_code == 3
 
 
-def test_records_read_unchanged_are_not_parsed_again_but_still_count(practice, monkeypatch):
-    import linkcli.sources.file as file_source
+def test_records_read_unchanged_are_not_parsed_again_but_still_count(practice):
+    from linkcli.sources.base import Window
+    from linkcli.sources.file import FileSource, raw_digest
 
-    practice.schedule(appointment(), appointment(id="apt-2", start="2026-11-26T09:00:00-05:00"))
+    records = [appointment(), appointment(id="apt-2", start="2026-11-26T09:00:00-05:00")]
+    practice.schedule(*records)
     practice.ok(T0, "sync")
-    parsed: list[str] = []
-    real = file_source.parse_appointment
-    monkeypatch.setattr(
-        file_source, "parse_appointment", lambda raw: parsed.append(raw["id"]) or real(raw)
-    )
     practice.ok("2026-11-20T12:15:00Z", "sync")
-    assert parsed == []
     assert practice.status("2026-11-20T12:15:00Z")["last_sync"]["counts"]["unchanged"] == 2
     practice.schedule(appointment(), appointment(id="apt-2", start="2026-11-26T10:00:00-05:00"))
     practice.ok("2026-11-20T12:30:00Z", "sync")
-    assert parsed == ["apt-2"]
     assert practice.status("2026-11-20T12:30:00Z")["last_sync"]["counts"]["rescheduled"] == 1
+
+    # What sync hands the file source: the fingerprints it holds. A record that reads
+    # the same is listed as unchanged and never parsed (absent from `appointments`).
+    source = FileSource(practice.root / "appointments.json")
+    source.known_raw = {"apt-1001": raw_digest(appointment())}
+    window = Window(datetime(2026, 11, 19, tzinfo=UTC), datetime(2026, 12, 20, tzinfo=UTC))
+    listing = source.fetch(window)
+    assert listing.unchanged_ids == {"apt-1001"}
+    assert [a.id for a in listing.appointments] == ["apt-2"]
 
 
 def test_a_vanished_record_that_returns_unchanged_is_restored(practice):

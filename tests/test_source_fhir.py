@@ -22,8 +22,9 @@ from typer.testing import CliRunner
 
 from linkcli.cli import app
 from linkcli.config import Config, TherapistConfig, load_config
+from linkcli.context import Seams
 from linkcli.errors import ConfigError, ExitCode, SourceError
-from linkcli.sources import fhir, open_source
+from linkcli.sources import open_source
 from linkcli.sources.base import Window
 from linkcli.sources.fhir import (
     FhirSource,
@@ -539,16 +540,9 @@ def test_appointment_without_practitioner_is_a_record_error() -> None:
 # --- end to end --------------------------------------------------------------------------
 
 
-def test_cli_sync_then_preview_and_401(
-    tmp_path: Path, fhir_mock: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # The real build path, with the shared client instead of a fresh one per command.
-    def build(config: Any, env: Any, now: Any) -> Any:
-        source = from_config(config, env, now, client=_CLIENT)
-        source.close = lambda: None  # the shared test client outlives one command
-        return source
-
-    monkeypatch.setattr(fhir, "build", build)
+def test_cli_sync_then_preview_and_401(tmp_path: Path, fhir_mock: Any) -> None:
+    # The real build path, handed the shared client through the run context's seam.
+    seams = Seams(http=_CLIENT)
     config = write_config(tmp_path, tail='\n[therapists."prac-chen"]\ndisplay_name = "Dr. Chen"')
     env = {
         "FHIR_TOKEN": TOKEN,
@@ -559,7 +553,7 @@ def test_cli_sync_then_preview_and_401(
     first, rest = three_pages()
     fhir_mock(first, rest)
 
-    synced = runner.invoke(app, ["sync"], env=env)
+    synced = runner.invoke(app, ["sync"], env=env, obj=seams)
     assert synced.exit_code == 0, synced.output
     # The one skipped record is reported on stderr; nothing else is said.
     assert synced.stderr.strip().splitlines() == [
@@ -567,7 +561,7 @@ def test_cli_sync_then_preview_and_401(
         "or not a string"
     ]
 
-    shown = runner.invoke(app, ["preview", "--json", "--days", "2"], env=env)
+    shown = runner.invoke(app, ["preview", "--json", "--days", "2"], env=env, obj=seams)
     assert shown.exit_code == 0, shown.output
     items = json.loads(shown.stdout)
     reminder = next(
@@ -582,7 +576,7 @@ def test_cli_sync_then_preview_and_401(
     assert "0112" not in shown.stdout.replace("+1******0112", "")
 
     fhir_mock(httpx.Response(401))
-    refused = runner.invoke(app, ["sync"], env=env)
+    refused = runner.invoke(app, ["sync"], env=env, obj=seams)
     assert refused.exit_code == ExitCode.SOURCE
     lines = refused.stderr.strip().splitlines()
     assert len(lines) == 1

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 import ssl
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -17,8 +17,9 @@ from typer.testing import CliRunner
 
 from linkcli.cli import app
 from linkcli.config import Config, load_config
+from linkcli.context import Seams
 from linkcli.errors import ConfigError, SourceError
-from linkcli.sources import open_source, rest
+from linkcli.sources import open_source
 from linkcli.sources.base import Window
 from linkcli.sources.rest import RestSource, build, lookup
 
@@ -78,16 +79,6 @@ def client(tls: ssl.SSLContext) -> Iterator[httpx.Client]:
         yield fresh
 
 
-def share_tls(monkeypatch: pytest.MonkeyPatch, tls: ssl.SSLContext) -> None:
-    """Make `open_source` (and so the CLI) build each rest source on the shared context."""
-    real_build = rest.build
-
-    def build_on_shared_tls(config: Config, env: Mapping[str, str], now: datetime) -> RestSource:
-        return real_build(config, env, now, client=httpx.Client(verify=tls))
-
-    monkeypatch.setattr(rest, "build", build_on_shared_tls)
-
-
 def make_config(tmp_path: Path, source_toml: str) -> Config:
     path = tmp_path / "config.toml"
     path.write_text(HEAD + source_toml, encoding="utf-8")
@@ -120,16 +111,13 @@ def mini_source(tmp_path: Path, extra: str = "", **kwargs: Any) -> RestSource:
     return build(config, ENV, NOW, **kwargs)
 
 
-def test_simplepractice_style_three_pages_by_next_url(
-    tmp_path: Path, tls: ssl.SSLContext, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    share_tls(monkeypatch, tls)
+def test_simplepractice_style_three_pages_by_next_url(tmp_path: Path, client: httpx.Client) -> None:
     config = make_config(tmp_path, fixture_toml("simplepractice.toml"))
     with respx.mock(assert_all_called=True) as mock:
         route = mock.get(url__startswith=f"{GATEWAY}/sp/v1/appointments").mock(
             side_effect=[page("sp-page1.json"), page("sp-page2.json"), page("sp-page3.json")]
         )
-        listing = open_source(config, ENV, NOW).fetch(WINDOW)
+        listing = open_source(config, ENV, NOW, client=client).fetch(WINDOW)
 
     urls = [str(call.request.url) for call in route.calls]
     assert urls == [
@@ -483,10 +471,8 @@ E2E_BODY = {
 }
 
 
-def test_cli_sync_and_preview_end_to_end(
-    tmp_path: Path, tls: ssl.SSLContext, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    share_tls(monkeypatch, tls)  # only the CA-bundle load is saved; the path is real
+def test_cli_sync_and_preview_end_to_end(tmp_path: Path, client: httpx.Client) -> None:
+    seams = Seams(http=client)  # only the CA-bundle load is saved; the path is real
     config = tmp_path / "config.toml"
     config.write_text(HEAD + E2E_SOURCE, encoding="utf-8")
     env = {
@@ -497,12 +483,12 @@ def test_cli_sync_and_preview_end_to_end(
     runner = CliRunner()
     with respx.mock() as mock:
         route = mock.get(url__startswith=f"{GATEWAY}/v1/appointments").respond(json=E2E_BODY)
-        synced = runner.invoke(app, ["sync"], env=env)
+        synced = runner.invoke(app, ["sync"], env=env, obj=seams)
         assert synced.exit_code == 0, synced.output
         assert synced.stderr == ""
         assert route.call_count == 1  # one page, one request
 
-        shown = runner.invoke(app, ["preview", "--json"], env=env)
+        shown = runner.invoke(app, ["preview", "--json"], env=env, obj=seams)
         assert shown.exit_code == 0, shown.output
         items = json.loads(shown.stdout)
         (sms,) = [i for i in items if i["step"] == "reminder-24h" and i["channel"] == "sms"]
@@ -514,7 +500,7 @@ def test_cli_sync_and_preview_end_to_end(
         assert "0101" in sms["recipient"] and "6175550101" not in shown.stdout
 
         route.respond(500, text="gateway down")
-        failed = runner.invoke(app, ["sync"], env=env)
+        failed = runner.invoke(app, ["sync"], env=env, obj=seams)
     assert failed.exit_code == 3
     lines = failed.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("linkcli: error: rest gateway.example.org")

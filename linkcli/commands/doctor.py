@@ -245,7 +245,7 @@ def _source(ctx: Context, languages: list[str | None]) -> Check:
 
     config = ctx.config
     window = window_for(ctx)
-    source = open_source(config, ctx.env, ctx.now)
+    source = open_source(config, ctx.env, ctx.now, client=ctx.http)
     with closing(source):
         listing = source.fetch(window)
     joined = ""

@@ -83,7 +83,7 @@ def run_sync(
     window = window_for(ctx)
     source_name = config.source.kind
     try:
-        source = open_source(config, ctx.env, now)
+        source = open_source(config, ctx.env, now, client=ctx.http)
         index = store.index()
         if isinstance(source, SkipsUnchanged) and config.contacts_path is None:
             # Without a contacts directory a record that reads the same means the same.

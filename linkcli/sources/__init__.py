@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING
 from linkcli.sources.base import Source
 
 if TYPE_CHECKING:
+    import httpx
+
     from linkcli.config import Config
 
 _MODULES = {
@@ -24,8 +26,20 @@ _MODULES = {
 }
 
 
-def open_source(config: Config, env: Mapping[str, str], now: datetime) -> Source:
-    """Build the configured source. Each module exposes `build(config, env, now)`."""
+# The API sources, whose `build` takes the HTTP client (the run context's seam).
+_TAKES_CLIENT = frozenset({"calendly", "zoom", "fhir", "rest"})
+
+
+def open_source(
+    config: Config,
+    env: Mapping[str, str],
+    now: datetime,
+    *,
+    client: httpx.Client | None = None,
+) -> Source:
+    """Build the configured source. Each module exposes `build(config, env, now)`; the
+    API sources also take `client`, the HTTP client the run context hands in (a test's
+    local client; None builds the source's own, which it then closes)."""
     from linkcli.errors import ConfigError
 
     name = _MODULES.get(config.source.kind)
@@ -37,4 +51,8 @@ def open_source(config: Config, env: Mapping[str, str], now: datetime) -> Source
         raise ConfigError(
             f"source.kind {config.source.kind!r} is not available in this version of linkcli"
         ) from None
-    return module.build(config, env, now)
+    if client is not None and config.source.kind in _TAKES_CLIENT:
+        source: Source = module.build(config, env, now, client=client)
+    else:
+        source = module.build(config, env, now)
+    return source

@@ -268,9 +268,17 @@ class FhirSource(HttpSource):
         return f"{self.name}: HTTP {status} from {where} ({detail}); nothing was changed"
 
 
-def build(config: Config, env: Mapping[str, str], now: datetime) -> FhirSource:
-    """The fhir source for this config: `[source]` keys checked, the token from the env."""
-    return from_config(config, env, now)
+def build(
+    config: Config,
+    env: Mapping[str, str],
+    now: datetime,
+    *,
+    client: httpx.Client | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> FhirSource:
+    """The fhir source for this config, the token from the env; `client` and `sleep`
+    are the run context's seams (a shared or local client, a recorded pause)."""
+    return from_config(config, env, now, client=client, sleep=sleep)
 
 
 def from_config(

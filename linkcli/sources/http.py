@@ -59,6 +59,9 @@ class HttpSource:
     ) -> None:
         self.name = name
         self.base_url = base_url.rstrip("/")
+        # A client handed in (the run context's seam) belongs to whoever made it and
+        # outlives this source; only a client made here is closed here.
+        self._owns_client = client is None
         self.client = client or httpx.Client(timeout=timeout, follow_redirects=False)
         self.headers = {"User-Agent": USER_AGENT, "Accept": "application/json", **(headers or {})}
         self.sleep = sleep
@@ -150,8 +153,9 @@ class HttpSource:
         return f"{self.name}: HTTP {status} from {where}; nothing was changed"
 
     def close(self) -> None:
-        """Release the connection pool."""
-        self.client.close()
+        """Release the connection pool (only a client this source made)."""
+        if self._owns_client:
+            self.client.close()
 
 
 def rate_limit_delay(headers: Mapping[str, str], now: datetime | None = None) -> float | None:
