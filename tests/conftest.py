@@ -14,18 +14,16 @@ from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs
 
-import httpx
 import pytest
 import respx
 from aiosmtpd.controller import Controller
 from typer.testing import CliRunner
 
 from linkcli.cli import app
+from tests.twilio_server import SID, FakeTwilio
 
 ZOOM = "https://us02web.zoom.us/j/85512345678?pwd=AbCdEf123"
-SID = "AC" + "0" * 32
 
 
 def appointment(
@@ -212,80 +210,15 @@ def smtp_server() -> Iterator[Callable[[], SmtpServer]]:
 # --- Twilio --------------------------------------------------------------------------
 
 
-@dataclass
-class TwilioApi:
-    """respx routes answering Twilio's Messages API; records every SMS posted."""
-
-    router: respx.MockRouter
-    posted: list[dict[str, str]] = field(default_factory=list)
-    fail_with: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
-    inbound: list[dict[str, Any]] = field(default_factory=list)
-    statuses: dict[str, tuple[str, int | None]] = field(default_factory=dict)  # sid -> final
-    fetched: list[str] = field(default_factory=list)
-
-    def _fetch(self, request: httpx.Request, sid: str) -> httpx.Response:
-        self.fetched.append(sid)
-        status, code = self.statuses.get(sid, ("sent", None))
-        return httpx.Response(
-            200,
-            json={
-                "sid": sid,
-                "status": status,
-                "error_code": code,
-                "direction": "outbound-api",
-                "num_segments": "1",
-            },
-        )
-
-    def _create(self, request: httpx.Request) -> httpx.Response:
-        form = {k: v[0] for k, v in parse_qs(request.content.decode()).items()}
-        if self.fail_with:
-            status, body = self.fail_with.pop(0)
-            return httpx.Response(status, json=body)
-        self.posted.append(form)
-        n = len(self.posted)
-        return httpx.Response(
-            201,
-            json={
-                "sid": f"SM{n:032d}",
-                "status": "queued",
-                "to": form.get("To"),
-                "from": form.get("From"),
-                "body": form.get("Body"),
-                "num_segments": "1",
-                "direction": "outbound-api",
-                "error_code": None,
-            },
-        )
-
-    def _list(self, request: httpx.Request) -> httpx.Response:
-        return httpx.Response(
-            200,
-            json={
-                "messages": self.inbound,
-                "next_page_uri": None,
-                "page": 0,
-                "page_size": 1000,
-                "first_page_uri": "/",
-                "uri": "/",
-                "previous_page_uri": None,
-                "start": 0,
-                "end": len(self.inbound),
-            },
-        )
+# One fake for every test (tests/twilio_server.py); here mounted under respx.
 
 
 @pytest.fixture
-def twilio_api() -> Iterator[TwilioApi]:
+def twilio_api() -> Iterator[FakeTwilio]:
     """Twilio's API at https://api.twilio.com, answered locally (never the network)."""
     with respx.mock(assert_all_called=False) as router:
-        api = TwilioApi(router)
-        base = f"https://api.twilio.com/2010-04-01/Accounts/{SID}/Messages.json"
-        router.post(base).mock(side_effect=api._create)
-        router.get(base).mock(side_effect=api._list)
-        router.get(url__regex=rf"/Accounts/{SID}/Messages/(?P<sid>SM\w+)\.json$").mock(
-            side_effect=api._fetch
-        )
+        api = FakeTwilio()
+        api.mount(router)
         yield api
 
 

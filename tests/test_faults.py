@@ -360,7 +360,7 @@ def test_secrets_never_reach_output_or_the_database(practice, twilio_api):
     practice.write_config(sms='provider = "twilio"\nfrom_number = "+16175550100"')
     practice.extra_env.update(TWILIO_ENV)
     practice.ok(SYNCED, "sync")
-    twilio_api.fail_with = [(401, {"code": 20003, "message": "Authenticate", "status": 401})]
+    twilio_api.failures = [(401, 20003)]
     result = practice.cli(DUE, "dispatch")
     assert TWILIO_ENV["TWILIO_AUTH_TOKEN"] not in result.output + result.stderr
     assert TWILIO_ENV["TWILIO_AUTH_TOKEN"].encode() not in practice.db.read_bytes()

@@ -1,8 +1,13 @@
-"""A small Twilio-compatible HTTP server on 127.0.0.1 for fault-injection tests.
+"""The one Twilio fake of the test suite: Twilio's Messages API as state plus answers.
 
-It answers the Messages API the way Twilio does (create, list with To/DateSent filters,
-fetch) and can be told to fail the next N creates with an error code, or to accept a
-message and then never answer (so a client can be killed "after Twilio accepted it").
+`FakeTwilio` answers create, list (To filter) and fetch the way Twilio's 2010-04-01 API
+does. It is mounted two ways, with the same behaviour:
+- `TwilioServer`: a real HTTP server on 127.0.0.1 (for subprocess runs, kill -9, a
+  client that must be left hanging "after Twilio accepted it");
+- `FakeTwilio.mount(router)`: respx routes at https://api.twilio.com (the `twilio_api`
+  fixture), for in-process CLI tests.
+It can be told to fail the next creates with an error code, to report a final delivery
+status for a message, and to list replies clients sent.
 """
 
 from __future__ import annotations
@@ -16,19 +21,31 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+import httpx
+import respx
+
+SID = "AC" + "0" * 32  # the account every test config uses
+
 
 @dataclass
 class FakeTwilio:
-    """State shared with the request handler."""
+    """What Twilio holds and how it will answer next."""
 
-    messages: list[dict[str, Any]] = field(default_factory=list)
+    messages: list[dict[str, Any]] = field(default_factory=list)  # outbound, as created
+    inbound: list[dict[str, Any]] = field(default_factory=list)  # replies clients sent
+    posted: list[dict[str, str]] = field(default_factory=list)  # the form of each accepted
     failures: list[tuple[int, int]] = field(default_factory=list)  # (http status, code)
+    statuses: dict[str, tuple[str, int | None]] = field(default_factory=dict)  # sid -> final
+    fetched: list[str] = field(default_factory=list)  # sids whose status was read
     hang_after_accept: bool = False
     accepted: threading.Event = field(default_factory=threading.Event)
     release: threading.Event = field(default_factory=threading.Event)
     creates: int = 0
 
+    # -- the API ---------------------------------------------------------------------
+
     def create(self, form: dict[str, str]) -> tuple[int, dict[str, Any]]:
+        """POST Messages.json: the next queued failure, else an accepted message."""
         self.creates += 1
         if self.failures:
             status, code = self.failures.pop(0)
@@ -38,9 +55,9 @@ class FakeTwilio:
                 "status": status,
                 "more_info": f"https://www.twilio.com/docs/errors/{code}",
             }
-        sid = f"SM{len(self.messages) + 1:032x}"
+        self.posted.append(form)
         message = {
-            "sid": sid,
+            "sid": f"SM{len(self.messages) + 1:032d}",
             "to": form.get("To"),
             "from": form.get("From"),
             "body": form.get("Body"),
@@ -54,10 +71,38 @@ class FakeTwilio:
         self.messages.append(message)
         return 201, message
 
-    def inbound(self, from_number: str, body: str, to: str, when: datetime) -> None:
-        self.messages.append(
+    def list(self, query: dict[str, str]) -> tuple[int, dict[str, Any]]:
+        """GET Messages.json: newest first, filtered on To when given, one page."""
+        every = [*self.messages, *self.inbound]
+        found = [m for m in every if "To" not in query or m.get("to") == query["To"]]
+        return 200, {
+            "messages": list(reversed(found)),
+            "next_page_uri": None,
+            "page": 0,
+            "page_size": 1000,
+            "first_page_uri": "/",
+            "previous_page_uri": None,
+            "uri": "/",
+            "start": 0,
+            "end": len(found),
+        }
+
+    def fetch(self, sid: str) -> tuple[int, dict[str, Any]]:
+        """GET Messages/{sid}.json: the status a test set, else "sent" (Twilio handed
+        the message on)."""
+        self.fetched.append(sid)
+        for message in self.messages:
+            if message["sid"] == sid:
+                status, code = self.statuses.get(sid, ("sent", None))
+                return 200, {**message, "status": status, "error_code": code}
+        return 404, {"code": 20404, "message": "not found", "status": 404}
+
+    def inbound_reply(self, from_number: str, body: str, to: str, when: datetime) -> None:
+        """A client's reply, as Twilio lists it."""
+        stamp = format_datetime(when, usegmt=True)
+        self.inbound.append(
             {
-                "sid": f"SM{len(self.messages) + 1:032x}",
+                "sid": f"SM{9_000_000 + len(self.inbound):032d}",
                 "to": to,
                 "from": from_number,
                 "body": body,
@@ -65,10 +110,42 @@ class FakeTwilio:
                 "direction": "inbound",
                 "num_segments": "1",
                 "error_code": None,
-                "date_sent": format_datetime(when, usegmt=True),
-                "date_created": format_datetime(when, usegmt=True),
+                "date_sent": stamp,
+                "date_created": stamp,
             }
         )
+
+    # -- mounted under respx ----------------------------------------------------------
+
+    def mount(self, router: respx.MockRouter, base: str = "https://api.twilio.com") -> None:
+        """Answer Twilio's Messages API at `base` from this state (in-process tests)."""
+        messages = f"{base}/2010-04-01/Accounts/{SID}/Messages.json"
+        router.post(messages).mock(side_effect=self._respx_create)
+        router.get(messages).mock(side_effect=self._respx_list)
+        router.get(url__regex=rf"/Accounts/{SID}/Messages/(?P<sid>SM\w+)\.json$").mock(
+            side_effect=self._respx_fetch
+        )
+
+    def _respx_create(self, request: httpx.Request) -> httpx.Response:
+        return _response(self.create(_form(request.content)))
+
+    def _respx_list(self, request: httpx.Request) -> httpx.Response:
+        return _response(self.list(dict(request.url.params)))
+
+    def _respx_fetch(self, request: httpx.Request, sid: str) -> httpx.Response:
+        return _response(self.fetch(sid))
+
+
+def _form(content: bytes) -> dict[str, str]:
+    return {k: v[0] for k, v in parse_qs(content.decode()).items()}
+
+
+def _response(answer: tuple[int, dict[str, Any]]) -> httpx.Response:
+    status, body = answer
+    return httpx.Response(status, json=body)
+
+
+# -- served on 127.0.0.1 ------------------------------------------------------------------
 
 
 def _handler(state: FakeTwilio) -> type[BaseHTTPRequestHandler]:
@@ -86,8 +163,7 @@ def _handler(state: FakeTwilio) -> type[BaseHTTPRequestHandler]:
 
         def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length", 0))
-            form = {k: v[0] for k, v in parse_qs(self.rfile.read(length).decode()).items()}
-            status, body = state.create(form)
+            status, body = state.create(_form(self.rfile.read(length)))
             if status == 201 and state.hang_after_accept:
                 state.accepted.set()
                 state.release.wait(30)  # the client is killed meanwhile
@@ -96,26 +172,11 @@ def _handler(state: FakeTwilio) -> type[BaseHTTPRequestHandler]:
 
         def do_GET(self) -> None:
             url = urlsplit(self.path)
-            query = {k: v[0] for k, v in parse_qs(url.query).items()}
             if url.path.endswith("/Messages.json"):
-                found = [m for m in state.messages if "To" not in query or m["to"] == query["To"]]
-                self._reply(
-                    200,
-                    {
-                        "messages": list(reversed(found)),
-                        "next_page_uri": None,
-                        "page": 0,
-                        "page_size": 1000,
-                        "uri": url.path,
-                    },
-                )
+                query = {k: v[0] for k, v in parse_qs(url.query).items()}
+                self._reply(*state.list(query))
                 return
-            sid = url.path.rsplit("/", 1)[-1].removesuffix(".json")
-            for message in state.messages:
-                if message["sid"] == sid:
-                    self._reply(200, message)
-                    return
-            self._reply(404, {"code": 20404, "message": "not found", "status": 404})
+            self._reply(*state.fetch(url.path.rsplit("/", 1)[-1].removesuffix(".json")))
 
     return Handler
 
