@@ -77,6 +77,21 @@ def client(
     return record
 
 
+def write_config(root: Path, *parts: str) -> Path:
+    """The one config writer: `root/config.toml` from TOML parts, each dedented, joined
+    in order (a practice section, a source, channels, extras). Every test's config is
+    written here, so a test reads its lines off the parts it passed."""
+    path = root / "config.toml"
+    path.write_text("".join(textwrap.dedent(part) for part in parts), encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def config_file(tmp_path: Path) -> Callable[..., Path]:
+    """Factory: `config_file(*parts)` writes this test's config.toml (see write_config)."""
+    return lambda *parts: write_config(tmp_path, *parts)
+
+
 @dataclass
 class Practice:
     """A practice folder: config.toml, appointments.json, outbox files, the database."""
@@ -98,9 +113,9 @@ class Practice:
     ) -> None:
         sms = sms or 'provider = "outbox"'
         email = email or 'provider = "outbox"\nfrom_address = "reminders@example.org"'
-        text = (
-            textwrap.dedent(
-                """\
+        write_config(
+            self.root,
+            """\
             [practice]
             name = "Riverside Therapy"
             timezone = "America/New_York"
@@ -109,12 +124,10 @@ class Practice:
             [source]
             kind = "file"
             path = "appointments.json"
-            """
-            )
-            + f"\n[sms]\n{sms}\n\n[email]\n{email}\n\n"
-            + textwrap.dedent(extra)
+            """,
+            f"\n[sms]\n{sms}\n\n[email]\n{email}\n\n",
+            extra,
         )
-        self.config.write_text(text)
 
     def schedule(self, *records: dict[str, Any]) -> None:
         (self.root / "appointments.json").write_text(json.dumps(list(records), indent=1))

@@ -11,7 +11,6 @@ import json
 import os
 import re
 import stat
-import textwrap
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -31,6 +30,7 @@ from linkcli.errors import ConfigError, SourceError
 from linkcli.sources import calendly
 from linkcli.sources.base import Listing, Window
 from tests.conftest import OUTBOX_CHANNELS
+from tests.conftest import write_config as conftest_write_config
 
 FIXTURES = Path(__file__).parent / "fixtures" / "calendly"
 BASE = "https://api.calendly.com"
@@ -224,9 +224,9 @@ def api() -> Iterator[FakeCalendly]:
 
 def write_config(root: Path, source: str = "", extra: str = "") -> Path:
     """A whole practice config with a calendly source; outboxes stay in `root`."""
-    path = root / "config.toml"
-    path.write_text(
-        textwrap.dedent(f"""\
+    return conftest_write_config(
+        root,
+        f"""\
         [practice]
         name = "Riverside Therapy"
         timezone = "America/New_York"
@@ -238,12 +238,11 @@ def write_config(root: Path, source: str = "", extra: str = "") -> Path:
         [source]
         kind = "calendly"
         base_url = "{BASE}"
-        """)
-        + textwrap.dedent(source)
-        + OUTBOX_CHANNELS
-        + textwrap.dedent(extra)
+        """,
+        source,
+        OUTBOX_CHANNELS,
+        extra,
     )
-    return path
 
 
 @pytest.fixture

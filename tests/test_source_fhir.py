@@ -34,6 +34,7 @@ from linkcli.sources.fhir import (
     virtual_service_link,
 )
 from tests.conftest import OUTBOX_CHANNELS
+from tests.conftest import write_config as conftest_write_config
 
 FIXTURES = Path(__file__).parent / "fixtures" / "fhir"
 BASE = "https://fhir.example.org/r4"
@@ -49,8 +50,8 @@ def page(name: str) -> dict[str, Any]:
 
 
 def write_config(tmp_path: Path, source_extra: str = "", tail: str = "") -> Path:
-    path = tmp_path / "config.toml"
-    path.write_text(
+    return conftest_write_config(
+        tmp_path,
         f"""
 [practice]
 name = "Harbor Counseling"
@@ -69,9 +70,7 @@ name = "Daniel Okafor"
 display_name = "Dr. Okafor"
 {tail}
 """,
-        encoding="utf-8",
     )
-    return path
 
 
 def config_for(tmp_path: Path, source_extra: str = "", tail: str = "") -> Config:

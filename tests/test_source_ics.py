@@ -21,6 +21,7 @@ from linkcli.config import Config, load_config
 from linkcli.errors import ConfigError, SourceError
 from linkcli.sources.base import Listing, Window
 from linkcli.sources.ics import build
+from tests.conftest import write_config as conftest_write_config
 
 FIXTURES = Path(__file__).parent / "fixtures" / "ics"
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
@@ -36,7 +37,8 @@ def make_config(
     tmp_path: Path, kind: str, feeds: str, extra: str = "", contacts: bool = True
 ) -> Config:
     """A real config file for a feed source, loaded as the CLI loads it."""
-    text = textwrap.dedent(f"""\
+    parts = [
+        f"""\
         [practice]
         name = "Riverside Therapy"
         timezone = "America/New_York"
@@ -48,12 +50,12 @@ def make_config(
         [therapists."th-1"]
         name = "Maya Chen"
         display_name = "Dr. Chen"
-        """) + textwrap.dedent(extra)
+        """,
+        extra,
+    ]
     if contacts:
-        text += '\n[contacts]\npath = "contacts.csv"\n'
-    path = tmp_path / "config.toml"
-    path.write_text(text)
-    return load_config(path, {})
+        parts.append('\n[contacts]\npath = "contacts.csv"\n')
+    return load_config(conftest_write_config(tmp_path, *parts), {})
 
 
 def read(config: Config, window: Window = WINDOW) -> Listing:

@@ -22,6 +22,7 @@ from linkcli.errors import ConfigError, SourceError
 from linkcli.sources import open_source
 from linkcli.sources.base import Window
 from linkcli.sources.rest import RestSource, build, lookup
+from tests.conftest import write_config as conftest_write_config
 
 FIXTURES = Path(__file__).parent / "fixtures" / "rest"
 GATEWAY = "https://gateway.example.org"
@@ -80,9 +81,7 @@ def client(tls: ssl.SSLContext) -> Iterator[httpx.Client]:
 
 
 def make_config(tmp_path: Path, source_toml: str) -> Config:
-    path = tmp_path / "config.toml"
-    path.write_text(HEAD + source_toml, encoding="utf-8")
-    return load_config(path, {})
+    return load_config(conftest_write_config(tmp_path, HEAD, source_toml), {})
 
 
 def fixture_toml(name: str) -> str:

@@ -10,7 +10,6 @@ import base64
 import copy
 import json
 import stat
-import textwrap
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -30,6 +29,7 @@ from linkcli.sources import open_source
 from linkcli.sources.base import Window
 from linkcli.sources.zoom import OAUTH_REFUSED, Credentials, TokenCache, ZoomSource, build
 from tests.conftest import OUTBOX_CHANNELS
+from tests.conftest import write_config as conftest_write_config
 
 FIXTURES = Path(__file__).parent / "fixtures" / "zoom"
 API = "https://api.zoom.us/v2"
@@ -54,9 +54,9 @@ def fixture(name: str) -> Any:
 
 def write_config(root: Path, source_extra: str = "", extra: str = "") -> Path:
     """A practice config with a zoom source; returns the config path."""
-    path = root / "config.toml"
-    path.write_text(
-        textwrap.dedent("""\
+    return conftest_write_config(
+        root,
+        """\
         [practice]
         name = "Riverside Therapy"
         timezone = "America/New_York"
@@ -66,16 +66,15 @@ def write_config(root: Path, source_extra: str = "", extra: str = "") -> Path:
 
         [source]
         kind = "zoom"
-        """)
-        + textwrap.dedent(source_extra)
-        + textwrap.dedent("""
+        """,
+        source_extra,
+        """
         [therapists."host-maya"]
         name = "Maya Chen"
         display_name = "Dr. Chen"
-        """)
-        + textwrap.dedent(extra)
+        """,
+        extra,
     )
-    return path
 
 
 def config_for(root: Path, source_extra: str = "") -> Config:
