@@ -250,3 +250,69 @@ def test_three_source_problems_are_reported_together_each_with_its_line(practice
     sync = practice.cli(SYNCED, "sync")
     assert sync.exit_code == 2
     assert "(line 11)" in sync.stderr and "(and 3 more problem(s))" in sync.stderr
+
+
+# --- adapters say what they can do ----------------------------------------------------
+
+
+def _abilities(adapter: object) -> set[str]:
+    from linkcli.adapters import Closeable
+    from linkcli.channels.base import FindsSent, HealthChecked, ReadsReplies, ReportsDelivery
+    from linkcli.sources.base import SkipsUnchanged
+
+    protocols = {
+        "close": Closeable,
+        "find_sent": FindsSent,
+        "check": HealthChecked,
+        "replies": ReadsReplies,
+        "delivery": ReportsDelivery,
+        "skips_unchanged": SkipsUnchanged,
+    }
+    return {name for name, protocol in protocols.items() if isinstance(adapter, protocol)}
+
+
+def test_each_adapter_declares_exactly_its_abilities(tmp_path):
+    from linkcli.channels.outbox import OutboxEmail, OutboxSms
+    from linkcli.channels.smtp import SmtpEmail
+    from linkcli.channels.twilio import TwilioSms
+    from linkcli.config import EmailConfig, SmsConfig
+    from linkcli.sources.file import FileSource
+
+    twilio = SmsConfig(provider="twilio", from_number="+16175550100")
+    outbox = SmsConfig(outbox_path=tmp_path / "sms.jsonl")
+    with TwilioSms(twilio, TWILIO_ENV) as sms:
+        assert _abilities(sms) == {"close", "find_sent", "check", "replies", "delivery"}
+        # Delivery reports are classified by the same table as refusals at send time.
+        assert [sms.classify(c) for c in ("21612", "21408", "21610", "30003", None)] == [
+            "bad_contact",
+            "bad_contact",
+            "opted_out",
+            "transient",
+            None,
+        ]
+    assert _abilities(OutboxSms(outbox, {})) == set()
+    assert _abilities(OutboxEmail(EmailConfig(outbox_path=tmp_path / "e.jsonl"), {})) == set()
+    assert _abilities(SmtpEmail(EmailConfig(provider="smtp"), {})) == {"close", "check"}
+    assert _abilities(FileSource(tmp_path / "a.json")) == {"skips_unchanged"}
+
+
+@pytest.mark.parametrize(
+    ("start", "inside"),
+    [
+        ("2026-11-20T12:00:00+00:00", True),  # the window's first instant
+        ("2026-11-20T11:59:59+00:00", False),
+        ("2026-12-20T11:59:59+00:00", True),
+        ("2026-12-20T12:00:00+00:00", False),  # the end belongs to the next window
+        ("2026-12-20T07:00:00-05:00", False),  # the same instant in another zone
+    ],
+)
+def test_window_membership_is_half_open(start: str, inside: bool):
+    from datetime import datetime
+
+    from linkcli.core.window import Window
+
+    window = Window(
+        datetime.fromisoformat("2026-11-20T12:00:00+00:00"),
+        datetime.fromisoformat("2026-12-20T12:00:00+00:00"),
+    )
+    assert (datetime.fromisoformat(start) in window) is inside

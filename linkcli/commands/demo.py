@@ -24,7 +24,7 @@ from linkcli.commands.dispatch import run_dispatch
 from linkcli.commands.status import build_status, iso, mask
 from linkcli.commands.sync import run_sync
 from linkcli.context import Context
-from linkcli.errors import ExitCode, LinkcliError
+from linkcli.errors import UsageError
 from linkcli.store import SendRow, parse_ts, ts
 
 CONFIG_NAME = "config.toml"
@@ -64,17 +64,16 @@ def _folder(keep: Path | None) -> Iterator[Path]:
         return
     keep = keep.expanduser()
     if keep.exists() and not keep.is_dir():
-        raise LinkcliError(f"--keep {keep} is a file; name a new or empty folder", ExitCode.USAGE)
+        raise UsageError(f"--keep {keep} is a file; name a new or empty folder")
     if keep.is_dir() and any(keep.iterdir()):
-        raise LinkcliError(
+        raise UsageError(
             f"--keep {keep} is not empty; the demo writes only into a new or "
-            "empty folder (nothing was changed)",
-            ExitCode.USAGE,
+            "empty folder (nothing was changed)"
         )
     try:
         keep.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise LinkcliError(f"cannot create {keep}: {exc.strerror}", ExitCode.USAGE) from None
+        raise UsageError(f"cannot create {keep}: {exc.strerror}") from None
     yield keep
 
 
