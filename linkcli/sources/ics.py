@@ -472,7 +472,7 @@ def _check(event: Any, uid: str, zone: tzinfo) -> None:
 
 def _single(
     event: Any, uid: str, zone: tzinfo
-) -> list[tuple[Any, datetime, datetime | None, None]]:
+) -> list[tuple[Any, datetime, datetime | None, datetime | None]]:
     _check(event, uid, zone)
     start = _dt(event, "DTSTART", uid, zone)
     if not isinstance(start, datetime):

@@ -355,7 +355,7 @@ class ZoomSource(HttpSource):
 
     def _paged(self, path: str, key: str, params: Mapping[str, Any]) -> Iterator[Any]:
         """The items under `key` of every page, following `next_page_token`."""
-        token = ""
+        token: str | None = ""
         tokens: set[str] = set()
         read = 0
         announced = 0
