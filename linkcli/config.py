@@ -598,6 +598,7 @@ def parse_config(raw: dict[str, Any], lines: _Lines, path: Path) -> Config:
     )
     _check_templates_cover_sequence(r, config)
     _check_link_templates(r, config)
+    _check_feeds(r, config)
     if r.problems:
         raise ConfigError(r.problems, str(path))
     return config
@@ -764,3 +765,54 @@ def _read_source(r: _Reader, kind: str) -> dict[str, Any]:
         if isinstance(feed, dict) and isinstance(feed.get("url"), str):
             _check_url(r, ("source", "feeds"), feed["url"], allow_path=True)
     return table
+
+
+FEED_KINDS = ("ics", "simplepractice", "therapynotes")
+
+
+def _check_feeds(r: _Reader, config: Config) -> None:
+    """A feed source's feeds, one per configured therapist, against [therapists] and
+    [contacts]: what needs more than one key is checked here, with the rest."""
+    if config.source.kind not in FEED_KINDS:
+        return
+    feeds = config.source.settings.get("feeds")
+    at = ("source", "feeds")
+    if feeds == []:
+        r.problem(
+            at,
+            'missing; list one feed per therapist, e.g. feeds = [{ therapist = "th-1", '
+            'url = "https://.../th-1.ics" }]',
+        )
+    seen: set[str] = set()
+    for number, item in enumerate(feeds if isinstance(feeds, list) else (), start=1):
+        feed = f"feed #{number}"
+        if not isinstance(item, dict):
+            r.problem(at, f"{feed} must be a table {{ therapist = ..., url = ... }}")
+            continue
+        extra = [k for k in item if k not in ("therapist", "url")]
+        if extra:
+            r.problem(at, f"{feed}: unknown key(s) {', '.join(extra)}; known: therapist, url")
+        tid, url = item.get("therapist"), item.get("url")
+        if not isinstance(tid, str) or not tid.strip():
+            r.problem(at, f"{feed}: therapist is missing (the id used under [therapists])")
+            continue
+        tid = tid.strip()
+        if tid in seen:
+            r.problem(at, f"{feed}: therapist {tid!r} has two feeds; one feed per therapist")
+            continue
+        seen.add(tid)
+        if not isinstance(url, str) or not url.strip():
+            r.problem(at, f"{feed}: url is missing (an https URL or a local path)")
+        therapist = config.therapists.get(tid)
+        if config.source.kind == "therapynotes" and not (therapist and therapist.link):
+            r.problem(
+                ("therapists", tid, "link"),
+                "missing; TherapyNotes feeds carry no session link, so set "
+                f'[therapists."{tid}"] link to the therapist\'s TherapyPortal waiting-room link',
+            )
+    if config.contacts_path is None:
+        r.problem(
+            ("contacts", "path"),
+            "missing; calendar feeds carry no client phone or email, so set [contacts] "
+            'path = "contacts.csv" (columns client,name,email,mobile,channels,timezone)',
+        )

@@ -157,9 +157,8 @@ def test_therapynotes_feed_uses_the_therapists_fixed_link(tmp_path: Path) -> Non
 
 
 def test_therapynotes_without_a_therapist_link_is_a_config_error(tmp_path: Path) -> None:
-    config = make_config(tmp_path, "therapynotes", local_feed("therapynotes-th-2.ics", "th-2"))
     with pytest.raises(ConfigError, match=r'set \[therapists."th-2"\] link'):
-        build(config, {}, NOW)
+        make_config(tmp_path, "therapynotes", local_feed("therapynotes-th-2.ics", "th-2"))
 
 
 # --- configuration ------------------------------------------------------------------------
@@ -169,7 +168,7 @@ def test_therapynotes_without_a_therapist_link_is_a_config_error(tmp_path: Path)
     ("feeds", "extra", "contacts", "expected"),
     [
         (local_feed(), "", False, "contacts.path: missing"),
-        ("[]", "", True, "source.feeds: missing"),
+        ("[]", "", True, "source.feeds (line 7): missing"),
         (
             local_feed()[:-1] + ', { therapist = "th-1", url = "b.ics" }]',
             "",

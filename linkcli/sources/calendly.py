@@ -77,7 +77,7 @@ from linkcli.core.model import (
     parse_instant,
     parse_participant,
 )
-from linkcli.errors import ConfigError, SourceError
+from linkcli.errors import SourceError
 from linkcli.private_file import write_private
 from linkcli.sources.base import Listing, Window
 from linkcli.sources.http import HttpSource, rate_limit_delay, secret
@@ -86,7 +86,6 @@ DEFAULT_BASE_URL = "https://api.calendly.com"
 DEFAULT_TOKEN_ENV = "CALENDLY_TOKEN"
 DEFAULT_TIMEOUT = 20.0
 CACHE_SUFFIX = ".calendly-cache.json"
-SETTINGS = ("base_url", "token_env", "timeout", "cache_path")
 PAGE_SIZE = 100  # Calendly's maximum `count`: fewest requests per listing
 MAX_PAGES = 1000  # a server that never stops paging must not hold the cron lock forever
 ADMIN_ROLES = frozenset({"owner", "admin"})
@@ -572,39 +571,20 @@ def build(
 
     `client` and `sleep` are test seams: respx-backed clients and a sleep recorder.
     """
+    # `[source]` was checked by the config reader (sources/settings.py), every problem
+    # with its line, before this runs.
     settings = config.source.settings
-    problems = [
-        f'source.{key}: unknown key for kind = "calendly"; known keys: {", ".join(SETTINGS)}'
-        for key in settings
-        if key not in SETTINGS
-    ]
-    base_url = settings.get("base_url", DEFAULT_BASE_URL)
-    if not isinstance(base_url, str) or not base_url.strip():
-        problems.append(f"source.base_url: must be a URL such as {DEFAULT_BASE_URL}")
-        base_url = DEFAULT_BASE_URL
-    token_env = settings.get("token_env", DEFAULT_TOKEN_ENV)
-    if not isinstance(token_env, str) or not token_env.strip():
-        problems.append(
-            f'source.token_env: must name an environment variable, e.g. "{DEFAULT_TOKEN_ENV}"'
-        )
-        token_env = DEFAULT_TOKEN_ENV
-    timeout = settings.get("timeout", DEFAULT_TIMEOUT)
-    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
-        problems.append(f"source.timeout: must be a number of seconds above 0, found {timeout!r}")
-        timeout = DEFAULT_TIMEOUT
-    cache_setting = settings.get("cache_path")
+    base_url: str = settings.get("base_url", DEFAULT_BASE_URL)
+    token_env: str = settings.get("token_env", DEFAULT_TOKEN_ENV)
+    timeout: float = settings.get("timeout", DEFAULT_TIMEOUT)
+    cache_setting: str | None = settings.get("cache_path")
     cache_path: Path | None
     if cache_setting is None:
         cache_path = config.store_path.with_name(config.store_path.name + CACHE_SUFFIX)
-    elif not isinstance(cache_setting, str):
-        problems.append('source.cache_path: must be a path ("" turns the cache off)')
-        cache_path = None
     elif not cache_setting.strip():
-        cache_path = None
+        cache_path = None  # "" turns the cache off
     else:
         cache_path = (config.base_dir / Path(cache_setting).expanduser()).resolve()
-    if problems:
-        raise ConfigError(problems, str(config.path))
     token_env = token_env.strip()
     token = secret(env, {"token_env": token_env}, "token_env", DEFAULT_TOKEN_ENV)
     return CalendlySource(

@@ -673,73 +673,22 @@ def _short(exc: Exception) -> str:
 
 
 def _feeds(config: Config) -> list[Feed]:
-    settings = config.source.settings
-    problems: list[str] = []
-    known = ("feeds", "timeout")
-    for key in settings:
-        if key not in known:
-            problems.append(
-                f"source.{key}: unknown key for kind {config.source.kind!r}; "
-                f"known keys: {', '.join(known)}"
-            )
-    raw = settings.get("feeds")
-    if not isinstance(raw, list) or not raw:
-        problems.append(
-            "source.feeds: missing; list one feed per therapist, e.g. feeds = "
-            '[{ therapist = "th-1", url = "https://.../th-1.ics" }]'
-        )
-        raw = []
+    """One Feed per `[source] feeds` entry. The config reader has checked them (tables,
+    one per therapist, a usable url, TherapyNotes links, [contacts] path), each problem
+    with its line; entries it refused never reach here."""
     feeds: list[Feed] = []
-    seen: set[str] = set()
-    for number, item in enumerate(raw, start=1):
-        where = f"source.feeds (feed #{number})"
-        if not isinstance(item, dict):
-            problems.append(f"{where}: must be a table {{ therapist = ..., url = ... }}")
-            continue
-        extra = [k for k in item if k not in ("therapist", "url")]
-        if extra:
-            problems.append(f"{where}: unknown key(s) {', '.join(extra)}; known: therapist, url")
-        tid = item.get("therapist")
-        url = item.get("url")
-        if not isinstance(tid, str) or not tid.strip():
-            problems.append(f"{where}: therapist is missing (the id used under [therapists])")
-            continue
-        tid = tid.strip()
-        if tid in seen:
-            problems.append(f"{where}: therapist {tid!r} has two feeds; one feed per therapist")
-            continue
-        seen.add(tid)
-        if not isinstance(url, str) or not url.strip():
-            problems.append(f"{where}: url is missing (an https URL or a local path)")
-            continue
-        location = _location(url.strip(), config.base_dir)
-        if location is None:
-            problems.append(
-                f"{where}: url must be an https URL (plain http only for a "
-                "loopback host) or a local path"
-            )
-            continue
+    for item in config.source.settings.get("feeds", []):
+        tid, url = str(item["therapist"]).strip(), str(item["url"]).strip()
+        location = _location(url, config.base_dir)
+        if location is None:  # refused by the reader already; never fetched
+            raise ConfigError(f"source.feeds: {url!r} cannot be read", str(config.path))
         settings_t = config.therapists.get(tid)
         therapist = Therapist(
             id=tid,
             name=(settings_t.name if settings_t and settings_t.name else None) or tid,
             display_name=settings_t.display_name if settings_t else None,
         )
-        if config.source.kind == "therapynotes" and not (settings_t and settings_t.link):
-            problems.append(
-                f"therapists.{tid}.link: missing; TherapyNotes feeds carry no session link, "
-                f'so set [therapists."{tid}"] link to the therapist\'s TherapyPortal '
-                "waiting-room link"
-            )
         feeds.append(Feed(therapist, *location))
-    if config.contacts_path is None:
-        problems.append(
-            "contacts.path: missing; calendar feeds carry no client phone or email, so set "
-            '[contacts] path = "contacts.csv" (columns client,name,email,mobile,channels,'
-            "timezone)"
-        )
-    if problems:
-        raise ConfigError(problems, str(config.path))
     return feeds
 
 
@@ -761,12 +710,7 @@ def _location(url: str, base: Path) -> tuple[str | None, Path | None] | None:
 
 def build(config: Config, env: Mapping[str, str], now: datetime) -> IcsSource:
     """The feed source for kinds ics, simplepractice and therapynotes."""
-    timeout = config.source.settings.get("timeout", DEFAULT_TIMEOUT)
-    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
-        raise ConfigError(
-            f"source.timeout: must be a positive number of seconds, found {timeout!r}",
-            str(config.path),
-        )
+    timeout = config.source.settings.get("timeout", DEFAULT_TIMEOUT)  # checked on read
     return IcsSource(
         config.source.kind,
         _feeds(config),
