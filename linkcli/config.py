@@ -735,14 +735,19 @@ def _check_link_templates(r: _Reader, config: Config) -> None:
     for prefix, templates in layers:
         for step in steps:
             written = templates.get(step)
-            for fld in ("sms", "email_body"):
-                text = written.get(fld) if written is not None else None
-                if text is not None and not _has_link(text):
-                    r.problem(
-                        (*prefix, step, fld),
-                        f"step {step!r} carries the session link but this template has no "
-                        "{link}; add {link} where the client should click",
-                    )
+            if written is None:
+                continue
+            variants = [((*prefix, step), written)]  # and each language's own texts
+            variants += [((*prefix, step, tag), t) for tag, t in written.languages.items()]
+            for at, texts in variants:
+                for fld in ("sms", "email_body"):
+                    text = texts.get(fld)
+                    if text is not None and not _has_link(text):
+                        r.problem(
+                            (*at, fld),
+                            f"step {step!r} carries the session link but this template has "
+                            "no {link}; add {link} where the client should click",
+                        )
 
 
 def _read_source(r: _Reader, kind: str) -> dict[str, Any]:

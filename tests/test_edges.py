@@ -166,11 +166,22 @@ def test_a_link_step_template_without_link_is_a_config_error(practice: Practice)
 
         [therapists."th-1".templates."final-30m"]
         email_body = "Starting soon, see you there."
+
+        [templates."reminder-24h".es]
+        sms = "Recordatorio: su sesion es {day} a las {time}."
         """,
     )
     assert "templates.reminder-24h.sms (line 19)" in stderr
     assert "has no {link}" in stderr
-    assert "(and 1 more problem(s))" in stderr  # the therapist's override too
+    assert "(and 2 more problem(s))" in stderr  # the therapist's and the Spanish one too
+    practice.write_config(
+        """
+        [templates."reminder-24h".es]
+        sms = "Recordatorio: su sesion es {day} a las {time}."
+        """
+    )
+    spanish = practice.cli(SYNCED, "sync").stderr
+    assert "templates.reminder-24h.es.sms (line 19)" in spanish
 
 
 # --- one owner for Twilio's error codes -----------------------------------------------
