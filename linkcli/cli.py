@@ -9,13 +9,14 @@ import os
 import sqlite3
 import traceback
 from collections.abc import Callable
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
 
 from linkcli import __version__, output
-from linkcli.context import CURRENT_SEAMS, Context, Seams
+from linkcli.context import Context, Seams
 from linkcli.errors import ExitCode, LinkcliError
 
 app = typer.Typer(
@@ -89,8 +90,13 @@ def _internal(exc: BaseException, verbose: object) -> None:
     raise typer.Exit(int(ExitCode.INTERNAL)) from None
 
 
+# The seams of the invocation being run: set by `_main` (which Click runs before every
+# command) from the invocation's `obj`, so one invocation's never reach the next.
+_SEAMS: ContextVar[Seams | None] = ContextVar("linkcli_seams", default=None)
+
+
 def _ctx(config: Path | None, verbose: bool = False) -> Context:
-    return Context.create(os.environ, config, verbose)
+    return Context.create(os.environ, config, verbose, _SEAMS.get())
 
 
 def _version(value: bool) -> None:
@@ -112,7 +118,7 @@ def _main(
     """Deliver session-specific telehealth links to therapy clients, from cron."""
     # The caller's seams (a test's HTTP client) for this invocation only; real otherwise.
     obj = click_ctx.obj
-    CURRENT_SEAMS.set(obj if isinstance(obj, Seams) else Seams())
+    _SEAMS.set(obj if isinstance(obj, Seams) else Seams())
 
 
 @app.command()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, nullcontext
-from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -27,11 +26,6 @@ class Seams:
     http: httpx.Client | None = None
 
 
-# Set by the CLI's callback from each invocation's `obj`, read when the context is
-# built: one invocation's seams never leak into the next (each sets it again).
-CURRENT_SEAMS: ContextVar[Seams | None] = ContextVar("linkcli_seams", default=None)
-
-
 @dataclass
 class Context:
     """Everything a command needs from the outside world, injected at the edge."""
@@ -44,12 +38,16 @@ class Context:
     _now: datetime | None = field(default=None, repr=False)
 
     @classmethod
-    def create(cls, env: Mapping[str, str], config: Path | None, verbose: bool = False) -> Context:
+    def create(
+        cls,
+        env: Mapping[str, str],
+        config: Path | None,
+        verbose: bool = False,
+        seams: Seams | None = None,
+    ) -> Context:
         """Resolve the config path (--config, else $LINKCLI_CONFIG, else platform dir)."""
         path = config.expanduser() if config else default_config_path(env)
-        return cls(
-            env=dict(env), config_path=path, verbose=verbose, seams=CURRENT_SEAMS.get() or Seams()
-        )
+        return cls(env=dict(env), config_path=path, verbose=verbose, seams=seams or Seams())
 
     @property
     def http(self) -> httpx.Client | None:
