@@ -27,7 +27,7 @@ from linkcli.core.links import (
 from linkcli.core.plan import Step
 from linkcli.core.templates import FIELDS, TemplateSet, template_problems
 from linkcli.errors import ConfigError
-from linkcli.sources.settings import MAX_TIMEOUT, SETTINGS
+from linkcli.sources.settings import MAX_TIMEOUT, READERS, SETTINGS, env_name_problem
 
 DEFAULT_TWILIO_BASE = "https://api.twilio.com"
 
@@ -755,6 +755,17 @@ def _read_source(r: _Reader, kind: str) -> dict[str, Any]:
     problem with its key and line, all of them collected with the rest of the file's."""
     declared = {setting.key: setting for setting in SETTINGS.get(kind, ())}
     table = {k: v for k, v in r.table("source").items() if k != "kind"}
+    reader = READERS.get(kind)
+    if reader is not None:
+        found = reader(table)
+        for key, message in found:
+            r.problem(("source", *key.split(".")), message)
+        reported = {key.split(".")[0] for key, _ in found}
+        for key, value in table.items():
+            problem = env_name_problem(value) if key.endswith("_env") else None
+            if problem is not None and key not in reported:
+                r.problem(("source", key), problem)
+        return table
     for key, value in table.items():
         setting = declared.get(key)
         if setting is None:

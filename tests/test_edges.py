@@ -5,6 +5,7 @@ echoed, and one owner for Twilio's error codes."""
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 
 import pytest
@@ -144,7 +145,8 @@ SECRET = "eyJhbGciOiJIUzI1NiJ9SECRETxyz.abc-def"
         f'kind = "fhir"\nbase_url = "https://fhir.example.org/r4"\ntoken_env = "{SECRET}"',
         f'kind = "calendly"\ntoken_env = "{SECRET}"',
         f'kind = "zoom"\nclient_secret_env = "{SECRET}"',
-        f'kind = "rest"\nbase_url = "https://api.example.org"\ntoken_env = "{SECRET}"',
+        f'kind = "rest"\nbase_url = "https://api.example.org"\ntoken_env = "{SECRET}"\n'
+        '[source.map]\nid = "id"\nstart = "start"\ntherapist_id = "t"\nparticipant_id = "c"',
     ],
 )
 def test_a_secret_pasted_into_an_env_key_is_never_printed(practice: Practice, source: str):
@@ -152,7 +154,7 @@ def test_a_secret_pasted_into_an_env_key_is_never_printed(practice: Practice, so
     result = practice.cli(SYNCED, "sync")
     assert result.exit_code == 2
     assert SECRET not in result.output and "SECRET" not in result.output
-    key = source.splitlines()[-1].split(" =")[0]
+    key = re.search(r"(\w+_env) =", source).group(1)
     assert f"source.{key} (line " in result.stderr
     assert "not the secret itself" in result.stderr
 
@@ -327,3 +329,27 @@ def test_window_membership_is_half_open(start: str, inside: bool):
         datetime.fromisoformat("2026-12-20T12:00:00+00:00"),
     )
     assert (datetime.fromisoformat(start) in window) is inside
+
+
+def test_rest_mapping_problems_carry_their_lines(practice: Practice):
+    practice.config.write_text(
+        "[source]\n"
+        'kind = "rest"\n'
+        'base_url = "https://api.example.org"\n'
+        'auth = "header"\n'
+        "\n"
+        "[source.map]\n"
+        'id = "id"\n'
+        'start = "a..b"\n'
+        'telehealth_link = "url"\n'
+        'therapist_id = "t"\n'
+        'participant_id = "c"\n'
+    )
+    result = practice.cli(SYNCED, "doctor", "--json")
+    text = json.dumps(json.loads(result.stdout))
+    for expected in (
+        "source.auth_header (line 1)",  # missing: the line of [source]
+        "source.map.start (line 8)",
+        "source.map.telehealth_link (line 9)",
+    ):
+        assert expected in text, text
