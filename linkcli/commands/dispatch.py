@@ -209,6 +209,8 @@ class Dispatcher:
             return
         poll = sms.delivery_status
         for row in rows:
+            if row.provider_id is None:  # the store lists only rows that have one
+                continue
             try:
                 status, code = poll(row.provider_id)
             except Exception:  # a status poll is bookkeeping: never costs a send
