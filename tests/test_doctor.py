@@ -1,18 +1,17 @@
 """`linkcli doctor` through the real CLI: a good practice passes, a template inviting a
-reply of CANCEL fails, Twilio's answer to a real account read (over respx) decides the
+reply of CANCEL fails, Twilio's answer to a real account read (the one Twilio fake) decides the
 credentials line, and a real SMTP server on 127.0.0.1 answers the login check."""
 
 from __future__ import annotations
 
 import json
 
-import httpx
 import respx
 
-from tests.conftest import SID, TWILIO_ENV, Practice
+from tests.conftest import TWILIO_ENV, Practice
+from tests.twilio_server import FakeTwilio, TwilioServer
 
 NOW = "2026-11-20T12:00:00Z"
-ACCOUNT = f"/2010-04-01/Accounts/{SID}.json"
 TWILIO_SMS = 'provider = "twilio"\nfrom_number = "+16175550199"'
 
 
@@ -94,19 +93,12 @@ please join a few minutes early using this link: {link}"
 
 def test_twilio_401_is_a_failed_credentials_line(practice: Practice):
     # A Twilio-compatible endpoint: the account read must go there, not to api.twilio.com.
-    practice.write_config(sms=TWILIO_SMS + '\napi_base_url = "http://127.0.0.1:8765"')
-    practice.extra_env.update(TWILIO_ENV)
-    with respx.mock(assert_all_called=True) as api:
-        api.get(f"http://127.0.0.1:8765{ACCOUNT}").respond(
-            401,
-            json={
-                "code": 20003,
-                "message": "Authenticate",
-                "status": 401,
-                "more_info": "https://www.twilio.com/docs/errors/20003",
-            },
-        )
+    with TwilioServer() as twilio:
+        practice.write_config(sms=TWILIO_SMS + f'\napi_base_url = "{twilio.url}"')
+        practice.extra_env.update(TWILIO_ENV)
+        twilio.state.account_failure = (401, 20003)
         result = practice.cli(NOW, "doctor")
+        assert twilio.state.account_reads == 1
 
     assert result.exit_code == 1
     got = lines(result.stdout)
@@ -116,19 +108,13 @@ def test_twilio_401_is_a_failed_credentials_line(practice: Practice):
     assert TWILIO_ENV["TWILIO_AUTH_TOKEN"] not in result.output
 
 
-def test_twilio_active_account_passes(practice: Practice):
+def test_twilio_active_account_passes(practice: Practice, twilio_api: FakeTwilio):
     practice.write_config(sms=TWILIO_SMS)
     practice.extra_env.update(TWILIO_ENV)
-    with respx.mock(assert_all_called=True) as api:
-        route = api.get(f"https://api.twilio.com{ACCOUNT}").mock(
-            return_value=httpx.Response(
-                200, json={"sid": SID, "status": "active", "friendly_name": "Riverside"}
-            )
-        )
-        result = practice.cli(NOW, "doctor")
+    result = practice.cli(NOW, "doctor")
 
     assert result.exit_code == 0, result.output
-    assert route.call_count == 1
+    assert twilio_api.account_reads == 1
     assert lines(result.stdout)["Twilio credentials"].startswith("PASS")
     assert "+1******0199" in result.stdout
 

@@ -41,6 +41,9 @@ class FakeTwilio:
     accepted: threading.Event = field(default_factory=threading.Event)
     release: threading.Event = field(default_factory=threading.Event)
     creates: int = 0
+    account_status: str = "active"  # what GET Accounts/{sid}.json reports
+    account_failure: tuple[int, int] | None = None  # (http status, code) instead
+    account_reads: int = 0
 
     # -- the API ---------------------------------------------------------------------
 
@@ -97,6 +100,19 @@ class FakeTwilio:
                 return 200, {**message, "status": status, "error_code": code}
         return 404, {"code": 20404, "message": "not found", "status": 404}
 
+    def account(self) -> tuple[int, dict[str, Any]]:
+        """GET Accounts/{sid}.json: the account the credentials belong to (doctor)."""
+        self.account_reads += 1
+        if self.account_failure is not None:
+            status, code = self.account_failure
+            return status, {
+                "code": code,
+                "message": "Authenticate" if code == 20003 else f"error {code}",
+                "status": status,
+                "more_info": f"https://www.twilio.com/docs/errors/{code}",
+            }
+        return 200, {"sid": SID, "status": self.account_status, "friendly_name": "Riverside"}
+
     def inbound_reply(self, from_number: str, body: str, to: str, when: datetime) -> None:
         """A client's reply, as Twilio lists it."""
         stamp = format_datetime(when, usegmt=True)
@@ -124,6 +140,9 @@ class FakeTwilio:
         router.get(messages).mock(side_effect=self._respx_list)
         router.get(url__regex=rf"/Accounts/{SID}/Messages/(?P<sid>SM\w+)\.json$").mock(
             side_effect=self._respx_fetch
+        )
+        router.get(f"{base}/2010-04-01/Accounts/{SID}.json").mock(
+            side_effect=lambda request: _response(self.account())
         )
 
     def _respx_create(self, request: httpx.Request) -> httpx.Response:
@@ -172,6 +191,9 @@ def _handler(state: FakeTwilio) -> type[BaseHTTPRequestHandler]:
 
         def do_GET(self) -> None:
             url = urlsplit(self.path)
+            if url.path.endswith(f"/Accounts/{SID}.json"):
+                self._reply(*state.account())
+                return
             if url.path.endswith("/Messages.json"):
                 query = {k: v[0] for k, v in parse_qs(url.query).items()}
                 self._reply(*state.list(query))
