@@ -353,3 +353,25 @@ def test_rest_mapping_problems_carry_their_lines(practice: Practice):
         "source.map.telehealth_link (line 9)",
     ):
         assert expected in text, text
+
+
+@pytest.mark.parametrize(
+    ("kind", "setting"),
+    [
+        ("rest", "timeout = nan"),
+        ("rest", "max_pages = 100000000"),
+        ("fhir", "timeout = inf"),
+        ("calendly", "timeout = 100000"),
+    ],
+)
+def test_source_numbers_are_range_checked(practice: Practice, kind: str, setting: str):
+    practice.config.write_text(
+        f'[source]\nkind = "{kind}"\nbase_url = "https://api.example.org"\n{setting}\n'
+        '[source.map]\nid = "id"\nstart = "start"\ntherapist_id = "t"\nparticipant_id = "c"\n'
+        if kind == "rest"
+        else f'[source]\nkind = "{kind}"\nbase_url = "https://api.example.org"\n{setting}\n'
+    )
+    result = practice.cli(SYNCED, "sync")
+    assert result.exit_code == 2
+    key = setting.split(" =")[0]
+    assert f"source.{key} (line 4): must be a" in result.stderr

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from linkcli.core.model import FORMATS, STATUSES
 from linkcli.errors import ConfigError
+from linkcli.sources.settings import pages_problem, seconds_problem
 
 DEFAULT_TOKEN_ENV = "LINKCLI_REST_TOKEN"
 DEFAULT_MAX_PAGES = 200  # a runaway paging loop must end in an error, not a hung cron job
@@ -237,13 +238,14 @@ def read_settings(
     if cursor_param and not next_text:
         bad("cursor_param", 'needs next = "path.to.cursor" to know where the cursor is')
 
+    # The same range checks as every other source's (sources/settings.py).
     max_pages = settings.get("max_pages", DEFAULT_MAX_PAGES)
-    if not isinstance(max_pages, int) or isinstance(max_pages, bool) or max_pages < 1:
-        bad("max_pages", f"must be a whole number of at least 1, found {max_pages!r}")
+    if (problem := pages_problem(max_pages)) is not None:
+        bad("max_pages", problem)
         max_pages = DEFAULT_MAX_PAGES
     timeout = settings.get("timeout", DEFAULT_TIMEOUT)
-    if not isinstance(timeout, int | float) or isinstance(timeout, bool) or timeout <= 0:
-        bad("timeout", f"must be a number of seconds above 0, found {timeout!r}")
+    if (problem := seconds_problem(timeout)) is not None:
+        bad("timeout", problem)
         timeout = DEFAULT_TIMEOUT
     zone: ZoneInfo | None = None
     zone_name = text("timezone", empty_ok=False)

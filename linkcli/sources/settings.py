@@ -57,7 +57,7 @@ def _url(value: object) -> str | None:
     return f"{value!r} must be an https URL (plain http only for a loopback host)"
 
 
-def _seconds(value: object) -> str | None:
+def seconds_problem(value: object) -> str | None:
     if (
         isinstance(value, int | float)
         and not isinstance(value, bool)
@@ -86,7 +86,7 @@ def _list(value: object) -> str | None:
     return None if isinstance(value, list) else f"must be a list, found {value!r}"
 
 
-def _pages(value: object) -> str | None:
+def pages_problem(value: object) -> str | None:
     if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 100_000:
         return None
     return f"must be a whole number from 1 to 100000, found {value!r}"
@@ -126,7 +126,7 @@ _FEEDS = Setting(
     "missing; list one feed per therapist, e.g. feeds = "
     '[{ therapist = "th-1", url = "https://.../th-1.ics" }]',
 )
-_ICS = (_FEEDS, Setting("timeout", _seconds))
+_ICS = (_FEEDS, Setting("timeout", seconds_problem))
 
 SETTINGS: dict[str, tuple[Setting, ...]] = {
     "file": (Setting("path", _text, 'missing; the file source needs path = "appointments.json"'),),
@@ -136,7 +136,7 @@ SETTINGS: dict[str, tuple[Setting, ...]] = {
     "calendly": (
         Setting("base_url", _url),
         Setting("token_env", env_name_problem),
-        Setting("timeout", _seconds),
+        Setting("timeout", seconds_problem),
         Setting("cache_path", _path),
     ),
     "zoom": (
@@ -158,7 +158,7 @@ SETTINGS: dict[str, tuple[Setting, ...]] = {
         ),
         Setting("token_env", env_name_problem),
         Setting("fallback_link", _url),
-        Setting("timeout", _seconds),
+        Setting("timeout", seconds_problem),
     ),
 }
 
