@@ -233,7 +233,7 @@ def write_config(work: Path, listing: Path, base_url: str) -> Path:
     config.write_text(
         f'[store]\npath = "dispatch.db"\n\n[source]\nkind = "file"\npath = "{listing}"\n\n'
         f'[sms]\nprovider = "twilio"\nfrom_number = "{FROM_NUMBER}"\n'
-        f'api_base_url = "{base_url}"\n\n'
+        f'api_base_url = "{base_url}"\nquiet_hours = ""\n\n'  # times sending, not policy
         '[email]\nprovider = "outbox"\noutbox_path = "outbox-email.jsonl"\n',
         encoding="utf-8",
     )

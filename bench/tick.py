@@ -59,7 +59,9 @@ def write_config(work: Path, listing: Path) -> Path:
     config = work / "tick.toml"
     config.write_text(
         f'[store]\npath = "tick.db"\n\n[source]\nkind = "file"\npath = "{listing}"\n\n'
-        '[sms]\nprovider = "outbox"\noutbox_path = "outbox-sms.jsonl"\n\n'
+        # quiet_hours off: the bench times the machinery, not the policy (a held text
+        # would leave work for the "nothing due" tick).
+        '[sms]\nprovider = "outbox"\noutbox_path = "outbox-sms.jsonl"\nquiet_hours = ""\n\n'
         '[email]\nprovider = "outbox"\noutbox_path = "outbox-email.jsonl"\n',
         encoding="utf-8",
     )

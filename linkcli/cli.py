@@ -40,6 +40,9 @@ ConfigOpt = Annotated[
     ),
 ]
 VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="Say what was done.")]
+CountsOpt = Annotated[
+    bool, typer.Option("--json", help="Print one JSON object with the counts, for machines.")
+]
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -140,6 +143,7 @@ def sync(
             "for sessions that already exist.",
         ),
     ] = False,
+    json_: CountsOpt = False,
 ) -> None:
     """Read the schedule, diff it against the snapshot and plan the messages.
 
@@ -151,6 +155,15 @@ def sync(
     with ctx.store() as store, output.progress(SYNC_PHASES) as step:
         result = run_sync(ctx, store, force=force, confirm_existing=confirm_existing, step=step)
     _report_sync(result, verbose)
+    if json_:
+        output.print_json(result.summary())
+    _exit(result.exit_code)
+
+
+def _exit(code: ExitCode) -> None:
+    """Every command ends here with its result's exit code."""
+    if code:
+        raise typer.Exit(int(code))
 
 
 def _one_line(lines: list[str], more: str) -> str:
@@ -178,7 +191,9 @@ def _report_sync(result: Any, verbose: bool) -> None:
 
 @app.command()
 @_guarded
-def dispatch(config: ConfigOpt = None, verbose: VerboseOpt = False) -> None:
+def dispatch(
+    config: ConfigOpt = None, verbose: VerboseOpt = False, json_: CountsOpt = False
+) -> None:
     """Send every message that is due now. Safe to run every minute.
 
     Example: linkcli dispatch
@@ -188,26 +203,27 @@ def dispatch(config: ConfigOpt = None, verbose: VerboseOpt = False) -> None:
     ctx = _ctx(config, verbose)
     with ctx.store() as store:
         result = run_dispatch(ctx, store)
-    _finish_dispatch(result, verbose)
+    _report_dispatch(result, verbose)
+    if json_:
+        output.print_json(result.counts())
+    _exit(result.exit_code)
 
 
-def _finish_dispatch(result: Any, verbose: bool) -> None:
+def _report_dispatch(result: Any, verbose: bool) -> None:
+    """At most one error line (failed or given up: exit 1) and one warning line (will be
+    retried, said once per send; a stale snapshot) on stderr; counts with -v."""
     if verbose:
-        for line in result.errors:
+        for line in result.notes + result.retries + result.errors:
             output.warn_line(line)
-        output.info_line(
-            f"dispatch: sent {result.sent}, failed {result.failed}, retrying "
-            f"{result.retrying}, skipped {result.skipped}, canceled {result.canceled}, "
-            f"waiting {result.waiting}"
-        )
-    if result.exit_code:
-        first = (
-            f": {_one_line(result.errors, 'see `linkcli status`')}"
-            if result.errors
-            else ("; see `linkcli status`")
-        )
-        raise LinkcliError(
-            f"{result.failed + result.retrying} send(s) failed{first}", result.exit_code
+        output.info_line("dispatch: " + ", ".join(f"{k} {v}" for k, v in result.counts().items()))
+    if result.errors:
+        more = "see `linkcli status`"
+        output.error_line(f"{len(result.errors)} send(s) failed: {_one_line(result.errors, more)}")
+    if result.retries:
+        more = "see `linkcli status`"
+        output.warn_line(
+            f"{len(result.retries)} send(s) failed and will be retried: "
+            f"{_one_line(result.retries, more)}"
         )
     if result.stale and result.waiting:
         output.warn_line(
@@ -231,6 +247,7 @@ def run(
             "SIGTERM.",
         ),
     ] = False,
+    json_: CountsOpt = False,
 ) -> None:
     """Sync (when the interval has passed), then dispatch: the one-line crontab.
 
@@ -239,29 +256,29 @@ def run(
 
     Example: * * * * * linkcli run
     """
-    from linkcli.commands.dispatch import run_dispatch
-    from linkcli.commands.sync import run_sync, sync_due
+    from linkcli.runloop import run_once
 
     if watch:
         _watch(config, verbose)
         return
-    ctx = _ctx(config, verbose)
-    sync_error: LinkcliError | None = None
-    with ctx.store() as store:
-        if force or sync_due(ctx, store):
-            try:
-                _report_sync(run_sync(ctx, store, force=force), verbose)
-            except LinkcliError as exc:
-                if exc.exit_code not in (ExitCode.SOURCE,):
-                    raise
-                sync_error = exc
-        result = run_dispatch(ctx, store)
-    if sync_error is not None:
-        if verbose:
-            for line in result.errors:
-                output.warn_line(line)
-        raise sync_error
-    _finish_dispatch(result, verbose)
+    result = run_once(_ctx(config, verbose), force=force)
+    _report_run(result, verbose)
+    if json_:
+        output.print_json(result.counts())
+    _exit(result.exit_code)
+
+
+def _report_run(result: Any, verbose: bool) -> None:
+    """One pass of the run loop, for a person: the sync's lines, the dispatch's, and
+    the sync's failure last (its code is the run's)."""
+    if result.lock_held is not None:
+        output.warn_line(result.lock_held.message)
+        return
+    if result.sync is not None:
+        _report_sync(result.sync, verbose)
+    _report_dispatch(result.dispatch, verbose)
+    if result.sync_error is not None:
+        output.error_line(result.sync_error.message)
 
 
 def _watch(config: Path | None, verbose: bool) -> None:
@@ -269,26 +286,16 @@ def _watch(config: Path | None, verbose: bool) -> None:
     import threading
 
     from linkcli import clock
-    from linkcli.commands.watch import Cycle, watch
+    from linkcli.runloop import RunResult, watch
 
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
 
-    def report(done: Cycle) -> None:
-        if done.sync is not None:
-            _report_sync(done.sync, verbose)
-        if done.sync_error is not None:
-            output.warn_line(done.sync_error.message)
-        for line in done.dispatch.errors:
-            output.warn_line(line)
-        if verbose:
-            d = done.dispatch
-            output.info_line(
-                f"dispatch: sent {d.sent}, failed {d.failed}, retrying "
-                f"{d.retrying}, skipped {d.skipped}; next wake "
-                f"{done.wake_at.isoformat()}"
-            )
+    def report(done: RunResult) -> None:
+        _report_run(done, verbose)
+        if verbose and done.lock_held is None and done.wake_at is not None:
+            output.info_line(f"next wake {done.wake_at.isoformat()}")
 
     watch(lambda: _ctx(config, verbose), stop, report, lambda: clock.now({}))
 
@@ -309,18 +316,18 @@ def status(
 
     Example: linkcli status --json
     """
-    from linkcli.commands.status import build_status, check_problems
+    from linkcli.commands.status import run_status
 
     ctx = _ctx(config)
     with ctx.store(locked=False, readonly=True) as store:
-        report = build_status(ctx, store)
-        problems = check_problems(ctx, store, report) if check else []
+        result = run_status(ctx, store, check)
     if json_:
-        output.print_json(report)
+        output.print_json(result.report)
     elif not check:
-        output.show_status(report)
-    if problems:
-        raise LinkcliError("; ".join(problems), ExitCode.SENDS_FAILED)
+        output.show_status(result.report)
+    if result.problems:
+        output.error_line("; ".join(result.problems))
+    _exit(result.exit_code)
 
 
 @app.command()
@@ -338,11 +345,11 @@ def preview(
 
     Example: linkcli preview --days 2 --json
     """
-    from linkcli.commands.preview import build_preview
+    from linkcli.runloop import preview_ahead
 
     ctx = _ctx(config)
     with ctx.store(locked=False) as store:
-        items = build_preview(ctx, store, days, therapist)
+        items = preview_ahead(ctx, store, days, therapist)
     if json_:
         output.print_json(items)
     else:
@@ -462,16 +469,16 @@ def doctor(
     """
     from linkcli.commands.doctor import run_doctor
 
-    report = run_doctor(_ctx(config)).to_dict()
+    result = run_doctor(_ctx(config))
+    report = result.to_dict()
     if json_:
         output.print_json(report)
     else:
         output.show_doctor(report)
-    failed = [c["name"] for c in report["checks"] if c["status"] == "fail"]
-    if failed:
-        # A config error is a config error whichever command meets it (exit 2).
-        code = ExitCode.USAGE if "config valid" in failed else ExitCode.SENDS_FAILED
-        raise LinkcliError(f"{len(failed)} check(s) failed: {', '.join(failed)}", code)
+    if result.failed:
+        failed = result.failed_names
+        output.error_line(f"{len(failed)} check(s) failed: {', '.join(failed)}")
+    _exit(result.exit_code)
 
 
 @app.command()

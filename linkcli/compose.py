@@ -1,43 +1,29 @@
 """Decide and render one send at a given moment, from the latest snapshot.
 
-Dispatch, preview and status all ask the same question ("would this message go now,
-and exactly how?"), so they share this one answer. No I/O: what the store knows about a
-number (opted out, unusable, never texted before) comes in as values.
+Dispatch, preview and explain render a send the same way here; whether it goes is the
+send verdict's (core/verdict.py). No I/O: what the store knows about a number (opted
+out, unusable, never texted before) comes in as values.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Literal
 
 from linkcli.config import Config, SmsConfig
 from linkcli.core.language import WORDING, localized_values, primary, wording
 from linkcli.core.messages import Rendered, render_message, values_for, zone_for
 from linkcli.core.model import Appointment, Participant
 from linkcli.core.phones import normalize_mobile
-from linkcli.core.reconcile import CANCELLATION
 from linkcli.core.segments import SegmentInfo, count_segments, fold_accents
-
-Action = Literal["send", "skip", "wait", "cancel"]
-
-
-@dataclass(frozen=True)
-class ContactState:
-    """What linkcli learned about one address: opted out, unusable, texted before."""
-
-    opted_out: bool = False
-    bad: bool = False
-    reason: str | None = None
-    texted_before: bool = True
+from linkcli.core.verdict import ContactState, Reach
 
 
 @dataclass(frozen=True)
 class Outcome:
-    """The verdict for one send: what to do, why, and the message if it goes."""
+    """One send rendered at a moment: to whom, and the message exactly as it goes.
+    Whether it goes is the send verdict's business (core/verdict.py)."""
 
-    action: Action
-    reason: str | None = None
     recipient: str | None = None
     message: Rendered | None = None
     segments: SegmentInfo | None = None
@@ -51,22 +37,32 @@ def effective_link(config: Config, appointment: Appointment) -> str | None:
     return therapist.link if therapist else None
 
 
+def reach_for(config: Config, participant: Participant, channel: str) -> Reach:
+    """The participant's address on a channel, or why there is none and whether that was
+    the client's choice (no consent, no number given: quiet) or not (a number that is
+    not a usable mobile: linkcli failed them)."""
+    if channel == "sms":
+        if participant.sms_opt_in is False:
+            return Reach(None, "client has not agreed to texts (sms_opt_in is false)")
+        phone = normalize_mobile(participant.mobile, config.practice.country)
+        if phone.e164:
+            return Reach(phone.e164)
+        if phone.problem:
+            return Reach(None, phone.problem, chosen=False)
+        return Reach(None, "no mobile number: email only")
+    if participant.email_opt_in is False:
+        return Reach(None, "client has not agreed to email (email_opt_in is false)")
+    if not participant.email:
+        return Reach(None, "no email address")
+    return Reach(participant.email)
+
+
 def recipient_for(
     config: Config, participant: Participant, channel: str
 ) -> tuple[str | None, str | None]:
     """(address, None) when the participant can receive this channel, else (None, reason)."""
-    if channel == "sms":
-        if participant.sms_opt_in is False:
-            return None, "client has not agreed to texts (sms_opt_in is false)"
-        phone = normalize_mobile(participant.mobile, config.practice.country)
-        if phone.e164:
-            return phone.e164, None
-        return None, phone.problem or "no mobile number: email only"
-    if participant.email_opt_in is False:
-        return None, "client has not agreed to email (email_opt_in is false)"
-    if not participant.email:
-        return None, "no email address"
-    return participant.email, None
+    reach = reach_for(config, participant, channel)
+    return reach.address, reach.problem
 
 
 def compose(
@@ -78,15 +74,10 @@ def compose(
     at: datetime,
     contact: ContactState | None = None,
 ) -> Outcome:
-    """Whether (and how) this step goes to this participant at `at`.
-
-    Link trouble makes a send wait (a human can fix the link before the moment passes);
-    contact trouble skips it (nothing will change by waiting). The message is rendered
-    whatever the verdict, so preview can show it.
-    """
+    """This step for this participant, rendered as it would go at `at` (the first text
+    to a number carries the opt-out wording)."""
     contact = contact or ContactState()
-    link = effective_link(config, appointment)
-    address, why_not = recipient_for(config, participant, channel)
+    address, _why = recipient_for(config, participant, channel)
     message = render_send(
         config,
         appointment,
@@ -94,29 +85,11 @@ def compose(
         step,
         channel,
         at,
-        link or "",
+        effective_link(config, appointment) or "",
         first_text=channel == "sms" and not contact.texted_before,
     )
     segments = count_segments(message.body) if channel == "sms" else None
-    action: Action = "send"
-    reason: str | None = None
-    if step == CANCELLATION:
-        # The one message about a session that no longer happens: it needs no link.
-        if appointment.status != "canceled":
-            action, reason = "cancel", "session is no longer canceled"
-        elif address is None:
-            action, reason = "skip", why_not
-    elif not appointment.is_live_telehealth:
-        action, reason = "cancel", f"session is {appointment.status} / {appointment.format}"
-    elif problem := config.links.check(link):
-        action, reason = "wait", f"link refused: {problem}"
-    elif address is None:
-        action, reason = "skip", why_not
-    elif contact.opted_out:
-        action, reason = "skip", contact.reason or "client opted out (replied STOP)"
-    elif contact.bad:
-        action, reason = "skip", contact.reason or "address cannot receive messages"
-    return Outcome(action, reason, address, message, segments)
+    return Outcome(address, message, segments)
 
 
 SHORT_OPT_OUT = "STOP to end"

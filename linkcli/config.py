@@ -10,7 +10,7 @@ import sys
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import timedelta
+from datetime import time, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -26,6 +26,7 @@ from linkcli.core.links import (
 )
 from linkcli.core.plan import Step
 from linkcli.core.templates import FIELDS, TemplateSet, template_problems
+from linkcli.core.verdict import QuietHours, parse_quiet_hours
 from linkcli.errors import ConfigError
 from linkcli.sources.settings import MAX_TIMEOUT, READERS, SETTINGS, env_name_problem
 
@@ -55,6 +56,8 @@ class SmsConfig:
     max_per_second: float | None = None
     opt_out_text: str = "Reply STOP to opt out."
     fold_accents: bool = True
+    # No text goes inside this span of the client's day (None: off); see core/verdict.py.
+    quiet_hours: QuietHours | None = QuietHours(time(21, 0), time(8, 0))
 
 
 @dataclass(frozen=True)
@@ -494,8 +497,16 @@ def parse_config(raw: dict[str, Any], lines: _Lines, path: Path) -> Config:
         "max_per_second",
         "opt_out_text",
         "fold_accents",
+        "quiet_hours",
     )
     r.unknown_keys(("sms",), sms_keys)
+    quiet: QuietHours | None = SmsConfig.quiet_hours
+    quiet_text = r.get(("sms", "quiet_hours"), str, None)
+    if quiet_text is not None:
+        try:
+            quiet = parse_quiet_hours(quiet_text)
+        except ValueError as exc:
+            r.problem(("sms", "quiet_hours"), str(exc))
     sms = SmsConfig(
         provider=r.choice(("sms", "provider"), ("twilio", "outbox"), "outbox"),
         from_number=r.text(("sms", "from_number")),
@@ -506,6 +517,7 @@ def parse_config(raw: dict[str, Any], lines: _Lines, path: Path) -> Config:
         max_per_second=r.number(("sms", "max_per_second"), float, None, 0, 1000, low_open=True),
         opt_out_text=r.text(("sms", "opt_out_text"), SmsConfig.opt_out_text),
         fold_accents=r.get(("sms", "fold_accents"), bool, True),
+        quiet_hours=quiet,
     )
     _check_url(r, ("sms", "api_base_url"), sms.api_base_url, allow_path=False)
     if sms.provider == "twilio" and not (sms.from_number or sms.messaging_service_sid):

@@ -729,9 +729,16 @@ class Store:
         next run looks it up before anything is sent again."""
         return self._move(send_id, "sending", ("sending",), now, reason=reason)
 
-    def note_waiting(self, send_id: int, now: datetime, reason: str) -> bool:
-        """pending -> pending: due but held (quiet hours, a stale snapshot), and why."""
-        return self._move(send_id, "pending", ("pending",), now, reason=reason)
+    def note_waiting(
+        self, send_id: int, now: datetime, reason: str, until: datetime | None = None
+    ) -> bool:
+        """pending -> pending: due but held (quiet hours, a stale snapshot), and why;
+        `until`, when known, is when it may go (`due_sends` leaves it alone till then)."""
+        if until is None:
+            return self._move(send_id, "pending", ("pending",), now, reason=reason)
+        return self._move(
+            send_id, "pending", ("pending",), now, reason=reason, next_attempt_at=ts(until)
+        )
 
     def mark_failed(
         self, send_id: int, now: datetime, reason: str, error_code: str | None = None

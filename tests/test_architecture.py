@@ -165,3 +165,29 @@ def test_the_wall_clock_is_read_only_in_clock_py():
     ]
     assert reads == []
     assert wall_clock_reads(PACKAGE / "clock.py")  # the check does see a real read
+
+
+# The demo is the whole product end to end on purpose: its closing screen is `status`'s
+# own report. Every other shared helper lives outside `commands/` (shared.py,
+# verdicts.py, runloop.py).
+COMMAND_IMPORTS_ALLOWED = {("demo.py", "linkcli.commands.status")}
+
+
+def test_no_command_module_imports_another_command_module():
+    for path in sorted((PACKAGE / "commands").glob("*.py")):
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            names: list[str] = []
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module]
+                if node.module == "linkcli.commands":
+                    names = [f"linkcli.commands.{alias.name}" for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level:
+                names = [f"linkcli.commands.{node.module or ''}"]
+            for name in names:
+                if name.startswith("linkcli.commands.") and name != "linkcli.commands.__init__":
+                    assert (path.name, name) in COMMAND_IMPORTS_ALLOWED, (
+                        f"{path.name} imports {name}"
+                    )

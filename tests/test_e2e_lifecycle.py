@@ -85,7 +85,13 @@ def test_session_life_sends_each_message_once(practice, smtp_server, twilio_api)
 
 def test_late_cron_sends_only_the_latest_sms_with_the_real_minutes_left(practice):
     practice.ok("2026-11-22T12:00:00Z", "sync")
-    practice.ok("2026-11-24T19:47:00Z", "run")
+    late = practice.cli("2026-11-24T19:47:00Z", "run")
+    # The 24 h text was due for a day and no run came: given up, and said.
+    assert late.exit_code == 1
+    assert late.stderr == (
+        "linkcli: error: 1 send(s) failed: reminder-24h sms for apt-1001 given up: its window "
+        "passed while it was due: no run came in time (is cron running?)\n"
+    )
     [sms] = practice.sms()
     assert sms["body"] == (
         f"Your session with Dr. Chen starts in 13 min. Join now: {ZOOM} Reply STOP to opt out."
@@ -94,15 +100,16 @@ def test_late_cron_sends_only_the_latest_sms_with_the_real_minutes_left(practice
     [email] = practice.emails()
     assert email["subject"] == "Reminder: your session with Dr. Chen today at 3:00 PM"
     report = practice.status("2026-11-24T19:47:00Z")
-    assert report["sends"]["skipped"] == 1 and report["sends"]["sent"] == 2
+    assert report["sends"]["failed"] == 1 and report["sends"]["sent"] == 2
 
 
 def test_nothing_goes_after_the_session_started(practice):
     practice.ok("2026-11-22T12:00:00Z", "sync")
-    practice.ok("2026-11-24T20:00:00Z", "run")
+    assert practice.cli("2026-11-24T20:00:00Z", "run").exit_code == 1
     assert practice.sms() == [] and practice.emails() == []
-    # The sends were planned at the first sync and dropped once their moment passed.
-    assert practice.status("2026-11-24T20:00:00Z")["sends"]["skipped"] == 3
+    # The sends were planned at the first sync and given up once their moment passed:
+    # no run came in time, which is linkcli failing the client, not their choice.
+    assert practice.status("2026-11-24T20:00:00Z")["sends"]["failed"] == 3
 
 
 def test_24h_is_elapsed_time_across_the_dst_change(practice):
@@ -124,6 +131,7 @@ def test_day_and_time_in_the_clients_zone_across_midnight(practice):
             participants=[client(timezone="America/Chicago")],
         )
     )
+    practice.write_config(sms='provider = "outbox"\nquiet_hours = ""')  # texts at 11 PM
     practice.ok("2026-11-22T12:00:00Z", "sync")
     practice.ok("2026-11-24T05:15:00Z", "run")  # Mon 23:15 CST
     [sms] = practice.sms()

@@ -234,9 +234,15 @@ def test_a_generic_or_foreign_link_waits_and_is_flagged(practice):
     assert "personal meeting room" in links["apt-1001"]
     assert "zoom.us.evil.example.com is not in [links] allowed_hosts" in links["apt-1002"]
     assert "not https" in links["apt-1003"]
-    # Fixed in the schedule before the 30 min step: the link goes out.
+    # Fixed in the schedule before the 30 min step: the link goes out. The 24 h
+    # messages that waited for it are given up, loudly, naming the refused link.
     practice.schedule(appointment(), appointment(id="apt-1002"), appointment(id="apt-1003"))
-    practice.ok("2026-11-24T19:30:00Z", "run")
+    late = practice.cli("2026-11-24T19:30:00Z", "run")
+    assert late.exit_code == 1
+    assert late.stderr.startswith(
+        "linkcli: error: 3 send(s) failed: reminder-24h sms for apt-1001 given up: link refused: "
+    )
+    assert late.stderr.count("\n") == 1
     assert len(practice.sms()) == 3
 
 
@@ -291,6 +297,7 @@ def test_therapist_templates_override_the_practice(practice):
     """
     )
     practice.ok(T0, "sync")
+    practice.ok("2026-11-23T20:00:00Z", "run")
     practice.ok("2026-11-24T19:30:00Z", "run")
     assert practice.sms()[-1]["body"].startswith(f"Maya is ready for you in 30 min: {ZOOM}")
 
@@ -349,8 +356,11 @@ def test_status_counts_by_therapist_and_delivery_rate(practice):
     practice.ok(T0, "sync")
     practice.ok("2026-11-23T20:00:00Z", "run")
     report = practice.status("2026-11-23T20:00:00Z")
-    assert report["therapists"] == {"th-1": {"sent": 2}, "th-2": {"sent": 2}}
-    assert report["last_7_days"]["sms"] == {"sent": 2, "delivery_rate": None}
+    # Every state is a key, zero or not: a monitor reads the same shape every time.
+    zero = dict.fromkeys(["sending", "sent", "delivered", "failed", "canceled", "skipped"], 0)
+    assert report["therapists"] == {"th-1": {**zero, "sent": 2}, "th-2": {**zero, "sent": 2}}
+    assert report["last_7_days"]["sms"] == {**zero, "sent": 2, "delivery_rate": None}
+    assert report["last_7_days"]["email"] == {**zero, "sent": 2, "delivery_rate": None}
     screen = practice.ok("2026-11-23T20:00:00Z", "status").stdout
     assert "By therapist (7 days)" in screen and "th-2" in screen
 
@@ -432,8 +442,9 @@ def test_a_client_readded_to_a_group_gets_their_reminders_again(practice):
     practice.ok("2026-11-21T12:00:00Z", "sync")
     assert states(practice)["apt-1001/cl-2/final-30m/sms/r1"] == "canceled"
     practice.schedule(appointment(participants=group))
-    practice.ok("2026-11-22T12:00:00Z", "sync")
+    practice.ok("2026-11-22T12:00:00Z", "run")
     assert states(practice)["apt-1001/cl-2/final-30m/sms/r1"] == "pending"
+    practice.ok("2026-11-23T20:00:00Z", "run")
     practice.ok("2026-11-24T19:30:00Z", "run")
     assert sorted(s["to"] for s in practice.sms() if "starts in" in s["body"]) == [
         "+16175550101",

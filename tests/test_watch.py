@@ -16,6 +16,8 @@ from tests.conftest import Practice, appointment
 def test_watch_sends_within_two_seconds_and_stops_on_sigterm(practice: Practice):
     start = (datetime.now(UTC) + timedelta(hours=24, seconds=4)).replace(microsecond=0)
     practice.schedule(appointment(start=start.isoformat()))
+    # Real time: quiet hours would hold the text at some hours of the day.
+    practice.write_config(sms='provider = "outbox"\nquiet_hours = ""')
     env = {k: v for k, v in practice.env("unused").items() if k != "LINKCLI_NOW"}
     env["PATH"] = os.environ.get("PATH", "")
     proc = subprocess.Popen(

@@ -20,11 +20,11 @@ from pathlib import Path
 from typing import Any
 
 from linkcli import demo_data
-from linkcli.commands.dispatch import run_dispatch
-from linkcli.commands.status import build_status, iso, mask
-from linkcli.commands.sync import run_sync
+from linkcli.commands.status import build_status
 from linkcli.context import Context
-from linkcli.errors import UsageError
+from linkcli.errors import LinkcliError, UsageError
+from linkcli.runloop import run_pass
+from linkcli.shared import iso, mask
 from linkcli.store import SendRow, parse_ts, ts
 
 CONFIG_NAME = "config.toml"
@@ -119,7 +119,11 @@ def _play(folder: Path, env: Mapping[str, str]) -> DemoResult:
                 _write_schedule(schedule_path, records)
             # A fresh context per tick, as each cron run builds its own.
             ctx = _context(env, config_path, now)
-            synced = run_sync(ctx, store)
+            # The real run loop, as `* * * * * linkcli run` would do each minute.
+            passed = run_pass(ctx, store)
+            if passed.sync_error is not None or passed.sync is None:
+                raise passed.sync_error or LinkcliError("the demo's sync did not run")
+            synced = passed.sync
             if tick == 0:
                 live = sum(1 for r in records if r["format"] == "telehealth")
                 timeline.append(
@@ -149,7 +153,6 @@ def _play(folder: Path, env: Mapping[str, str]) -> DemoResult:
                         reason=f"edited {_clock(event.at)}; this sync saw: {seen or 'no change'}",
                     )
                 )
-            run_dispatch(ctx, store)
             due = store.next_due()
             next_due = ts(due) if due else None
             tick = _next_tick(tick, next_due, pending_events, ticks)

@@ -19,15 +19,18 @@ from linkcli.channels.base import (
     SendResult,
     SmsMessage,
 )
-from linkcli.compose import ContactState, Outcome, calendar_file, compose, recipient_for
+from linkcli.compose import Outcome, calendar_file, effective_link, render_send
 from linkcli.context import Context
 from linkcli.core.emailbody import to_html
 from linkcli.core.optout import classify_reply, means_cancel
 from linkcli.core.phones import mask_email, mask_phone
 from linkcli.core.reconcile import CANCELLATION
+from linkcli.core.segments import count_segments
+from linkcli.core.verdict import ContactState
 from linkcli.errors import ExitCode, LinkcliError
 from linkcli.pacing import Pacer
 from linkcli.store import ClaimedMessage, Known, SendRow, Store, parse_ts, ts
+from linkcli.verdicts import Judge
 
 MAX_BACKOFF = timedelta(minutes=15)
 POLL_EVERY = timedelta(minutes=5)
@@ -43,24 +46,30 @@ class DispatchResult:
     skipped: int = 0
     canceled: int = 0
     waiting: int = 0
+    given_up: int = 0
     stale: bool = False
-    errors: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)  # failed or given up: exit 1
+    retries: list[str] = field(default_factory=list)  # first failure of a retried send
+    notes: list[str] = field(default_factory=list)  # could not act; tried next run
 
     @property
     def exit_code(self) -> ExitCode:
-        """1 when any send failed this run (the operator should look), else 0."""
-        return ExitCode.SENDS_FAILED if self.failed or self.retrying else ExitCode.OK
+        """1 when a message failed or was given up this run, else 0. A send that failed
+        and will be retried is not a failure yet: it is said once, with exit 0, so a
+        minute-by-minute cron does not mail "failed" for what goes a minute later."""
+        return ExitCode.SENDS_FAILED if self.failed or self.given_up else ExitCode.OK
 
-
-def contact_state(store: Store, address: str, channel: str) -> ContactState:
-    """What the store knows of an address, for `compose`."""
-    health = store.health(address)
-    return ContactState(
-        opted_out=bool(health and health.opted_out),
-        bad=bool(health and health.bad),
-        reason=health.reason if health else None,
-        texted_before=channel != "sms" or store.texted_before(address),
-    )
+    def counts(self) -> dict[str, int]:
+        """What `--json` and `-v` report."""
+        return {
+            "sent": self.sent,
+            "failed": self.failed,
+            "retrying": self.retrying,
+            "skipped": self.skipped,
+            "canceled": self.canceled,
+            "waiting": self.waiting,
+            "given_up": self.given_up,
+        }
 
 
 class Dispatcher:
@@ -93,8 +102,8 @@ class Dispatcher:
         to_refresh = self._awaiting_delivery()
         if not (stranded or due or to_refresh):
             return result  # the quiet cron tick: no provider library is loaded
-        good = self.store.last_good_sync()
-        result.stale = good is None or self.now - good > self.config.max_snapshot_age
+        self.judge = Judge(self.config, self.store, self.now)
+        result.stale = self.judge.stale
         try:
             for row in stranded:
                 self._recover(row, result)
@@ -133,7 +142,7 @@ class Dispatcher:
                 if not permanent and now < parse_ts(row.expires_at):
                     # Never resend blind while the answer may still come: ask again next run.
                     reason = exc.reason if isinstance(exc, ChannelError) else type(exc).__name__
-                    result.errors.append(
+                    result.notes.append(
                         f"could not check a half-done send ({reason}); it waits for the next run"
                     )
                     return
@@ -248,65 +257,67 @@ class Dispatcher:
         return self._known[appointment_id]
 
     def _one(self, row: SendRow, result: DispatchResult) -> None:
+        """Act on the send verdict: the one rule `preview` and `explain` show too."""
         now, store = self.now, self.store
-        if now >= parse_ts(row.expires_at):
-            if row.attempts:
-                store.mark_failed(
-                    row.id,
-                    now,
-                    reason=f"gave up: its moment passed after {row.attempts} "
-                    f"failed attempt(s): {row.reason or 'error'}",
-                )
-                result.failed += 1
-            else:
-                store.skip(
-                    row.id,
-                    now,
-                    reason="too late: the next message or the session start came first",
-                )
-                result.skipped += 1
-            return
         known = self._known_for(row.appointment_id)
-        if known is None or known.revision != row.revision:
-            store.cancel(row.id, now, "superseded by a newer schedule")
+        verdict, reach, contact = self.judge.verdict(row, known)
+        if verdict.action == "go":
+            if known is not None and reach.address:  # always so: a go has both
+                self._send(row, known, reach.address, contact, result)
+        elif verdict.action == "wait":
+            # A retried send keeps its last error, which a give-up will name. Held to a
+            # known moment (quiet hours), it is not looked at again before then.
+            reason = (row.reason if row.attempts else verdict.reason) or "waiting"
+            until = verdict.until if verdict.until and verdict.until > now else None
+            store.note_waiting(row.id, now, reason, until)
+            result.waiting += 1
+        elif verdict.action == "cancel":
+            store.cancel(row.id, now, verdict.reason or "canceled")
             result.canceled += 1
-            return
+        elif verdict.action == "skip":
+            store.skip(row.id, now, verdict.reason or "skipped", recipient=reach.address)
+            result.skipped += 1
+        else:  # give up: linkcli failed this client, and says so
+            store.mark_failed(row.id, now, f"gave up: {verdict.reason}")
+            result.given_up += 1
+            result.errors.append(
+                f"{row.step} {row.channel} for {row.appointment_id} given up: {verdict.reason}"
+            )
+
+    def _send(
+        self,
+        row: SendRow,
+        known: Known,
+        address: str,
+        contact: ContactState,
+        result: DispatchResult,
+    ) -> None:
+        now, store = self.now, self.store
         appointment = known.appointment
         participant = appointment.participant(row.participant_id)
         if participant is None:
-            store.cancel(row.id, now, "participant removed")
-            result.canceled += 1
-            return
-        if result.stale:
-            # An old snapshot may carry an old link or time: wait for a good sync.
-            result.waiting += 1
-            return
-        address, _why = recipient_for(self.config, participant, row.channel)
-        state = contact_state(store, address, row.channel) if address else None
-        outcome = compose(self.config, appointment, participant, row.step, row.channel, now, state)
-        if outcome.action == "wait":
-            store.note_waiting(row.id, now, outcome.reason or "waiting")
-            result.waiting += 1
-        elif outcome.action == "cancel":
-            store.cancel(row.id, now, outcome.reason or "canceled")
-            result.canceled += 1
-        elif outcome.action == "skip":
-            store.skip(row.id, now, outcome.reason or "skipped", recipient=outcome.recipient)
-            result.skipped += 1
-        else:
-            self._send(row, known, outcome, result)
-
-    def _send(self, row: SendRow, known: Known, outcome: Outcome, result: DispatchResult) -> None:
-        now, store = self.now, self.store
-        if outcome.message is None or outcome.recipient is None:
-            raise LinkcliError(f"internal error: no message composed for send {row.key}")
-        seg = outcome.segments
+            return  # the verdict never says go without one
+        # Rendered here for the address the verdict judged (compose would look it up
+        # again: a phone number parse per text).
+        rendered = render_send(
+            self.config,
+            appointment,
+            participant,
+            row.step,
+            row.channel,
+            now,
+            effective_link(self.config, appointment) or "",
+            first_text=row.channel == "sms" and not contact.texted_before,
+        )
+        seg = count_segments(rendered.body) if row.channel == "sms" else None
+        outcome = Outcome(address, rendered, seg)
+        self.judge.forget(address, row.channel)  # it has been texted now
         # Claim, the message as it goes, and the attempt row: one transaction before the
         # provider call, so a crash leaves a 'sending' row that the next run settles.
         message = ClaimedMessage(
-            outcome.recipient,
-            outcome.message.body,
-            outcome.message.subject,
+            address,
+            rendered.body,
+            rendered.subject,
             seg.segments if seg else None,
             seg.encoding if seg else None,
         )
@@ -319,9 +330,7 @@ class Dispatcher:
         try:
             if row.channel == "sms":
                 self.pacer.wait()
-                sent = self._sms_channel().send(
-                    SmsMessage(outcome.recipient, outcome.message.body, row.key)
-                )
+                sent = self._sms_channel().send(SmsMessage(address, rendered.body, row.key))
             else:
                 if self._email is None:
                     self._email = open_email(self.config.email, self.ctx.env)
@@ -415,15 +424,25 @@ class Dispatcher:
             # Left in 'sending': the next run asks the provider's message list whether it
             # arrived (as after a crash) before anything is sent again.
             store.keep_sending(row.id, now, exc.reason)
-            result.retrying += 1
+            self._retrying(row, line, result)
+            return
         else:
             attempts = row.attempts + 1
             delay = min(MAX_BACKOFF, timedelta(minutes=2 ** (attempts - 1)))
             store.release_to_pending(
                 row.id, now, exc.reason, error_code=exc.code, retry_at=now + delay
             )
-            result.retrying += 1
+            self._retrying(row, line, result)
+            return
         result.errors.append(line)
+
+    @staticmethod
+    def _retrying(row: SendRow, line: str, result: DispatchResult) -> None:
+        """Counted every time; said once, at the send's first failure: a retry that
+        works needs no one, and one that never does is reported when given up."""
+        result.retrying += 1
+        if not row.attempts:
+            result.retries.append(line)
 
 
 def _mask(channel: str, address: str | None) -> str:

@@ -19,7 +19,8 @@ from zoneinfo import ZoneInfo
 
 from linkcli.config import Config
 from linkcli.context import Context
-from linkcli.errors import ConfigError, LinkcliError
+from linkcli.errors import ConfigError, ExitCode, LinkcliError
+from linkcli.shared import secret_names
 from linkcli.store import ts
 
 Status = Literal["pass", "warn", "fail"]
@@ -27,18 +28,6 @@ Status = Literal["pass", "warn", "fail"]
 # A typical long Zoom link (meeting id plus an embedded passcode): what most session
 # links look like, so "fits one segment" here means it fits in real life.
 TYPICAL_LINK = "https://us02web.zoom.us/j/85512345678?pwd=aBcDeFgHiJkLmNoPqRsTuVwXyZ123456.1"
-
-# The secret each source kind reads, keyed by the config setting that may rename it.
-SOURCE_SECRETS: dict[str, dict[str, str]] = {
-    "calendly": {"token_env": "CALENDLY_TOKEN"},
-    "zoom": {
-        "account_id_env": "ZOOM_ACCOUNT_ID",
-        "client_id_env": "ZOOM_CLIENT_ID",
-        "client_secret_env": "ZOOM_CLIENT_SECRET",
-    },
-    "fhir": {"token_env": "FHIR_TOKEN"},
-    "rest": {"token_env": "LINKCLI_REST_TOKEN"},  # unless auth = "none"
-}
 
 # Twilio treats a reply of exactly CANCEL as an opt-out: a message that invites one
 # unsubscribes the client from every text of the practice. Matches "Reply CANCEL",
@@ -72,6 +61,19 @@ class DoctorReport:
         """True when any check failed (the command then exits 1)."""
         return any(c.status == "fail" for c in self.checks)
 
+    @property
+    def failed_names(self) -> list[str]:
+        """The checks that failed, in order."""
+        return [c.name for c in self.checks if c.status == "fail"]
+
+    @property
+    def exit_code(self) -> ExitCode:
+        """2 when the config itself is invalid (a config error is one whichever command
+        meets it), 1 when another check failed, else 0 (warnings alone pass)."""
+        if "config valid" in self.failed_names:
+            return ExitCode.USAGE
+        return ExitCode.SENDS_FAILED if self.failed else ExitCode.OK
+
     def to_dict(self) -> dict[str, Any]:
         """The `--json` object."""
         counts = {s: sum(1 for c in self.checks if c.status == s) for s in ("pass", "warn", "fail")}
@@ -81,31 +83,6 @@ class DoctorReport:
             "counts": counts,
             "checks": [asdict(c) for c in self.checks],
         }
-
-
-def secret_names(config: Config) -> list[tuple[str, str, bool]]:
-    """(variable, what it is for, required) for every secret this config reads."""
-    names: list[tuple[str, str, bool]] = []
-    if config.sms.provider == "twilio":
-        names += [
-            ("TWILIO_ACCOUNT_SID", "Twilio Account SID (starts with AC)", True),
-            ("TWILIO_AUTH_TOKEN", "Twilio Auth Token", True),
-        ]
-    if config.email.provider == "smtp":
-        names += [
-            ("LINKCLI_SMTP_USERNAME", "SMTP user name", False),
-            ("LINKCLI_SMTP_PASSWORD", "SMTP password", False),
-        ]
-    settings = config.source.settings
-    keys = dict(SOURCE_SECRETS.get(config.source.kind, {}))
-    if config.source.kind == "rest" and settings.get("auth") == "none":
-        keys.pop("token_env")
-    # Any other `*_env` setting names a variable the source reads (e.g. a rest token).
-    keys.update({k: str(v) for k, v in settings.items() if k.endswith("_env") and v})
-    for key, default in keys.items():
-        name = str(settings.get(key) or default)
-        names.append((name, f"{config.source.kind} source secret (source.{key})", True))
-    return names
 
 
 def run_doctor(ctx: Context) -> DoctorReport:
@@ -240,7 +217,7 @@ def _database(ctx: Context) -> Check:
 @_guard("source readable", "fix what the message names, then run `linkcli sync -v`")
 def _source(ctx: Context, languages: list[str | None]) -> Check:
     from linkcli.adapters import closing
-    from linkcli.commands.sync import window_for
+    from linkcli.shared import window_for
     from linkcli.sources import open_source
 
     config = ctx.config

@@ -13,8 +13,6 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from linkcli.commands.dispatch import contact_state
-from linkcli.commands.status import iso, mask
 from linkcli.compose import compose, effective_link, recipient_for
 from linkcli.config import Config
 from linkcli.context import Context
@@ -22,8 +20,11 @@ from linkcli.core.messages import zone_for
 from linkcli.core.model import Appointment, Participant
 from linkcli.core.plan import Step
 from linkcli.core.segments import count_segments
+from linkcli.core.verdict import ContactState, Verdict
 from linkcli.errors import ExitCode, LinkcliError
+from linkcli.shared import iso, mask
 from linkcli.store import Known, SendRow, Store, parse_ts, ts
+from linkcli.verdicts import Judge
 
 
 def local_time(moment: datetime, zone: ZoneInfo) -> str:
@@ -150,6 +151,7 @@ class _Facts:
         # When this version of the session was planned: its first send row, else the
         # snapshot row's last change.
         self.planned_at = min((r.created_at for r in this), default=changed_at)
+        self.judge = Judge(config, store, now)
 
     def participant(self, pid: str) -> dict[str, Any]:
         """One participant's steps, in sequence order, with older versions as history."""
@@ -241,7 +243,11 @@ class _Facts:
             if row:
                 entry["to"] = mask(channel, row.recipient)
             return entry
-        if row is not None and row.state in ("sent", "delivered", "sending", "failed"):
+        attempted = row is not None and (
+            row.state in ("sent", "delivered", "sending")
+            or (row.state == "failed" and row.attempts)
+        )
+        if row is not None and attempted:
             # What actually went (or was attempted), exactly as recorded; the retention
             # purge may have removed text and address since.
             entry.update(
@@ -258,23 +264,21 @@ class _Facts:
                 )
                 return entry
         else:
-            # Render at the moment it goes (pending) or was due (the rest): {day} and
-            # {starts_in} depend on it, and "starts in 18 h" would explain nothing.
+            # Render at the moment it goes (pending: its due time, the end of quiet
+            # hours, its retry) or was due (the rest): {day} and {starts_in} depend on
+            # it, and "starts in 18 h" would explain nothing.
+            contact: ContactState | None = None
+            verdict: Verdict | None = None
+            later = Verdict("go")
             if row is not None and row.state == "pending":
-                at = max(due or self.now, self.now)
+                verdict, _reach, contact = self.judge.verdict(row, self.known)
+                at, later = self.judge.when(row, self.known, contact)
+                entry.update(goes=iso(ts(at)), goes_local=local_time(at, zone))
             else:
                 at = due or (parse_ts(row.updated_at) if row else self.now)
-            outcome = compose(config, appt, p, step_name, channel, at)
-            if outcome.recipient:
-                outcome = compose(
-                    config,
-                    appt,
-                    p,
-                    step_name,
-                    channel,
-                    at,
-                    contact_state(self.store, outcome.recipient, channel),
-                )
+                address, _why = recipient_for(config, p, channel)
+                contact = self.judge.contact(address, channel) if address else None
+            outcome = compose(config, appt, p, step_name, channel, at, contact)
             message = outcome.message
             entry["to"] = mask(channel, outcome.recipient)
             if message is not None:
@@ -282,10 +286,8 @@ class _Facts:
                 if channel == "sms":
                     seg = count_segments(message.body)
                     entry.update(segments=seg.segments, encoding=seg.encoding)
-            if row is not None and row.state == "pending":
-                entry["reason"] = self._pending_reason(
-                    row, outcome.action, outcome.reason, due, zone
-                )
+            if row is not None and verdict is not None:
+                entry["reason"] = self._pending_reason(row, verdict, later, at, due, zone)
                 return entry
         if row is not None:
             entry["reason"] = self._row_reason(row, zone)
@@ -325,38 +327,57 @@ class _Facts:
     def _pending_reason(
         self,
         row: SendRow,
-        action: str,
-        why: str | None,
+        now_verdict: Verdict,
+        later: Verdict,
+        at: datetime,
         due: datetime | None,
         zone: ZoneInfo,
     ) -> str:
-        """Why a pending send will, or will not, go."""
+        """Why a pending send will, or will not, go: the send verdict, in words."""
         now = self.now
         expires = parse_ts(row.expires_at)
-        if now >= expires:
-            return (
-                "too late: its moment passed (the next message or the session start came "
-                "first); the next dispatch marks it skipped"
-            )
-        if self.stale:
-            since = f"since {local_time(self.good, zone)}" if self.good else "ever"
-            return (
-                f"waits: stale snapshot (no successful sync {since}); link messages wait "
-                "until `linkcli sync` succeeds"
-            )
-        if action == "wait":
-            return f"waits: {why}; fix the link before {local_time(expires, zone)} or it is skipped"
-        if action == "skip":
+        verdict = (
+            now_verdict if now_verdict.action != "wait" or now_verdict.until is None else later
+        )
+        why = verdict.reason
+        if verdict.action == "give_up":
+            return f"will be given up at the next dispatch: {why}"
+        if verdict.action == "skip":
             return f"will not go: {why}"
-        if action == "cancel":
+        if verdict.action == "cancel":
             return f"will be canceled: {why}"
-        if row.attempts and row.reason:
-            retry = row.next_attempt_at
-            when = local_time(parse_ts(retry), zone) if retry else "at the next dispatch"
-            return f"will retry {when} after {row.attempts} failed attempt(s): {row.reason}"
-        if due is not None and due <= now:
+        if verdict.action == "wait":
+            if self.stale:
+                since = f"since {local_time(self.good, zone)}" if self.good else "ever"
+                return (
+                    f"waits: stale snapshot (no successful sync {since}); link messages wait "
+                    "until `linkcli sync` succeeds"
+                )
+            return (
+                f"waits: {why}; fix it before {local_time(expires, zone)} or it is given up "
+                "(and reported)"
+            )
+        if row.attempts and row.next_attempt_at and parse_ts(row.next_attempt_at) > now:
+            return (
+                f"will retry at {local_time(at, zone)} after {row.attempts} failed "
+                f"attempt(s): {row.reason}"
+            )
+        if (
+            now_verdict.action == "wait"
+            and now_verdict.reason == "quiet hours"
+            or (due is not None and at > max(due, now))
+        ):
+            return (
+                f"held by quiet hours (no texts {self._quiet()} in the client's time "
+                f"zone): goes at {local_time(at, zone)}"
+            )
+        if at <= now:
             return f"due now: goes at the next dispatch (until {local_time(expires, zone)})"
-        return f"will go at {local_time(due, zone) if due else 'its due time'}"
+        return f"will go at {local_time(at, zone)}"
+
+    def _quiet(self) -> str:
+        quiet = self.config.sms.quiet_hours
+        return f"{quiet.start:%H:%M}-{quiet.end:%H:%M}" if quiet else ""
 
     def _not_planned(
         self, step: Step | None, channel: str, due: datetime | None, zone: ZoneInfo

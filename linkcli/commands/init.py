@@ -456,7 +456,7 @@ class InitResult:
 
 def next_steps(config: Config, path: Path, env: Mapping[str, str]) -> InitResult:
     """The environment variables still to set, files to create, and the cron lines."""
-    from linkcli.commands.doctor import secret_names
+    from linkcli.shared import secret_names
 
     platform = default_config_path({k: v for k, v in env.items() if k != "LINKCLI_CONFIG"})
     default = platform.expanduser().absolute() == path

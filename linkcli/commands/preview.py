@@ -2,42 +2,26 @@
 
 from __future__ import annotations
 
-import tempfile
+from dataclasses import replace
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
-from linkcli.commands.dispatch import contact_state
-from linkcli.commands.status import iso, mask
-from linkcli.commands.sync import run_sync
-from linkcli.compose import ContactState, compose, language_note
+from linkcli.compose import compose, language_note
 from linkcli.context import Context
 from linkcli.core.segments import count_segments
+from linkcli.shared import iso, mask
 from linkcli.store import Store, parse_ts, ts
+from linkcli.verdicts import Judge
 
 
 def build_preview(
     ctx: Context, store: Store, days: int = 7, therapist: str | None = None
 ) -> list[dict[str, Any]]:
-    """One object per planned message due in the next `days` days.
-
-    A store that has never synced is previewed from a throw-away sync of the source, so
-    a new install can look ahead before anything is written or sent.
-    """
-    if store.last_good_sync() is None:
-        with tempfile.TemporaryDirectory(prefix="linkcli-preview-") as tmp:
-            scratch = Store.open(Path(tmp) / "preview.db")
-            try:
-                run_sync(ctx, scratch)
-                return _preview(ctx, scratch, days, therapist)
-            finally:
-                scratch.close()
-    return _preview(ctx, store, days, therapist)
-
-
-def _preview(ctx: Context, store: Store, days: int, therapist: str | None) -> list[dict[str, Any]]:
+    """One object per planned message due in the next `days` days, at the moment it
+    will really go (quiet hours and retries included), exactly as it will go."""
     config, now = ctx.config, ctx.now
     rows = store.pending_before(now + timedelta(days=days))
+    judge = Judge(config, store, now)
     texted: set[str] = set()  # numbers that get their first text earlier in this preview
     out: list[dict[str, Any]] = []
     snapshot: dict[str, Any] = {}
@@ -54,25 +38,23 @@ def _preview(ctx: Context, store: Store, days: int, therapist: str | None) -> li
         participant = appt.participant(row.participant_id)
         if participant is None:
             continue
-        at = max(parse_ts(row.due_at), now)
-        if at >= parse_ts(row.expires_at):
+        _verdict, reach, contact = judge.verdict(row, known)
+        if reach.address in texted:
+            contact = replace(contact, texted_before=True)
+        # The real moment it goes: its due time, or the end of quiet hours, or its retry.
+        at, verdict = judge.when(row, known, contact)
+        if verdict.action in ("cancel",) or at >= parse_ts(row.expires_at):
             continue
-        outcome = compose(config, appt, participant, row.step, row.channel, at)
-        contact = ContactState()
-        if outcome.recipient:
-            contact = contact_state(store, outcome.recipient, row.channel)
-            if outcome.recipient in texted:
-                contact = ContactState(contact.opted_out, contact.bad, contact.reason, True)
-            outcome = compose(config, appt, participant, row.step, row.channel, at, contact)
-        if outcome.action == "send" and row.channel == "sms" and outcome.recipient:
-            texted.add(outcome.recipient)
+        if verdict.action == "go" and row.channel == "sms" and reach.address:
+            texted.add(reach.address)
+        outcome = compose(config, appt, participant, row.step, row.channel, at, contact)
         message = outcome.message
         # Email has no segments to pay for; its counts describe the text all the same,
         # so every object carries the same keys.
         seg = outcome.segments or (count_segments(message.body) if message else None)
         warnings = []
-        if outcome.reason:
-            warnings.append(outcome.reason)
+        if verdict.action != "go" and verdict.reason:
+            warnings.append(verdict.reason)
         if note := language_note(config, appt, participant, row.step, row.channel):
             warnings.append(note)
         if row.channel == "sms" and seg and seg.encoding == "UCS-2":
@@ -92,7 +74,7 @@ def _preview(ctx: Context, store: Store, days: int, therapist: str | None) -> li
                 "participant": participant.id,
                 "therapist": appt.therapist.id,
                 "recipient": mask(row.channel, outcome.recipient),
-                "action": outcome.action,
+                "action": ACTIONS[verdict.action],
                 "subject": message.subject if message else None,
                 "body": message.body if message else None,
                 "encoding": seg.encoding if seg else None,
@@ -100,4 +82,9 @@ def _preview(ctx: Context, store: Store, days: int, therapist: str | None) -> li
                 "warnings": warnings,
             }
         )
+    out.sort(key=lambda item: item["due"])  # by the moment each really goes (stable)
     return out
+
+
+# How preview names a verdict (its JSON has said "send" since the first release).
+ACTIONS = {"go": "send", "wait": "wait", "skip": "skip", "cancel": "cancel", "give_up": "give up"}

@@ -3,28 +3,29 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from linkcli.compose import effective_link, recipient_for
 from linkcli.config import Config
 from linkcli.context import Context
-from linkcli.core.phones import mask_email, mask_phone, normalize_mobile
-from linkcli.store import Store, ts
+from linkcli.core.phones import normalize_mobile
+from linkcli.errors import ExitCode
+from linkcli.shared import iso, mask
+from linkcli.store import STATES, Store, ts
 
 UPCOMING_LIMIT = 20
-
-
-def iso(value: str | None) -> str | None:
-    """Stored instants as ISO 8601 with an explicit UTC offset."""
-    return value.replace("Z", "+00:00") if value else None
-
-
-def mask(channel: str, address: str | None) -> str | None:
-    """Phone numbers and email addresses never appear whole in output."""
-    if not address:
-        return None
-    return mask_phone(address) if channel == "sms" else mask_email(address)
+SYNC_COUNTS = (
+    "created",
+    "rescheduled",
+    "canceled",
+    "updated",
+    "restored",
+    "unchanged",
+    "problems",
+    "listed",
+)
 
 
 def attention_item(
@@ -172,7 +173,13 @@ def attention(config: Config, store: Store, now: datetime) -> list[dict[str, Any
                 notice.participant_id,
             )
         )
-    for row in store.failed_since(now - timedelta(days=7)):
+    failed = store.failed_since(now - timedelta(days=7))
+    sessions = store.load({row.appointment_id for row in failed})
+    for row in failed:
+        # A message that failed or was given up is listed until its session has passed.
+        session = sessions.get(row.appointment_id)
+        if session is None or _ended(session.appointment) <= now:
+            continue
         items.append(
             attention_item(
                 "failed_send",
@@ -183,6 +190,11 @@ def attention(config: Config, store: Store, now: datetime) -> list[dict[str, Any
             )
         )
     return items
+
+
+def _ended(appointment: Any) -> datetime:
+    """When a session is over: its end, else an hour after its start."""
+    return appointment.end or appointment.start + timedelta(hours=1)
 
 
 def _record_id(problem: str) -> str | None:
@@ -200,13 +212,18 @@ def build_status(ctx: Context, store: Store) -> dict[str, Any]:
     last_sync: dict[str, Any] = {
         "time": iso(last.finished_at) if last else None,
         "ok": bool(last.ok) if last else None,
-        "counts": json.loads(last.counts) if last and last.counts else {},
+        # Every key always, zeros included: a monitor reads the same shape every time.
+        "counts": {
+            **dict.fromkeys(SYNC_COUNTS, 0),
+            **(json.loads(last.counts) if last and last.counts else {}),
+        },
         "error": last.error if last else None,
         "last_good": iso(ts(good)) if good else None,
     }
     upcoming = [
         {
-            "due": iso(max(row.due_at, ts(now))),
+            # A text held by quiet hours goes when they end (dispatch notes the moment).
+            "due": iso(max(row.due_at, row.next_attempt_at or "", ts(now))),
             "step": row.step,
             "channel": row.channel,
             "appointment": row.appointment_id,
@@ -228,9 +245,12 @@ def build_status(ctx: Context, store: Store) -> dict[str, Any]:
         }
         for row in store.settled_since(now - timedelta(days=7))
     ]
-    last_7_days: dict[str, dict[str, Any]] = {}
+    done = [state for state in STATES if state != "pending"]
+    last_7_days: dict[str, dict[str, Any]] = {
+        channel: dict.fromkeys(done, 0) for channel in ("sms", "email")
+    }
     for count in store.by_channel_since(now - timedelta(days=7)):
-        last_7_days.setdefault(count.group or "?", {})[count.state] = count.n
+        last_7_days.setdefault(count.group or "?", dict.fromkeys(done, 0))[count.state] = count.n
     for states in last_7_days.values():
         out = states.get("sent", 0) + states.get("delivered", 0) + states.get("failed", 0)
         # Of what left linkcli, the share the provider confirmed delivered (SMS only
@@ -242,7 +262,8 @@ def build_status(ctx: Context, store: Store) -> dict[str, Any]:
         )
     therapists: dict[str, dict[str, int]] = {}
     for count in store.by_therapist_since(now - timedelta(days=7)):
-        therapists.setdefault(count.group or "?", {})[count.state] = count.n
+        states = therapists.setdefault(count.group or "?", dict.fromkeys(done, 0))
+        states[count.state] = count.n
     return {
         "now": iso(ts(now)),
         "practice": config.practice.name,
@@ -270,3 +291,22 @@ def check_problems(ctx: Context, store: Store, report: dict[str, Any]) -> list[s
     if config.status.check_attention and report["attention"]:
         problems.append(f"{len(report['attention'])} item(s) need attention")
     return problems
+
+
+@dataclass
+class StatusResult:
+    """`status`: the report, and with `--check` what makes it exit 1."""
+
+    report: dict[str, Any]
+    problems: list[str]
+
+    @property
+    def exit_code(self) -> ExitCode:
+        """1 when `--check` found something a human must look at, else 0."""
+        return ExitCode.SENDS_FAILED if self.problems else ExitCode.OK
+
+
+def run_status(ctx: Context, store: Store, check: bool = False) -> StatusResult:
+    """The status report, and the `--check` problems when asked."""
+    report = build_status(ctx, store)
+    return StatusResult(report, check_problems(ctx, store, report) if check else [])

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from linkcli.adapters import closing
 from linkcli.compose import recipient_for
 from linkcli.context import Context
 from linkcli.core.diff import diff, vanish_refusal
 from linkcli.core.reconcile import reconcile
-from linkcli.errors import SourceError
+from linkcli.errors import ExitCode, SourceError
+from linkcli.shared import window_for
 from linkcli.sources import open_source
-from linkcli.sources.base import Listing, SkipsUnchanged, Window
-from linkcli.store import Store, parse_ts, ts
+from linkcli.sources.base import Listing, SkipsUnchanged
+from linkcli.store import Store, ts
 
 
 @dataclass
@@ -24,6 +26,16 @@ class SyncResult:
     problems: list[str] = field(default_factory=list)  # new since the last sync
     adopted: bool = False
     planned: int = 0
+
+    exit_code = ExitCode.OK  # a sync that fails raises instead
+
+    def summary(self) -> dict[str, Any]:
+        """What `sync --json` prints: the counts, every key always present."""
+        return {
+            **self.counts,
+            "planned": self.planned,
+            "adopted": self.adopted,
+        }
 
 
 def drop_unresolved(listing: Listing) -> Listing:
@@ -44,24 +56,6 @@ def drop_unresolved(listing: Listing) -> Listing:
         kept.append(appointment)
     listing.appointments = kept
     return listing
-
-
-def sync_due(ctx: Context, store: Store) -> bool:
-    """Whether `run` reads the schedule now: always for a local `file` source (cheap, and
-    an edit takes effect on the next tick), else when `[sync] interval` has passed since
-    the last attempt, so a remote API is polled at the configured pace."""
-    if ctx.config.source.kind == "file":
-        return True
-    last = store.last_sync()
-    if last is None or store.last_good_sync() is None:
-        return True
-    finished = parse_ts(last.finished_at)
-    return ctx.now - finished >= ctx.config.sync.interval or ctx.now < finished
-
-
-def window_for(ctx: Context) -> Window:
-    """The span of session starts each sync reads."""
-    return Window(ctx.now - ctx.config.sync.past, ctx.now + ctx.config.sync.future)
 
 
 SYNC_PHASES = 4
