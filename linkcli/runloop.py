@@ -1,6 +1,7 @@
 """The run loop: "sync if due, tolerate a failed sync, dispatch", once (`run`) or for as
 long as the process lives (`run --watch`). One function does one pass for both, so the
-two can never differ in how they treat a failed sync."""
+two can never differ in how they treat a failed sync. Also `preview`'s look-ahead for a
+store that never synced. Commands never import each other; this module composes them."""
 
 from __future__ import annotations
 
