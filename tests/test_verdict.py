@@ -1,8 +1,10 @@
 """The send verdict, as a table: one pure function decides what happens to a due send,
-and `dispatch`, `preview` and `explain` all ask it. Synthetic people and numbers only."""
+and `dispatch`, `preview` and `explain` all ask it; through the CLI, what `preview` says
+is what `dispatch` sends. Synthetic people and numbers only."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -19,6 +21,7 @@ from linkcli.core.verdict import (
     send_verdict,
     settle,
 )
+from tests.conftest import ZOOM, appointment
 
 NY = ZoneInfo("America/New_York")
 START = datetime(2026, 11, 24, 20, 0, tzinfo=UTC)  # Tue 3:00 PM EST
@@ -383,3 +386,41 @@ def test_parse_quiet_hours(text, expected):
 def test_parse_quiet_hours_refuses(text, problem):
     with pytest.raises(ValueError, match=problem):
         parse_quiet_hours(text)
+
+
+# --- preview and dispatch ask the same verdict: what preview says is what goes --------
+
+AGREE = [
+    # (name, session start, synced at, link)
+    ("a plain 24 h text", "2026-11-24T15:00:00-05:00", "2026-11-23T18:00:00Z", None),
+    ("a text held by quiet hours", "2026-11-24T07:30:00-05:00", "2026-11-23T06:00:00Z", None),
+    (
+        "a refused link",
+        "2026-11-24T15:00:00-05:00",
+        "2026-11-23T18:00:00Z",
+        "https://us02web.zoom.us/my/drchen",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("start", "synced", "link"), [a[1:] for a in AGREE], ids=[a[0] for a in AGREE]
+)
+def test_preview_says_when_and_what_dispatch_sends(practice, start, synced, link):
+    practice.schedule(appointment(start=start, link=link or ZOOM))
+    practice.ok(synced, "sync")
+    [item] = [
+        i
+        for i in json.loads(practice.ok(synced, "preview", "--json").stdout)
+        if (i["step"], i["channel"]) == ("reminder-24h", "sms")
+    ]
+    due = datetime.fromisoformat(item["due"])
+    before = (due - timedelta(minutes=1)).isoformat()
+    practice.cli(before, "dispatch")
+    assert practice.sms() == []
+    practice.cli(due.isoformat(), "dispatch")
+    if item["action"] == "send":
+        [sms] = practice.sms()
+        assert sms["body"] == item["body"]  # exactly as previewed
+    else:
+        assert item["action"] == "wait" and practice.sms() == []
