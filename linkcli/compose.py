@@ -162,6 +162,14 @@ def _opt_out_wording(config: Config, lang: str) -> tuple[str, str]:
     return words.opt_out, words.opt_out_short
 
 
+def therapist_shown(config: Config, appointment: Appointment) -> str:
+    """The therapist's name as clients read it, the practice's settings applied."""
+    therapist = config.therapists.get(appointment.therapist.id)
+    if therapist is None:
+        return appointment.therapist.shown
+    return appointment.therapist.names(therapist.name, therapist.display_name)[1]
+
+
 def language_note(
     config: Config, appointment: Appointment, participant: Participant, step: str, channel: str
 ) -> str | None:
@@ -196,10 +204,7 @@ def calendar_file(
     from linkcli.core.ics import build_ics  # icalendar loads only when an email goes
 
     link = effective_link(config, appointment) or ""
-    therapist = config.therapists.get(appointment.therapist.id)
-    shown = (therapist.display_name if therapist and therapist.display_name else None) or (
-        appointment.therapist.shown
-    )
+    shown = therapist_shown(config, appointment)
     end = appointment.end or appointment.start + timedelta(minutes=50)
     words = wording(client_language(config, participant))
     return build_ics(

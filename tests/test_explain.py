@@ -136,3 +136,28 @@ def test_unknown_appointment_is_a_usage_error(group: Practice):
     assert result.exit_code == 2
     assert "no appointment 'apt-9999'" in result.stderr
     assert result.stdout == ""
+
+
+def test_the_therapist_reads_the_same_name_in_texts_emails_calendar_files_and_explain(
+    practice: Practice,
+):
+    """A configured name without a display name does not override the source's display
+    name: the text, the email, its calendar file and `explain` all say "Dr. Chen"."""
+    from linkcli.compose import calendar_file
+    from linkcli.config import load_config
+    from linkcli.core.model import parse_appointment
+
+    practice.write_config('[therapists."th-1"]\nname = "Maya Chen"\n')
+    practice.ok(T0, "sync")
+    practice.ok(AT_24H, "run")
+    [text] = practice.sms()
+    assert text["body"].startswith("Reminder: Dr. Chen session tomorrow at 3:00 PM.")
+    [email] = practice.emails()
+    assert email["subject"].startswith("Reminder: your session with Dr. Chen tomorrow")
+    data = json.loads(practice.ok(AFTER, "explain", "apt-1001", "--json").stdout)
+    assert data["appointment"]["therapist"]["shown"] == "Dr. Chen"
+
+    config = load_config(practice.config, {})
+    appt = parse_appointment(appointment())
+    ics = calendar_file(config, appt, appt.participants[0], 0, appt.start).decode()
+    assert "SUMMARY:Session with Dr. Chen" in ics

@@ -21,10 +21,11 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 from icalendar import Calendar
 
 from linkcli.channels.base import ChannelError, EmailMessage
-from linkcli.channels.smtp import SmtpEmail, make_message_id, mask_email
+from linkcli.channels.smtp import SmtpEmail, make_message_id
 from linkcli.config import EmailConfig
 from linkcli.core.emailbody import to_html
 from linkcli.core.ics import build_ics
+from linkcli.core.phones import mask_email
 
 USER, PASSWORD = "practice-user", "s3cret-Pa55"
 LINK = "https://video.example.org/j/1001?pwd=a1b2&x=1"

@@ -12,7 +12,7 @@ import pytest
 import respx
 
 from linkcli.channels.base import ChannelError, SendResult, SmsMessage
-from linkcli.channels.twilio import InboundReply, TwilioSms, error_kind, mask_number
+from linkcli.channels.twilio import InboundReply, TwilioSms, error_kind
 from linkcli.config import SmsConfig
 from linkcli.errors import ConfigError
 
@@ -604,11 +604,3 @@ def test_delivery_status_of_unknown_sid_is_rejected(api: respx.MockRouter, chann
 )
 def test_error_kind(code: int | None, status: int | None, kind: str):
     assert error_kind(code, status) == kind
-
-
-@pytest.mark.parametrize(
-    ("number", "masked"),
-    [("+16175550101", "+1******0101"), ("+447700900123", "+4*******0123"), ("1234", "****")],
-)
-def test_mask_number(number: str, masked: str):
-    assert mask_number(number) == masked

@@ -29,6 +29,7 @@ from types import TracebackType
 from linkcli import clock
 from linkcli.channels.base import ChannelError, EmailMessage, ErrorKind, SendResult
 from linkcli.config import EmailConfig
+from linkcli.core.phones import mask_email
 
 ENV_USERNAME = "LINKCLI_SMTP_USERNAME"
 ENV_PASSWORD = "LINKCLI_SMTP_PASSWORD"
@@ -365,14 +366,6 @@ class SmtpEmail:
             reason = re.sub(re.escape(to), lambda _m: masked, reason, flags=re.IGNORECASE)
         # Servers echo addresses in their replies; mask any the exact match missed.
         return _EMAIL_RE.sub(lambda m: _mask_unless_ours(m.group(0), self._config), reason)
-
-
-def mask_email(address: str) -> str:
-    """``alice@example.org`` -> ``a***@example.org``: enough to tell clients apart in logs."""
-    local, at, domain = address.strip().rpartition("@")
-    if not at:
-        return address[:1] + "***"
-    return f"{local[:1]}***@{domain}"
 
 
 def make_message_id(key: str, from_address: str) -> str:

@@ -26,6 +26,7 @@ from linkcli.channels.base import (
 )
 from linkcli.channels.httpx_twilio import HttpxTwilioClient, TwilioTransportError
 from linkcli.config import SmsConfig
+from linkcli.core.phones import mask_phone
 from linkcli.errors import ConfigError
 
 ENV_ACCOUNT_SID = "TWILIO_ACCOUNT_SID"
@@ -55,15 +56,6 @@ _KNOWN_CODES: dict[int, tuple[ErrorKind, str]] = {
 _MIN_TWILIO_CODE = 10000
 
 _DIGITS = re.compile(r"\+?\d[\d\s().-]{5,}\d")
-
-
-def mask_number(number: str) -> str:
-    """Hide a phone number except its first digit and last 4: +16175550101 -> +1******0101."""
-    digits = re.sub(r"\D", "", number)
-    plus = "+" if number.strip().startswith("+") else ""
-    if len(digits) <= 5:
-        return plus + "*" * len(digits)
-    return f"{plus}{digits[0]}{'*' * (len(digits) - 5)}{digits[-4:]}"
 
 
 def error_kind(code: int | None, http_status: int | None = None) -> ErrorKind:
@@ -287,7 +279,7 @@ class TwilioSms:
         label = f"Twilio error {code}" if code is not None else f"Twilio HTTP {status or '?'}"
         reason = f"{label}: {text}"
         if to:
-            reason += f" (to {mask_number(to)})"
+            reason += f" (to {mask_phone(to)})"
         return ChannelError(
             reason, kind=kind, code=str(code) if code is not None else None, http_status=status
         )
@@ -295,7 +287,7 @@ class TwilioSms:
     def _scrub(self, text: str) -> str:
         """Twilio's own message, shortened, with numbers masked and the token removed."""
         text = text.replace(self._token, "***")
-        text = _DIGITS.sub(lambda m: mask_number(m.group(0)), text)
+        text = _DIGITS.sub(lambda m: mask_phone(m.group(0)), text)
         return text if len(text) <= 120 else text[:117] + "..."
 
 
@@ -363,5 +355,4 @@ __all__ = [
     "InboundReply",
     "TwilioSms",
     "error_kind",
-    "mask_number",
 ]

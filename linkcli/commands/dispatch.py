@@ -23,12 +23,12 @@ from linkcli.compose import Outcome, calendar_file, effective_link, render_send
 from linkcli.context import Context
 from linkcli.core.emailbody import to_html
 from linkcli.core.optout import classify_reply, means_cancel
-from linkcli.core.phones import mask_email, mask_phone
 from linkcli.core.reconcile import CANCELLATION
 from linkcli.core.segments import count_segments
 from linkcli.core.verdict import ContactState
 from linkcli.errors import ExitCode, LinkcliError
 from linkcli.pacing import Pacer
+from linkcli.shared import mask
 from linkcli.store import ClaimedMessage, Known, SendRow, Store, parse_ts, ts
 from linkcli.verdicts import Judge
 
@@ -197,7 +197,7 @@ class Dispatcher:
             appointment,
             participant,
             "inbound_cancel",
-            f"client {mask_phone(number)} replied CANCEL: texts stopped (Twilio treats it as "
+            f"client {mask('sms', number)} replied CANCEL: texts stopped (Twilio treats it as "
             "an opt-out); they may also mean to cancel their session",
             "call the client; if they meant the session, cancel it in the schedule; they "
             "can reply START to get texts again",
@@ -401,7 +401,7 @@ class Dispatcher:
         store.finish_attempt(attempt, now, exc.kind, error=exc.reason)
         claimed = store.send(row.id)
         address = claimed.recipient if claimed else None
-        who = _mask(row.channel, address)
+        who = mask(row.channel, address) or "?"
         line = f"{row.step} {row.channel} to {who} for {row.appointment_id}: {exc.reason}"
         if exc.fatal:
             # Credentials refused: every further send would fail the same way.
@@ -443,12 +443,6 @@ class Dispatcher:
         result.retrying += 1
         if not row.attempts:
             result.retries.append(line)
-
-
-def _mask(channel: str, address: str | None) -> str:
-    if not address:
-        return "?"
-    return mask_phone(address) if channel == "sms" else mask_email(address)
 
 
 def run_dispatch(

@@ -72,8 +72,7 @@ def values_for(
     """Every placeholder's value for one participant at `now` (DST-correct local time)."""
     zone = zone_for(participant, practice_tz)
     start_local = appointment.start.astimezone(zone)
-    name = therapist_name or appointment.therapist.name
-    shown = therapist_display or appointment.therapist.display_name or name
+    name, shown = appointment.therapist.names(therapist_name, therapist_display)
     return {
         "client_first_name": participant.shown_first_name,
         "client_name": participant.name or participant.shown_first_name,

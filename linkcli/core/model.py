@@ -58,6 +58,13 @@ class Therapist:
         """The name used in messages: display name, else name."""
         return self.display_name or self.name
 
+    def names(self, name: str | None = None, display_name: str | None = None) -> tuple[str, str]:
+        """(name, shown name) once the practice's own settings are applied: a configured
+        name or display name wins over the source's, and what clients see is the display
+        name, else the name. The one rule for every message, calendar file and screen."""
+        full = name or self.name
+        return full, display_name or self.display_name or full
+
 
 @dataclass(frozen=True)
 class Participant:
