@@ -12,9 +12,11 @@ import struct
 import subprocess
 import zlib
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
+from linkcli.core.report import ReplyCount, ReportMessage, build_report, delivery_rate
 from linkcli.store import Store
 from tests.conftest import Practice, appointment, client
 
@@ -265,3 +267,75 @@ def test_email_without_report_to_says_which_key_to_set(week):
     result = week.cli(AFTER, "report", "--email")
     assert result.exit_code == 2
     assert result.stderr.startswith("linkcli: error: config error: [report] to is not set")
+
+
+# --- the pure figures ----------------------------------------------------------------
+
+
+def _message(due: str, sent: str | None, **fields: object) -> ReportMessage:
+    from datetime import datetime
+
+    base: dict[str, object] = {
+        "appointment_id": "apt-1",
+        "therapist_id": "th-1",
+        "therapist_name": "Maya Chen",
+        "therapist_display_name": None,
+        "step": "final-30m",
+        "channel": "sms",
+        "state": "sent" if sent else "pending",
+        "reason": None,
+        "due_at": datetime.fromisoformat(due),
+        "sent_at": datetime.fromisoformat(sent) if sent else None,
+        "write_back": None,
+    }
+    base.update(fields)
+    return ReportMessage(**base)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("sent", "on_time"),
+    [
+        ("2026-11-24T19:30:00+00:00", 1.0),
+        ("2026-11-24T19:32:00+00:00", 1.0),  # exactly 2 minutes late is still on time
+        ("2026-11-24T19:32:01+00:00", 0.0),
+    ],
+)
+def test_on_time_means_within_two_minutes_of_due(sent, on_time):
+    since, until = _week()
+    row = _message("2026-11-24T19:30:00+00:00", sent)
+    assert build_report([row], [], since, until, ZoneInfo("UTC"))["on_time"] == on_time
+
+
+@pytest.mark.parametrize(
+    ("delivered", "sent", "failed", "rate"),
+    [(0, 0, 0, None), (0, 5, 0, None), (9, 0, 1, 0.9), (2, 1, 0, 0.667)],
+)
+def test_delivery_rate_is_the_confirmed_share(delivered, sent, failed, rate):
+    assert delivery_rate(delivered, sent, failed) == rate
+
+
+def test_replies_and_minutes_saved_come_from_link_requests_answered():
+    since, until = _week()
+    report = build_report(
+        [], [ReplyCount("th-1", 5, 3), ReplyCount(None, 2, 0)], since, until, ZoneInfo("UTC")
+    )
+    assert (report["replies"], report["link_requests_answered"], report["minutes_saved"]) == (
+        7,
+        3,
+        12,
+    )
+    assert report["therapists"]["th-1"]["minutes_saved"] == 12
+
+
+def test_schedule_text_reaches_the_report_as_plain_text():
+    since, until = _week()
+    row = _message(
+        "2026-11-24T19:30:00+00:00",
+        None,
+        therapist_name="Maya\x1b[31m Chen",
+        state="failed",
+        reason="gave up: link refused:\x1b[2J bad",
+    )
+    report = build_report([row], [], since, until, ZoneInfo("UTC"))
+    assert report["therapists"]["th-1"]["name"] == "Maya?[31m Chen"
+    assert report["given_up_reasons"] == {"link refused:?[2J bad": 1}
