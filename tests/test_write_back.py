@@ -249,3 +249,28 @@ def test_killed_mid_write_back_records_each_message_exactly_once(ehr, moment):
     keys = {r["identifier"][0]["value"] for r in server.state.stored}
     assert len(keys) == 2
     assert sent_messages(practice) == 2  # and no message went twice
+
+
+def test_write_back_is_checked_by_the_config_reader_with_its_line(tmp_path):
+    write_config(
+        tmp_path,
+        """
+        [source]
+        kind = "fhir"
+        base_url = "https://fhir.example.org/r4"
+        write_back = "yes"
+        """,
+    )
+    result = Practice(tmp_path).cli(DUE, "dispatch")
+    assert result.exit_code == 2
+    assert result.stderr.endswith(
+        "source.write_back (line 5): must be true or false, found 'yes'\n"
+    )
+
+
+def test_without_write_back_nothing_is_posted(ehr, tmp_path):
+    practice, server = ehr
+    config = practice.config.read_text().replace("write_back = true", "write_back = false")
+    practice.config.write_text(config)
+    practice.ok(DUE, "run")
+    assert sent_messages(practice) == 2 and server.state.posts == 0
