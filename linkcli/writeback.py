@@ -12,6 +12,7 @@ second one. After repeated failures the record is an `attention` item in `status
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -40,7 +41,9 @@ def enabled(ctx: Context) -> bool:
     return source.kind == "fhir" and source.settings.get("write_back") is True
 
 
-def write_back(ctx: Context, store: Store) -> WriteBackResult:
+def write_back(
+    ctx: Context, store: Store, stop: Callable[[], bool] | None = None
+) -> WriteBackResult:
     """Record every message sent since write-back was turned on that has no record yet.
 
     Only messages sent from the first run with write-back on are recorded: turning it on
@@ -70,6 +73,8 @@ def write_back(ctx: Context, store: Store) -> WriteBackResult:
         return result
     try:
         for row in due:
+            if stop is not None and stop():
+                break  # SIGTERM under `run --watch`: the rest wait for the next start
             if not store.claim_write_back(row.id, now):
                 continue  # another run took it
             sent = parse_ts(row.sent_at) if row.sent_at else now

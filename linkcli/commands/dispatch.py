@@ -459,5 +459,5 @@ def run_dispatch(
     record what went on the EHR when write-back is on (after the sends: a failing EHR
     never holds or repeats a message)."""
     result = Dispatcher(ctx, store, stop=stop).run()
-    result.notes += write_back(ctx, store).notes
+    result.notes += write_back(ctx, store, stop).notes
     return result
