@@ -339,3 +339,10 @@ def test_schedule_text_reaches_the_report_as_plain_text():
     report = build_report([row], [], since, until, ZoneInfo("UTC"))
     assert report["therapists"]["th-1"]["name"] == "Maya?[31m Chen"
     assert report["given_up_reasons"] == {"link refused:?[2J bad": 1}
+
+
+def test_an_html_file_that_cannot_be_written_is_one_line(week, tmp_path):
+    target = tmp_path / "missing-folder" / "report.html"
+    result = week.cli(AFTER, "report", "--html", str(target))
+    assert result.exit_code == 2
+    assert result.stderr == f"linkcli: error: cannot write {target}: No such file or directory\n"
