@@ -274,3 +274,19 @@ def test_without_write_back_nothing_is_posted(ehr, tmp_path):
     practice.config.write_text(config)
     practice.ok(DUE, "run")
     assert sent_messages(practice) == 2 and server.state.posts == 0
+
+
+def test_a_quiet_tick_with_write_back_on_loads_no_http_library(ehr):
+    """Nothing due and nothing to record: the write-back hook costs two store reads."""
+    practice, _ = ehr
+    code = (
+        "import sys\n"
+        "from linkcli.cli import app\n"
+        "try:\n    app(['dispatch'])\nexcept SystemExit as e:\n    assert not e.code, e.code\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'twilio', 'httpx'}))"
+    )
+    env = {**practice.env("2026-11-21T12:00:00Z"), "PATH": "/usr/bin:/bin"}
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == "[]", out.stderr
