@@ -547,6 +547,51 @@ def explain(
         output.show_explain(data)
 
 
+@app.command()
+@_guarded
+def report(
+    config: ConfigOpt = None,
+    days: Annotated[
+        int, typer.Option("--days", min=1, max=366, help="How many days, ending now.")
+    ] = 7,
+    json_: Annotated[bool, typer.Option("--json", help="One JSON object for machines.")] = False,
+    html: Annotated[
+        Path | None,
+        typer.Option(
+            "--html",
+            metavar="FILE",
+            help="Also write the report as a self-contained HTML page.",
+            show_default=False,
+        ),
+    ] = None,
+    email: Annotated[bool, typer.Option("--email", help="Email the page to [report] to.")] = False,
+) -> None:
+    """The last days in figures, per therapist and in total: sessions, messages, on-time
+    texts, delivery, replies, link requests answered, minutes saved, messages given up.
+
+    Example: 0 8 * * 1 linkcli report --email
+    """
+    from linkcli.commands.report import build
+    from linkcli.commands.report import email as email_report
+
+    ctx = _ctx(config)
+    with ctx.store(locked=False, readonly=True) as store:
+        data = build(ctx, store, days)
+    page = output.report_html(data) if html or email else ""
+    if html:
+        try:
+            html.write_text(page, encoding="utf-8")
+        except OSError as exc:
+            raise LinkcliError(f"cannot write {html}: {exc.strerror}", ExitCode.USAGE) from None
+    sent = email_report(ctx, data, output.report_text(data), page) if email else []
+    if json_:
+        output.print_json(data)
+    elif not (email or html):
+        output.show_report(data)
+    if sent:
+        output.info_line(f"report emailed to {', '.join(sent)}")
+
+
 def main() -> None:
     """Console-script entry point."""
     app()

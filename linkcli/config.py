@@ -122,6 +122,13 @@ class StatusConfig:
 
 
 @dataclass(frozen=True)
+class ReportConfig:
+    """`[report]`: who gets `linkcli report --email`."""
+
+    to: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole validated configuration of one practice."""
 
@@ -141,6 +148,7 @@ class Config:
     therapists: dict[str, TherapistConfig]
     status: StatusConfig
     change_messages: ChangeMessagesConfig = ChangeMessagesConfig()
+    report: ReportConfig = ReportConfig()
 
     @property
     def base_dir(self) -> Path:
@@ -228,6 +236,7 @@ _SECTIONS = (
     "therapists",
     "status",
     "change_messages",
+    "report",
 )
 
 
@@ -590,6 +599,13 @@ def parse_config(raw: dict[str, Any], lines: _Lines, path: Path) -> Config:
         cancellation=r.get(("change_messages", "cancellation"), bool, True),
     )
 
+    r.unknown_keys(("report",), ("to",))
+    report_to = r.get(("report", "to"), (str, list), [])
+    addresses = [report_to] if isinstance(report_to, str) else report_to
+    if not all(isinstance(a, str) and "@" in a for a in addresses):
+        r.problem(("report", "to"), "must be an email address or a list of them")
+        addresses = []
+
     config = Config(
         path=path,
         practice=practice,
@@ -607,6 +623,7 @@ def parse_config(raw: dict[str, Any], lines: _Lines, path: Path) -> Config:
         therapists=therapists,
         status=status,
         change_messages=change_messages,
+        report=ReportConfig(to=tuple(a.strip() for a in addresses)),
     )
     _check_templates_cover_sequence(r, config)
     _check_link_templates(r, config)

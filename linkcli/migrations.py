@@ -159,3 +159,30 @@ def m0005_escaped_send_keys(db: Database) -> None:
         parts = (appointment_id, participant_id, step, channel)
         new = "/".join(escape(part) for part in parts) + "/" + key[len(head) :]
         db.execute("update sends set key = ? where id = ?", [new, send_id])
+
+
+@migrations(name="0007_write_backs")
+def m0007_write_backs(db: Database) -> None:
+    """FHIR write-back: one row per sent message, with its own state machine (pending ->
+    posting -> written, back to pending after a failed POST), claimed like a send. The
+    unique `send_id` is what makes the record exactly one per message."""
+    db.table("write_backs").create(
+        {
+            "id": int,
+            "send_id": int,
+            "state": str,
+            "attempts": int,
+            "next_attempt_at": str,
+            "error": str,
+            "resource_id": str,
+            "claimed_by": str,
+            "created_at": str,
+            "updated_at": str,
+        },
+        pk="id",
+        not_null={"send_id", "state"},
+        defaults={"attempts": 0},
+        foreign_keys=[("send_id", "sends", "id")],
+    )
+    db.table("write_backs").create_index(["send_id"], unique=True)
+    db.table("write_backs").create_index(["state", "next_attempt_at"])

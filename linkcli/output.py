@@ -383,3 +383,204 @@ _STATE_STYLE = {
     "skipped": "yellow",
     "not planned": "yellow",
 }
+
+
+# --- report -----------------------------------------------------------------------------
+# One plain-text rendering serves the terminal and the email's text part; the HTML page
+# (`--html`, the email's HTML part) is self-contained: inline CSS and SVG, no script, no
+# external resource, so it opens the same from a mail client or a file.
+
+_STATE_ORDER = ("sent", "delivered", "failed", "skipped", "canceled", "pending", "sending")
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0%}"
+
+
+def _period_line(report: dict[str, Any]) -> str:
+    days = report["per_day"]
+    period = report["period"]
+    span = f"{days[0]['day']} to {days[-1]['day']}" if days else "-"
+    return f"{span} ({period['days']:g} days, {period['timezone']})"
+
+
+def _report_lines(report: dict[str, Any]) -> list[str]:
+    """The figures, as lines of plain text (total first, then each therapist)."""
+    from linkcli.core.report import printable
+
+    lines = [
+        f"linkcli report: {printable(report['practice'])}, {_period_line(report)}",
+        "",
+        f"Sessions covered: {report['sessions']}",
+        f"Messages: {report['messages_total']}",
+    ]
+    for step, channels in sorted(report["messages"].items()):
+        for channel, states in sorted(channels.items()):
+            counts = ", ".join(f"{s} {states[s]}" for s in _STATE_ORDER if states.get(s))
+            lines.append(f"  {printable(step):<16} {channel:<6} {counts}")
+    texts = report["link_texts"]
+    lines += [
+        f"Link texts sent within 2 min of due: {_pct(report['on_time'])} "
+        f"({texts['on_time']} of {texts['sent']})",
+        "Delivery rate: "
+        + ", ".join(f"{c} {_pct(r)}" for c, r in sorted(report["delivery_rate"].items()))
+        + " (- : no delivery receipts)",
+        f"Replies received: {report['replies']}; link requests answered: "
+        f"{report['link_requests_answered']}",
+        f"Therapist minutes saved (estimate): {report['minutes_saved']} "
+        f"({report['link_requests_answered']} link requests answered x "
+        f"{report['minutes_per_link_request']} min each)",
+        f"Messages given up: {report['given_up']}",
+    ]
+    lines += [f"  {n} x {reason}" for reason, n in report["given_up_reasons"].items()]
+    wb = report["write_back"]
+    if wb["written"] or wb["pending"]:
+        lines.append(f"EHR records: {wb['written']} written, {wb['pending']} pending")
+    if report["therapists"]:
+        lines += ["", "By therapist:"]
+    for tid, t in report["therapists"].items():
+        lines.append(
+            f"  {printable(t['name'])} ({printable(tid)}): sessions {t['sessions']}, messages "
+            f"{t['messages_total']}, on time {_pct(t['on_time'])}, given up {t['given_up']}, "
+            f"replies {t['replies']}, link requests answered {t['link_requests_answered']}, "
+            f"minutes saved {t['minutes_saved']}"
+        )
+    return lines
+
+
+def report_text(report: dict[str, Any]) -> str:
+    """The report as plain text (the terminal, the email's text part)."""
+    return "\n".join(_report_lines(report)) + "\n"
+
+
+def show_report(report: dict[str, Any]) -> None:
+    """The report on the terminal."""
+    out = console()
+    for line in _report_lines(report):
+        _say(out, line)
+
+
+_CHART_COLOURS = {"sms": "#2b6cb0", "email": "#dd8a2e"}
+
+
+def _chart_svg(per_day: list[dict[str, Any]]) -> str:
+    """Messages per day by channel as grouped bars, inline SVG."""
+    from html import escape
+
+    bar, gap, height, top, bottom = 14, 14, 160, 16, 34
+    group = 2 * bar + gap
+    width = max(group * len(per_day) + gap, 240)
+    peak = max([d[c] for d in per_day for c in _CHART_COLOURS] + [1])
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" '
+        f'height="{height + top + bottom}" role="img" aria-label="Messages per day by channel">'
+    ]
+    for i, day in enumerate(per_day):
+        x = gap + i * group
+        for j, (channel, colour) in enumerate(_CHART_COLOURS.items()):
+            n = day[channel]
+            h = round(height * n / peak)
+            parts.append(
+                f'<rect x="{x + j * bar}" y="{top + height - h}" width="{bar - 2}" '
+                f'height="{h}" fill="{colour}"><title>{escape(day["day"])} {channel}: {n}'
+                "</title></rect>"
+            )
+            if n:
+                parts.append(
+                    f'<text x="{x + j * bar + (bar - 2) / 2}" y="{top + height - h - 3}" '
+                    f'font-size="9" text-anchor="middle">{n}</text>'
+                )
+        parts.append(
+            f'<text x="{x + bar}" y="{top + height + 14}" font-size="10" '
+            f'text-anchor="middle">{escape(day["day"][5:])}</text>'
+        )
+    parts.append(
+        f'<line x1="0" y1="{top + height}" x2="{width}" y2="{top + height}" stroke="#888"/>'
+    )
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def report_html(report: dict[str, Any]) -> str:
+    """The report as one self-contained HTML page: no script, no external resource."""
+    from html import escape
+
+    from linkcli.core.report import printable
+
+    def cell(value: Any) -> str:
+        return f"<td>{escape(str(value))}</td>"
+
+    wb = report["write_back"]
+    summary = [
+        ("Sessions covered", report["sessions"]),
+        ("Messages", report["messages_total"]),
+        (
+            "Link texts within 2 min of due",
+            f"{_pct(report['on_time'])} ({report['link_texts']['on_time']} of "
+            f"{report['link_texts']['sent']})",
+        ),
+        *(
+            (f"Delivery rate, {c}", _pct(r) if r is not None else "- (no receipts)")
+            for c, r in sorted(report["delivery_rate"].items())
+        ),
+        ("Replies received", report["replies"]),
+        ("Link requests answered", report["link_requests_answered"]),
+        (
+            "Therapist minutes saved (estimate)",
+            f"{report['minutes_saved']} ({report['link_requests_answered']} x "
+            f"{report['minutes_per_link_request']} min)",
+        ),
+        ("Messages given up", report["given_up"]),
+        ("EHR records written / pending", f"{wb['written']} / {wb['pending']}"),
+    ]
+    rows = "".join(f"<tr><th>{escape(k)}</th>{cell(v)}</tr>" for k, v in summary)
+    messages = "".join(
+        f"<tr>{cell(step)}{cell(channel)}"
+        + "".join(cell(states.get(s, 0)) for s in _STATE_ORDER)
+        + "</tr>"
+        for step, channels in sorted(report["messages"].items())
+        for channel, states in sorted(channels.items())
+    )
+    given_up = "".join(
+        f"<li>{n} &times; {escape(reason)}</li>" for reason, n in report["given_up_reasons"].items()
+    )
+    therapists = "".join(
+        f"<tr>{cell(printable(t['name']))}{cell(printable(tid))}{cell(t['sessions'])}"
+        f"{cell(t['messages_total'])}{cell(_pct(t['on_time']))}{cell(t['given_up'])}"
+        f"{cell(t['replies'])}{cell(t['link_requests_answered'])}{cell(t['minutes_saved'])}</tr>"
+        for tid, t in report["therapists"].items()
+    )
+    legend = " ".join(
+        f'<span class="key" style="background:{colour}"></span>{channel}'
+        for channel, colour in _CHART_COLOURS.items()
+    )
+    head_states = "".join(f"<th>{s}</th>" for s in _STATE_ORDER)
+    title = f"linkcli report: {printable(report['practice'])}"
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{escape(title)}</title>
+<style>
+body {{ font-family: system-ui, sans-serif; margin: 24px; color: #1a202c; background: #fff; }}
+h1 {{ font-size: 20px; }} h2 {{ font-size: 16px; margin-top: 24px; }}
+table {{ border-collapse: collapse; }} th, td {{ border: 1px solid #cbd5e0; padding: 4px 8px; }}
+th {{ text-align: left; background: #edf2f7; }} td {{ text-align: right; }}
+.key {{ display: inline-block; width: 12px; height: 12px; margin: 0 4px 0 12px; }}
+</style></head>
+<body>
+<h1>{escape(title)}</h1>
+<p id="period">{escape(_period_line(report))}</p>
+<table id="summary">{rows}</table>
+<h2>Messages sent per day</h2>
+<p>{legend}</p>
+{_chart_svg(report["per_day"])}
+<h2>Messages by step, channel and state</h2>
+<table id="messages"><tr><th>step</th><th>channel</th>{head_states}</tr>{messages}</table>
+<h2>Given up</h2>
+<ul id="given-up">{given_up or "<li>none</li>"}</ul>
+<h2>By therapist</h2>
+<table id="therapists"><tr><th>therapist</th><th>id</th><th>sessions</th><th>messages</th>
+<th>on time</th><th>given up</th><th>replies</th><th>link requests answered</th>
+<th>minutes saved</th></tr>{therapists}</table>
+</body></html>
+"""

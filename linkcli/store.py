@@ -30,6 +30,7 @@ from sqlite_utils import Database
 
 from linkcli.core.model import Appointment, RecordError, parse_appointment
 from linkcli.core.reconcile import PendingSend, SentMessage, SyncPlan
+from linkcli.core.report import ReplyCount, ReportMessage
 from linkcli.errors import StoreError
 from linkcli.migrations import migrations
 
@@ -898,6 +899,164 @@ class Store:
         if self._created_at is None:
             self._created_at = self.meta("created_at") or ""  # read once per run
         return due_at < self._created_at
+
+    # --- report and FHIR write-back (issue 14) ------------------------------------------
+
+    def report_messages(self, since: datetime, until: datetime) -> list[ReportMessage]:
+        """Every message due in [since, until), with its session's therapist (while the
+        snapshot still holds the session) and its write-back's state."""
+        rows = self._db.conn.execute(
+            "select s.appointment_id, json_extract(a.data, '$.therapist.id'), "
+            "json_extract(a.data, '$.therapist.name'), "
+            "json_extract(a.data, '$.therapist.display_name'), s.step, s.channel, s.state, "
+            "s.reason, s.due_at, s.sent_at, w.state from sends s "
+            "left join appointments a on a.id = s.appointment_id "
+            "left join write_backs w on w.send_id = s.id "
+            "where s.due_at >= ? and s.due_at < ? order by s.due_at, s.id",
+            [ts(since), ts(until)],
+        )
+        return [
+            ReportMessage(
+                appointment_id=aid,
+                therapist_id=tid,
+                therapist_name=name,
+                therapist_display_name=display,
+                step=step,
+                channel=channel,
+                state=state,
+                reason=reason,
+                due_at=parse_ts(due),
+                sent_at=parse_ts(sent) if sent else None,
+                write_back=wb,
+            )
+            for aid, tid, name, display, step, channel, state, reason, due, sent, wb in rows
+        ]
+
+    def reply_figures(self, since: datetime, until: datetime) -> list[ReplyCount]:
+        """Replies received in [since, until) and link requests answered, per therapist of
+        the session each reply was about. Nothing while the `replies` table does not exist
+        (a store that has never read a reply): no replies, not an error."""
+        exists = self._scalar(
+            "select 1 from sqlite_master where type = 'table' and name = 'replies'"
+        )
+        if not exists:
+            return []
+        return [
+            ReplyCount(*row)
+            for row in self._db.conn.execute(
+                "select json_extract(a.data, '$.therapist.id'), count(*), "
+                "coalesce(sum(r.kind = 'link' and r.answered = 1), 0) from replies r "
+                "left join appointments a on a.id = r.appointment_id "
+                "where r.received_at >= ? and r.received_at < ? group by 1",
+                [ts(since), ts(until)],
+            )
+        ]
+
+    def enqueue_write_backs(self, sent_since: datetime, now: datetime) -> int:
+        """One pending write-back for every message sent since `sent_since` that has none
+        yet; the unique send_id makes a second one impossible. How many were added."""
+        stamp = ts(now)
+        return self._db.conn.execute(
+            "insert or ignore into write_backs (send_id, state, attempts, created_at, "
+            "updated_at) select id, 'pending', 0, ?, ? from sends "
+            "where state in ('sent', 'delivered') and sent_at >= ? "
+            "and id not in (select send_id from write_backs)",
+            [stamp, stamp, ts(sent_since)],
+        ).rowcount
+
+    def due_write_backs(self, now: datetime, limit: int = 200) -> list[WriteBackRow]:
+        """Pending write-backs whose retry time has come, oldest first, with what the
+        record needs from their send."""
+        stamp = ts(now)
+        return [
+            WriteBackRow(*row)
+            for row in self._db.conn.execute(
+                f"select {_WRITE_BACK_COLUMNS} from write_backs w join sends s "
+                "on s.id = w.send_id where w.state = 'pending' "
+                "and (w.next_attempt_at is null or w.next_attempt_at <= ?) "
+                "order by w.id limit ?",
+                [stamp, limit],
+            )
+        ]
+
+    def stranded_write_backs(self) -> list[WriteBackRow]:
+        """`posting` rows whose claimant is certainly gone (a crash mid-POST)."""
+        return [
+            row
+            for row in (
+                WriteBackRow(*r)
+                for r in self._db.conn.execute(
+                    f"select {_WRITE_BACK_COLUMNS} from write_backs w join sends s "
+                    "on s.id = w.send_id where w.state = 'posting' order by w.id"
+                )
+            )
+            if row.claimed_by is None or row.claimed_by == _claimant() or not _alive(row.claimed_by)
+        ]
+
+    def failing_write_backs(self, min_attempts: int) -> list[WriteBackRow]:
+        """Write-backs not yet written after at least `min_attempts` failed POSTs."""
+        return [
+            WriteBackRow(*row)
+            for row in self._db.conn.execute(
+                f"select {_WRITE_BACK_COLUMNS} from write_backs w join sends s "
+                "on s.id = w.send_id where w.state != 'written' and w.attempts >= ? "
+                "order by w.id",
+                [min_attempts],
+            )
+        ]
+
+    def claim_write_back(self, write_back_id: int, now: datetime) -> bool:
+        """pending -> posting, for exactly one caller (recording which process)."""
+        cursor = self._db.conn.execute(
+            "update write_backs set state = 'posting', attempts = attempts + 1, "
+            "claimed_by = ?, updated_at = ? where id = ? and state = 'pending'",
+            [_claimant(), ts(now), write_back_id],
+        )
+        return cursor.rowcount == 1
+
+    def mark_written(self, write_back_id: int, now: datetime, resource_id: str | None) -> bool:
+        """posting -> written: the EHR holds the record."""
+        cursor = self._db.conn.execute(
+            "update write_backs set state = 'written', resource_id = ?, error = null, "
+            "next_attempt_at = null, updated_at = ? where id = ? and state = 'posting'",
+            [resource_id, ts(now), write_back_id],
+        )
+        return cursor.rowcount == 1
+
+    def retry_write_back(
+        self, write_back_id: int, now: datetime, error: str | None, retry_at: datetime | None
+    ) -> bool:
+        """posting -> pending: the POST failed (or its run died); tried again from
+        `retry_at`. The record is posted conditionally, so a retry never makes two."""
+        cursor = self._db.conn.execute(
+            "update write_backs set state = 'pending', error = coalesce(?, error), "
+            "next_attempt_at = ?, updated_at = ? where id = ? and state = 'posting'",
+            [error, ts(retry_at) if retry_at else None, ts(now), write_back_id],
+        )
+        return cursor.rowcount == 1
+
+
+class WriteBackRow(NamedTuple):
+    """A write-back with what its record needs from the send it records."""
+
+    id: int
+    send_id: int
+    state: str
+    attempts: int
+    error: str | None
+    claimed_by: str | None
+    key: str
+    appointment_id: str
+    participant_id: str
+    step: str
+    channel: str
+    sent_at: str | None
+
+
+_WRITE_BACK_COLUMNS = (
+    "w.id, w.send_id, w.state, w.attempts, w.error, w.claimed_by, s.key, s.appointment_id, "
+    "s.participant_id, s.step, s.channel, s.sent_at"
+)
 
 
 class ClaimedMessage(NamedTuple):

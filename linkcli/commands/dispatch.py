@@ -31,6 +31,7 @@ from linkcli.pacing import Pacer
 from linkcli.shared import mask
 from linkcli.store import ClaimedMessage, Known, SendRow, Store, parse_ts, ts
 from linkcli.verdicts import Judge
+from linkcli.writeback import write_back
 
 MAX_BACKOFF = timedelta(minutes=15)
 POLL_EVERY = timedelta(minutes=5)
@@ -448,5 +449,9 @@ class Dispatcher:
 def run_dispatch(
     ctx: Context, store: Store, stop: Callable[[], bool] | None = None
 ) -> DispatchResult:
-    """Send everything due at `ctx.now` (stopping early when `stop()` turns true)."""
-    return Dispatcher(ctx, store, stop=stop).run()
+    """Send everything due at `ctx.now` (stopping early when `stop()` turns true), then
+    record what went on the EHR when write-back is on (after the sends: a failing EHR
+    never holds or repeats a message)."""
+    result = Dispatcher(ctx, store, stop=stop).run()
+    result.notes += write_back(ctx, store, stop).notes
+    return result

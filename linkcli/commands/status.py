@@ -11,9 +11,11 @@ from linkcli.compose import effective_link, recipient_for
 from linkcli.config import Config
 from linkcli.context import Context
 from linkcli.core.phones import normalize_mobile
+from linkcli.core.report import delivery_rate
 from linkcli.errors import ExitCode
 from linkcli.shared import iso, mask
 from linkcli.store import STATES, Store, ts
+from linkcli.writeback import ATTENTION_AFTER
 
 UPCOMING_LIMIT = 20
 SYNC_COUNTS = (
@@ -173,6 +175,19 @@ def attention(config: Config, store: Store, now: datetime) -> list[dict[str, Any
                 notice.participant_id,
             )
         )
+    for record in store.failing_write_backs(ATTENTION_AFTER):
+        # The message went; only its record on the EHR is missing (retried every run).
+        items.append(
+            attention_item(
+                "write_back",
+                record.appointment_id,
+                f"{record.step} {record.channel} went, but its record could not be written "
+                f"to the EHR after {record.attempts} tries: {record.error}",
+                "check the FHIR server and its token (source.token_env); linkcli keeps "
+                "retrying at least hourly",
+                record.participant_id,
+            )
+        )
     failed = store.failed_since(now - timedelta(days=7))
     sessions = store.load({row.appointment_id for row in failed})
     for row in failed:
@@ -252,13 +267,8 @@ def build_status(ctx: Context, store: Store) -> dict[str, Any]:
     for count in store.by_channel_since(now - timedelta(days=7)):
         last_7_days.setdefault(count.group or "?", dict.fromkeys(done, 0))[count.state] = count.n
     for states in last_7_days.values():
-        out = states.get("sent", 0) + states.get("delivered", 0) + states.get("failed", 0)
-        # Of what left linkcli, the share the provider confirmed delivered (SMS only
-        # learns this from Twilio; email has no receipts, so its rate stays None).
-        states["delivery_rate"] = (
-            round(states.get("delivered", 0) / out, 3)
-            if (out and states.get("delivered"))
-            else None
+        states["delivery_rate"] = delivery_rate(
+            states.get("delivered", 0), states.get("sent", 0), states.get("failed", 0)
         )
     therapists: dict[str, dict[str, int]] = {}
     for count in store.by_therapist_since(now - timedelta(days=7)):

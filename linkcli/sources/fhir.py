@@ -47,6 +47,7 @@ no next link, is an incomplete listing: exit 3, nothing changed (DESIGN.md).
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, date, datetime
@@ -249,6 +250,50 @@ class FhirSource(HttpSource):
                 )
             return url
         return None
+
+    def record(self, resource: Mapping[str, Any], if_none_exist: str) -> str | None:
+        """POST one Communication to `[base]/Communication` as a conditional create
+        (`If-None-Exist`), so a repeat after a crash finds the record instead of making a
+        second one; the id the server gave it (None when it did not say). SourceError,
+        saying what happened, when the server did not take it."""
+        url = self.url("Communication")
+        headers = {
+            **self.headers,
+            "Content-Type": "application/fhir+json",
+            "If-None-Exist": if_none_exist,
+        }
+        self.requests += 1
+        try:
+            response = self.client.post(url, content=json.dumps(resource), headers=headers)
+        except httpx.TimeoutException:
+            raise SourceError(f"{self.name}: timed out writing to {_shown_origin(url)}") from None
+        except httpx.HTTPError as exc:
+            raise SourceError(
+                f"{self.name}: cannot reach {_shown_origin(url)} ({type(exc).__name__})"
+            ) from None
+        if response.status_code >= 400:
+            try:
+                detail = outcome_text(response.json())
+            except ValueError:
+                detail = None
+            token = (
+                f" (the token is read from ${self.token_env})"
+                if response.status_code in (401, 403)
+                else ""
+            )
+            reason = f" ({detail})" if detail else ""
+            raise SourceError(
+                f"{self.name}: HTTP {response.status_code} writing a Communication{reason}{token}"
+            )
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        if isinstance(body, dict) and isinstance(body.get("id"), str):
+            return str(body["id"])
+        location = response.headers.get("Location", "")
+        parts = location.split("/_history")[0].rstrip("/").split("/")
+        return parts[-1] if len(parts) >= 2 and parts[-2] == "Communication" else None
 
     def _http_error(self, response: httpx.Response) -> str:
         """HttpSource's wording, plus the token variable or the server's own reason."""

@@ -159,6 +159,8 @@ SETTINGS: dict[str, tuple[Setting, ...]] = {
         Setting("token_env", env_name_problem),
         Setting("fallback_link", _url),
         Setting("timeout", seconds_problem),
+        # Each sent message recorded on the EHR as a Communication (linkcli/writeback.py).
+        Setting("write_back", _bool),
     ),
 }
 
