@@ -64,10 +64,10 @@ def write_back(
     due = store.due_write_backs(now)
     if not due:
         return result  # nothing to post: no HTTP library is loaded
-    from linkcli.sources.fhir import from_config
+    from linkcli.sources.fhir import build
 
     try:
-        source = from_config(ctx.config, ctx.env, now, client=ctx.http)
+        source = build(ctx.config, ctx.env, now, client=ctx.http)
     except LinkcliError as exc:
         result.notes.append(f"write-back waits: {exc.message}")
         return result

@@ -29,7 +29,7 @@ from linkcli.sources.base import Window
 from linkcli.sources.fhir import (
     FhirSource,
     appointment_from_fhir,
-    from_config,
+    build,
     pick_mobile,
     virtual_service_link,
 )
@@ -119,7 +119,7 @@ _CLIENT = httpx.Client(timeout=5.0, follow_redirects=False)
 
 def source(tmp_path: Path, extra: str = "", **kwargs: Any) -> FhirSource:
     config = config_for(tmp_path, extra)
-    return from_config(config, {"FHIR_TOKEN": TOKEN}, NOW, client=_CLIENT, **kwargs)
+    return build(config, {"FHIR_TOKEN": TOKEN}, NOW, client=_CLIENT, **kwargs)
 
 
 # --- a whole listing ---------------------------------------------------------------------
@@ -425,7 +425,7 @@ def test_config_problems_are_config_errors(
     tmp_path: Path, extra: str, env: dict[str, str], expected: str
 ) -> None:
     with pytest.raises(ConfigError, match=re.escape(expected)) as caught:
-        from_config(config_for(tmp_path, extra), env, NOW, client=_CLIENT)
+        build(config_for(tmp_path, extra), env, NOW, client=_CLIENT)
     assert caught.value.exit_code == ExitCode.USAGE
 
 
@@ -433,7 +433,7 @@ def test_missing_base_url_is_a_config_error(tmp_path: Path) -> None:
     path = write_config(tmp_path)
     path.write_text(path.read_text().replace(f'base_url = "{BASE}"', ""))
     with pytest.raises(ConfigError, match=r"source.base_url \(line \d+\): missing"):
-        from_config(load_config(path, {}), {"FHIR_TOKEN": TOKEN}, NOW, client=_CLIENT)
+        build(load_config(path, {}), {"FHIR_TOKEN": TOKEN}, NOW, client=_CLIENT)
 
 
 # --- pieces ------------------------------------------------------------------------------

@@ -323,17 +323,6 @@ def build(
 ) -> FhirSource:
     """The fhir source for this config, the token from the env; `client` and `sleep`
     are the run context's seams (a shared or local client, a recorded pause)."""
-    return from_config(config, env, now, client=client, sleep=sleep)
-
-
-def from_config(
-    config: Config,
-    env: Mapping[str, str],
-    now: datetime,
-    client: httpx.Client | None = None,
-    sleep: Callable[[float], None] = time.sleep,
-) -> FhirSource:
-    """As `build`, with the HTTP client and the pause injectable (tests share one client)."""
     # `[source]` was checked by the config reader against sources/settings.py: every
     # problem there is reported with its line, all at once, before this runs.
     settings = config.source.settings
