@@ -514,8 +514,9 @@ def demo(
     Example: linkcli demo --keep ./linkcli-demo
     """
     from linkcli.commands.demo import run_demo
+    from linkcli.commands.status import build_status
 
-    output.show_demo(run_demo(os.environ, keep))
+    output.show_demo(run_demo(os.environ, build_status, keep))
 
 
 @app.command()

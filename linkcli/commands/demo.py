@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -20,12 +20,11 @@ from pathlib import Path
 from typing import Any
 
 from linkcli import demo_data
-from linkcli.commands.status import build_status
 from linkcli.context import Context
 from linkcli.errors import LinkcliError, UsageError
 from linkcli.runloop import run_pass
 from linkcli.shared import iso, mask
-from linkcli.store import SendRow, parse_ts, ts
+from linkcli.store import SendRow, Store, parse_ts, ts
 
 CONFIG_NAME = "config.toml"
 SCHEDULE_NAME = "appointments.json"
@@ -47,10 +46,16 @@ class DemoResult:
     kept: Path | None = None
 
 
-def run_demo(env: Mapping[str, str], keep: Path | None = None) -> DemoResult:
-    """Play the demo week; with `keep`, leave config, database and outboxes there."""
+# What the demo shows at the end of its week: `status`'s own screen, handed in by the CLI
+# so that no command module imports another.
+Describe = Callable[[Context, Store], dict[str, Any]]
+
+
+def run_demo(env: Mapping[str, str], describe: Describe, keep: Path | None = None) -> DemoResult:
+    """Play the demo week, then `describe` the store as `status` would; with `keep`,
+    leave config, database and outboxes there."""
     with _folder(keep) as folder:
-        result = _play(folder, env)
+        result = _play(folder, env, describe)
     result.kept = keep.resolve() if keep else None
     return result
 
@@ -91,7 +96,7 @@ def _context(env: Mapping[str, str], config_path: Path, now: datetime) -> Contex
     return Context.create(tick_env, config_path)
 
 
-def _play(folder: Path, env: Mapping[str, str]) -> DemoResult:
+def _play(folder: Path, env: Mapping[str, str], describe: Describe) -> DemoResult:
     config_path = folder / CONFIG_NAME
     schedule_path = folder / SCHEDULE_NAME
     fd = os.open(config_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -161,7 +166,7 @@ def _play(folder: Path, env: Mapping[str, str]) -> DemoResult:
     ctx = _context(env, config_path, end)
     with ctx.store(locked=False) as store:
         rows = store.history()
-        status = build_status(ctx, store)
+        status = describe(ctx, store)
     timeline += [_message(row) for row in rows]
     # Changes and syncs happen before the dispatch of the same tick; stable otherwise.
     order = {"sync": 0, "change": 1}
