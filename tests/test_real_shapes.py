@@ -15,7 +15,6 @@ import os
 import shutil
 import subprocess
 import sys
-import textwrap
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -33,7 +32,7 @@ from linkcli.core.zones import resolve_tzid
 from linkcli.sources import ics
 from linkcli.sources.base import Window
 from linkcli.sources.fhir import appointment_from_fhir
-from tests.conftest import OUTBOX_CHANNELS
+from tests.conftest import OUTBOX_CHANNELS, write_config
 
 SHAPES = Path(__file__).parent / "fixtures" / "real-shapes"
 NOW = "2026-10-27T12:00:00Z"  # the window (−1 d … +30 d) spans the US and EU DST ends
@@ -92,17 +91,18 @@ class Run:
 
 def practice(tmp_path: Path, source: str, zone: str = "America/New_York", extra: str = "") -> Run:
     (tmp_path / "contacts.csv").write_text(CONTACTS)
-    (tmp_path / "config.toml").write_text(
-        textwrap.dedent(f"""\
-            [practice]
-            name = "Riverside Therapy"
-            timezone = "{zone}"
-            country = "US"
-            """)
-        + textwrap.dedent(source)
-        + OUTBOX_CHANNELS
-        + '\n[contacts]\npath = "contacts.csv"\n'
-        + textwrap.dedent(extra)
+    write_config(
+        tmp_path,
+        f"""\
+        [practice]
+        name = "Riverside Therapy"
+        timezone = "{zone}"
+        country = "US"
+        """,
+        source,
+        OUTBOX_CHANNELS,
+        '\n[contacts]\npath = "contacts.csv"\n',
+        extra,
     )
     return Run(tmp_path)
 
@@ -317,8 +317,10 @@ def test_thunderbird_and_evolution_globally_unique_tzids_are_read_silently(
     series = "8c7b6a59-4d3e-4f21-9a8b-7c6d5e4f3a21"
     link = "https://us02web.zoom.us/j/85555501080?pwd=Alex0801"
     sessions = run.sessions()
-    # The first session (today 17:00 EDT) is inside its final text's window only.
+    # The first session is today at 17:00 EDT: its 24 h text is already due (it goes at
+    # once, the session being hours away), its 30 min text at 16:30 EDT.
     today = sessions.pop(f"{series}/20261027T210000Z")
+    assert today["cl-alex"]["reminder-24h"] == NOW.replace("Z", "+00:00")
     assert today["cl-alex"]["final-30m"] == "2026-10-27T20:30:00+00:00"
     check(
         sessions,
