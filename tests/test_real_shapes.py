@@ -778,6 +778,68 @@ def test_old_broken_history_is_silent_and_cancellations_still_work(tmp_path: Pat
     assert set(run.sessions()) == {"s1"}
 
 
+# A weekly client since 2020, as Exchange publishes it: the series is open-ended (so it is
+# read), while two of its overrides from 2020 are broken: one ends before it starts, one
+# holds its dates inside the quoted TZID.
+SINCE_2020 = """\
+BEGIN:VEVENT
+UID:w1
+SUMMARY:Alex Rivera
+DTSTART;TZID="(UTC-05:00) Eastern Time (US & Canada)":20200106T100000
+DTEND;TZID="(UTC-05:00) Eastern Time (US & Canada)":20200106T105000
+RRULE:FREQ=WEEKLY;BYDAY=MO
+{exdate}LOCATION:https://us02web.zoom.us/j/85555501011?pwd=Weekly1
+END:VEVENT
+BEGIN:VEVENT
+UID:w1
+RECURRENCE-ID;TZID="(UTC-05:00) Eastern Time (US & Canada)":20200113T100000
+SUMMARY:Alex Rivera
+DTSTART;TZID="(UTC-05:00) Eastern Time (US & Canada)":20200113T113000
+DTEND;TZID="(UTC-05:00) Eastern Time (US & Canada)":20200113T110000
+END:VEVENT
+BEGIN:VEVENT
+UID:w1
+RECURRENCE-ID;TZID="Eastern Standard Time:20200120T100000"
+SUMMARY:Alex Rivera
+DTSTART;TZID="Eastern Standard Time:20200120T113000"
+DTEND;TZID="Eastern Standard Time:20200120T120000"
+END:VEVENT
+"""
+
+
+def test_broken_overrides_of_a_running_series_are_history_too(tmp_path: Path) -> None:
+    """The series' sessions in the window get their texts at 10:00 local (15:00Z after
+    the DST end); the broken 2020 overrides say nothing and do not make the listing
+    incomplete: an occurrence then excluded, and a session removed, are cancelled."""
+    sam = GOOD.format(
+        uid="s1", who="Sam Patel", start="20261104T100000", end="20261104T105000", n=2
+    )
+    run = feed(tmp_path, "apple-icloud.ics")  # the config only; the feed is written here
+    write_feed(tmp_path / "feed.ics", OLD_BROKEN, SINCE_2020.format(exdate=""), sam)
+    assert run.sync().stderr == ""
+    assert run.cli("status", "--check").exit_code == 0
+    weekly = "https://us02web.zoom.us/j/85555501011?pwd=Weekly1"
+    check(
+        run.sessions(),
+        {
+            "w1/20261102T150000Z": ("2026-11-02T15:00:00+00:00", "cl-alex", weekly),
+            "w1/20261109T150000Z": ("2026-11-09T15:00:00+00:00", "cl-alex", weekly),
+            "w1/20261116T150000Z": ("2026-11-16T15:00:00+00:00", "cl-alex", weekly),
+            "w1/20261123T150000Z": ("2026-11-23T15:00:00+00:00", "cl-alex", weekly),
+            "s1": ("2026-11-04T15:00:00+00:00", "cl-sam", "https://us02web.zoom.us/j/85555502"),
+        },
+    )
+    exdate = 'EXDATE;TZID="(UTC-05:00) Eastern Time (US & Canada)":20261109T100000\n'
+    write_feed(tmp_path / "feed.ics", OLD_BROKEN, SINCE_2020.format(exdate=exdate))
+    assert run.sync().stderr == ""
+    assert run.status()["last_sync"]["counts"]["canceled"] == 2
+    assert set(run.sessions()) == {
+        "w1/20261102T150000Z",
+        "w1/20261116T150000Z",
+        "w1/20261123T150000Z",
+    }
+
+
 def test_a_malformed_value_is_quoted_safely_once(tmp_path: Path) -> None:
     """Inside the window the same mistake is reported, quoting what the feed says
     (control characters replaced, shortened), once per new problem."""
