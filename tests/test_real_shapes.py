@@ -697,6 +697,9 @@ def test_fhir_total_above_what_was_read_changes_nothing(tmp_path: Path) -> None:
         ('"W. Europe Standard Time"', "Europe/Berlin"),  # quoted as Outlook writes it
         ("(UTC-05:00) Eastern Time (US & Canada)", "America/New_York"),  # Exchange display
         ("(GMT-06:00) Central Time (US & Canada)", "America/Chicago"),  # older Exchange
+        ("(UTC-05:00) Eastern Time (US and Canada)", "America/New_York"),  # "&" spelled out
+        ("(UTC-08:00) Pacific Time (US &amp; Canada)", "America/Los_Angeles"),  # escaped
+        ("(UTC-06:00) Eastern Time (US and Canada)", None),  # still checked against the offset
         ("(UTC-07:00) Arizona", "America/Phoenix"),
         ("(GMT+10:00) Canberra, Melbourne, Sydney", "Australia/Sydney"),  # southern DST
         ("(UTC-06:00) Eastern Time (US & Canada)", None),  # offset contradicts the name
@@ -838,6 +841,64 @@ def test_broken_overrides_of_a_running_series_are_history_too(tmp_path: Path) ->
         "w1/20261116T150000Z",
         "w1/20261123T150000Z",
     }
+
+
+# Rules as loosely typed as some exporters write them (the shapes of node-ical's
+# `non-utc-until*.ics` and `windows-quoted-tz-rrule.ics`): a date-only UNTIL, an UNTIL
+# without zone after a zoned DTSTART, and a display-name DTSTART ("US and Canada") with
+# DTEND and EXDATE in another zone.
+LOOSE_RULES = """\
+BEGIN:VEVENT
+UID:until-date
+SUMMARY:Alex Rivera
+DTSTART;TZID=America/New_York:20261026T140000
+DTEND;TZID=America/New_York:20261026T145000
+RRULE:FREQ=WEEKLY;UNTIL=20261109
+LOCATION:https://us02web.zoom.us/j/85555501011?pwd=Until1
+END:VEVENT
+BEGIN:VEVENT
+UID:until-local
+SUMMARY:Sam Patel
+DTSTART;TZID=America/New_York:20261028T090000
+DTEND;TZID=America/New_York:20261028T095000
+RRULE:FREQ=WEEKLY;UNTIL=20261111T090000
+LOCATION:https://us02web.zoom.us/j/85555501012?pwd=Until2
+END:VEVENT
+BEGIN:VEVENT
+UID:mixed-zones
+SUMMARY:Jordan Lee
+DTSTART;TZID="(UTC-05:00) Eastern Time (US and Canada)":20261116T120000
+DTEND;TZID=America/Los_Angeles:20261116T095000
+RRULE:FREQ=DAILY;COUNT=3
+EXDATE;TZID=America/Los_Angeles:20261117T090000
+LOCATION:https://us02web.zoom.us/j/85555501013?pwd=Mixed3
+END:VEVENT
+"""
+
+
+def test_loosely_typed_rules_keep_their_last_sessions(tmp_path: Path) -> None:
+    """A date-only UNTIL ends the series after that day's session, a zone-less UNTIL is
+    read in DTSTART's zone (the library alone would drop the last session of each,
+    silently); the display name is mapped and the EXDATE written in Los Angeles time
+    removes the 12:00 Eastern occurrence it names."""
+    run = feed(tmp_path, "apple-icloud.ics")  # the config only; the feed is written here
+    write_feed(tmp_path / "feed.ics", LOOSE_RULES)
+    assert run.sync().stderr == ""
+    until1 = "https://us02web.zoom.us/j/85555501011?pwd=Until1"
+    until2 = "https://us02web.zoom.us/j/85555501012?pwd=Until2"
+    mixed = "https://us02web.zoom.us/j/85555501013?pwd=Mixed3"
+    check(
+        run.sessions(),  # (10-26 14:00 EDT is past: nothing planned for it)
+        {
+            "until-date/20261102T190000Z": ("2026-11-02T19:00:00+00:00", "cl-alex", until1),
+            "until-date/20261109T190000Z": ("2026-11-09T19:00:00+00:00", "cl-alex", until1),
+            "until-local/20261028T130000Z": ("2026-10-28T13:00:00+00:00", "cl-sam", until2),
+            "until-local/20261104T140000Z": ("2026-11-04T14:00:00+00:00", "cl-sam", until2),
+            "until-local/20261111T140000Z": ("2026-11-11T14:00:00+00:00", "cl-sam", until2),
+            "mixed-zones/20261116T170000Z": ("2026-11-16T17:00:00+00:00", "cl-jordan", mixed),
+            "mixed-zones/20261118T170000Z": ("2026-11-18T17:00:00+00:00", "cl-jordan", mixed),
+        },
+    )
 
 
 def test_a_malformed_value_is_quoted_safely_once(tmp_path: Path) -> None:

@@ -88,7 +88,11 @@ def _display_name(name: str) -> str | None:
     match = _DISPLAY.match(" ".join(name.split()))
     if match is None:
         return None
-    windows = EXCHANGE_DISPLAY_NAMES.get(match.group("text").strip())
+    text = match.group("text").strip()
+    # Some exporters spell the ampersand out or HTML-escape it ("(US and Canada)", as in
+    # node-ical's Exchange samples): the same name, not a different zone.
+    spelled = text.replace("&amp;", "&").replace(" and ", " & ")
+    windows = EXCHANGE_DISPLAY_NAMES.get(text) or EXCHANGE_DISPLAY_NAMES.get(spelled)
     iana = _windows_to_iana(windows) if windows else None
     if iana is None:
         return None

@@ -40,7 +40,7 @@ import unicodedata
 import warnings
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -282,6 +282,7 @@ class IcsSource:
 
         mini = icalendar.Calendar()
         for event in good:
+            _until_as_meant(event, _dt(event, "DTSTART", uid, zone))
             mini.add_component(event)
         try:
             # A day's margin each side: floating times are compared as if UTC here, and
@@ -485,6 +486,34 @@ def _single(
     elif event.get("DURATION") is not None and isinstance(event.get("DURATION").dt, timedelta):
         end_utc = start_utc + event.get("DURATION").dt
     return [(event, start_utc, end_utc, None)]
+
+
+def _until_as_meant(event: Any, start: Any) -> None:
+    """Read a rule's UNTIL as its feed meant it where it is not typed as RFC 5545 asks.
+
+    A date (`UNTIL=20261109`) after a DTSTART with a time, or a time without zone after a
+    zoned DTSTART, is written by some exporters; the library would end the series at
+    midnight or at that time in UTC, so the series' last session would silently not be
+    listed. The date is read as that whole day, the time in DTSTART's own zone.
+    """
+    rules = event.get("RRULE")
+    if rules is None or not isinstance(start, datetime):
+        return
+    for rule in rules if isinstance(rules, list) else [rules]:
+        try:
+            untils = rule.get("UNTIL")
+        except Exception:  # a broken rule: reported when the series is expanded
+            continue
+        if not untils:
+            continue
+        until = untils[0]
+        if not isinstance(until, datetime):
+            until = datetime.combine(until, time(23, 59, 59))
+        elif until.tzinfo is not None or start.tzinfo is None:
+            continue  # typed as asked (UTC after a zoned start, floating after floating)
+        if start.tzinfo is not None:
+            until = until.replace(tzinfo=start.tzinfo).astimezone(UTC)
+        rule["UNTIL"] = [until]
 
 
 def _utc(value: datetime, zone: tzinfo) -> datetime:
