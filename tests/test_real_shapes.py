@@ -901,6 +901,53 @@ def test_loosely_typed_rules_keep_their_last_sessions(tmp_path: Path) -> None:
     )
 
 
+# A weekly series moved "this and all following" by one override with
+# RECURRENCE-ID;RANGE=THISANDFUTURE (the shape of python-recurring-ical-events'
+# `issue_75_range_parameter.ics`), across the end of DST.
+THIS_AND_FUTURE = """\
+BEGIN:VEVENT
+UID:tf1
+SUMMARY:Sam Patel
+DTSTART;TZID=America/New_York:20261028T100000
+DURATION:PT50M
+RRULE:FREQ=WEEKLY;COUNT=4
+LOCATION:https://us02web.zoom.us/j/85555501012?pwd=Future1
+END:VEVENT
+"""
+MOVED_ON = """\
+BEGIN:VEVENT
+UID:tf1
+RECURRENCE-ID;RANGE=THISANDFUTURE;TZID=America/New_York:20261104T100000
+SUMMARY:Sam Patel
+DTSTART;TZID=America/New_York:20261104T113000
+DURATION:PT50M
+LOCATION:https://us02web.zoom.us/j/85555501012?pwd=Future1
+END:VEVENT
+"""
+
+
+def test_a_this_and_future_override_moves_every_later_session(tmp_path: Path) -> None:
+    """Each later session moves to 11:30 local and keeps its own slot's id, so the texts
+    follow it (rescheduled, not three sessions under one id and two lost)."""
+    run = feed(tmp_path, "apple-icloud.ics")  # the config only; the feed is written here
+    write_feed(tmp_path / "feed.ics", THIS_AND_FUTURE)
+    assert run.sync().stderr == ""
+    write_feed(tmp_path / "feed.ics", THIS_AND_FUTURE, MOVED_ON)
+    assert run.sync().stderr == ""
+    counts = run.status()["last_sync"]["counts"]
+    assert (counts["rescheduled"], counts["canceled"], counts["problems"]) == (3, 0, 0)
+    link = "https://us02web.zoom.us/j/85555501012?pwd=Future1"
+    check(
+        run.sessions(),
+        {
+            "tf1/20261028T140000Z": ("2026-10-28T14:00:00+00:00", "cl-sam", link),
+            "tf1/20261104T150000Z": ("2026-11-04T16:30:00+00:00", "cl-sam", link),
+            "tf1/20261111T150000Z": ("2026-11-11T16:30:00+00:00", "cl-sam", link),
+            "tf1/20261118T150000Z": ("2026-11-18T16:30:00+00:00", "cl-sam", link),
+        },
+    )
+
+
 def test_a_malformed_value_is_quoted_safely_once(tmp_path: Path) -> None:
     """Inside the window the same mistake is reported, quoting what the feed says
     (control characters replaced, shortened), once per new problem."""
