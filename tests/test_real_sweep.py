@@ -144,6 +144,31 @@ def test_calendar_feed(tmp_path: Path, name: str) -> None:
     sweep(run, expect)
 
 
+@pytest.mark.parametrize("name", sorted(FEEDS))
+def test_calendar_feed_as_exported_bytes(tmp_path: Path, name: str) -> None:
+    """The fixtures are stored with LF line ends for reading; exporters send CRLF (RFC
+    5545), Outlook's saved files with a UTF-8 byte-order mark too. Same plan, same
+    stderr, either way."""
+    kind, zone, _expect = FEEDS[name]
+    plans = []
+    for variant, prefix, newline in (("lf", b"", b"\n"), ("crlf", b"\xef\xbb\xbf", b"\r\n")):
+        (tmp_path / variant).mkdir()
+        run = feed(tmp_path / variant, name, kind=kind, zone=zone)
+        if kind == "therapynotes":
+            config = tmp_path / variant / "config.toml"
+            config.write_text(
+                config.read_text().replace(
+                    'display_name = "Dr. Chen"', f'display_name = "Dr. Chen"\nlink = "{PORTAL}"'
+                )
+            )
+        body = (SHAPES / name).read_bytes()
+        assert b"\r" not in body
+        (tmp_path / variant / "feed.ics").write_bytes(prefix + body.replace(b"\n", newline))
+        synced = run.cli("sync")
+        plans.append((synced.exit_code, synced.stderr, planned(run)))
+    assert plans[0] == plans[1]
+
+
 def calendly(router: respx.MockRouter) -> None:
     calendly_api(router, [])
 
