@@ -712,6 +712,8 @@ def test_fhir_total_above_what_was_read_changes_nothing(tmp_path: Path) -> None:
         ),
         ("/example.org/Not/AZone", None),
         ("Customized Time Zone", None),
+        ('"tzone://Microsoft/Utc"', "UTC"),  # Exchange's id for UTC
+        ("tzone://Microsoft/Custom", None),  # whatever the organizer set up
         ("", None),
     ],
 )
