@@ -15,7 +15,6 @@ import os
 import shutil
 import subprocess
 import sys
-import textwrap
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -33,7 +32,7 @@ from linkcli.core.zones import resolve_tzid
 from linkcli.sources import ics
 from linkcli.sources.base import Window
 from linkcli.sources.fhir import appointment_from_fhir
-from tests.conftest import OUTBOX_CHANNELS
+from tests.conftest import OUTBOX_CHANNELS, write_config
 
 SHAPES = Path(__file__).parent / "fixtures" / "real-shapes"
 NOW = "2026-10-27T12:00:00Z"  # the window (−1 d … +30 d) spans the US and EU DST ends
@@ -92,17 +91,18 @@ class Run:
 
 def practice(tmp_path: Path, source: str, zone: str = "America/New_York", extra: str = "") -> Run:
     (tmp_path / "contacts.csv").write_text(CONTACTS)
-    (tmp_path / "config.toml").write_text(
-        textwrap.dedent(f"""\
-            [practice]
-            name = "Riverside Therapy"
-            timezone = "{zone}"
-            country = "US"
-            """)
-        + textwrap.dedent(source)
-        + OUTBOX_CHANNELS
-        + '\n[contacts]\npath = "contacts.csv"\n'
-        + textwrap.dedent(extra)
+    write_config(
+        tmp_path,
+        f"""\
+        [practice]
+        name = "Riverside Therapy"
+        timezone = "{zone}"
+        country = "US"
+        """,
+        source,
+        OUTBOX_CHANNELS,
+        '\n[contacts]\npath = "contacts.csv"\n',
+        extra,
     )
     return Run(tmp_path)
 
@@ -317,8 +317,10 @@ def test_thunderbird_and_evolution_globally_unique_tzids_are_read_silently(
     series = "8c7b6a59-4d3e-4f21-9a8b-7c6d5e4f3a21"
     link = "https://us02web.zoom.us/j/85555501080?pwd=Alex0801"
     sessions = run.sessions()
-    # The first session (today 17:00 EDT) is inside its final text's window only.
+    # The first session is today at 17:00 EDT: its 24 h text is already due (it goes at
+    # once, the session being hours away), its 30 min text at 16:30 EDT.
     today = sessions.pop(f"{series}/20261027T210000Z")
+    assert today["cl-alex"]["reminder-24h"] == NOW.replace("Z", "+00:00")
     assert today["cl-alex"]["final-30m"] == "2026-10-27T20:30:00+00:00"
     check(
         sessions,
@@ -695,6 +697,9 @@ def test_fhir_total_above_what_was_read_changes_nothing(tmp_path: Path) -> None:
         ('"W. Europe Standard Time"', "Europe/Berlin"),  # quoted as Outlook writes it
         ("(UTC-05:00) Eastern Time (US & Canada)", "America/New_York"),  # Exchange display
         ("(GMT-06:00) Central Time (US & Canada)", "America/Chicago"),  # older Exchange
+        ("(UTC-05:00) Eastern Time (US and Canada)", "America/New_York"),  # "&" spelled out
+        ("(UTC-08:00) Pacific Time (US &amp; Canada)", "America/Los_Angeles"),  # escaped
+        ("(UTC-06:00) Eastern Time (US and Canada)", None),  # still checked against the offset
         ("(UTC-07:00) Arizona", "America/Phoenix"),
         ("(GMT+10:00) Canberra, Melbourne, Sydney", "Australia/Sydney"),  # southern DST
         ("(UTC-06:00) Eastern Time (US & Canada)", None),  # offset contradicts the name
@@ -707,6 +712,8 @@ def test_fhir_total_above_what_was_read_changes_nothing(tmp_path: Path) -> None:
         ),
         ("/example.org/Not/AZone", None),
         ("Customized Time Zone", None),
+        ('"tzone://Microsoft/Utc"', "UTC"),  # Exchange's id for UTC
+        ("tzone://Microsoft/Custom", None),  # whatever the organizer set up
         ("", None),
     ],
 )
@@ -774,6 +781,173 @@ def test_old_broken_history_is_silent_and_cancellations_still_work(tmp_path: Pat
     assert run.sync().stderr == ""
     assert run.status()["last_sync"]["counts"]["canceled"] == 1
     assert set(run.sessions()) == {"s1"}
+
+
+# A weekly client since 2020, as Exchange publishes it: the series is open-ended (so it is
+# read), while two of its overrides from 2020 are broken: one ends before it starts, one
+# holds its dates inside the quoted TZID.
+SINCE_2020 = """\
+BEGIN:VEVENT
+UID:w1
+SUMMARY:Alex Rivera
+DTSTART;TZID="(UTC-05:00) Eastern Time (US & Canada)":20200106T100000
+DTEND;TZID="(UTC-05:00) Eastern Time (US & Canada)":20200106T105000
+RRULE:FREQ=WEEKLY;BYDAY=MO
+{exdate}LOCATION:https://us02web.zoom.us/j/85555501011?pwd=Weekly1
+END:VEVENT
+BEGIN:VEVENT
+UID:w1
+RECURRENCE-ID;TZID="(UTC-05:00) Eastern Time (US & Canada)":20200113T100000
+SUMMARY:Alex Rivera
+DTSTART;TZID="(UTC-05:00) Eastern Time (US & Canada)":20200113T113000
+DTEND;TZID="(UTC-05:00) Eastern Time (US & Canada)":20200113T110000
+END:VEVENT
+BEGIN:VEVENT
+UID:w1
+RECURRENCE-ID;TZID="Eastern Standard Time:20200120T100000"
+SUMMARY:Alex Rivera
+DTSTART;TZID="Eastern Standard Time:20200120T113000"
+DTEND;TZID="Eastern Standard Time:20200120T120000"
+END:VEVENT
+"""
+
+
+def test_broken_overrides_of_a_running_series_are_history_too(tmp_path: Path) -> None:
+    """The series' sessions in the window get their texts at 10:00 local (15:00Z after
+    the DST end); the broken 2020 overrides say nothing and do not make the listing
+    incomplete: an occurrence then excluded, and a session removed, are cancelled."""
+    sam = GOOD.format(
+        uid="s1", who="Sam Patel", start="20261104T100000", end="20261104T105000", n=2
+    )
+    run = feed(tmp_path, "apple-icloud.ics")  # the config only; the feed is written here
+    write_feed(tmp_path / "feed.ics", OLD_BROKEN, SINCE_2020.format(exdate=""), sam)
+    assert run.sync().stderr == ""
+    assert run.cli("status", "--check").exit_code == 0
+    weekly = "https://us02web.zoom.us/j/85555501011?pwd=Weekly1"
+    check(
+        run.sessions(),
+        {
+            "w1/20261102T150000Z": ("2026-11-02T15:00:00+00:00", "cl-alex", weekly),
+            "w1/20261109T150000Z": ("2026-11-09T15:00:00+00:00", "cl-alex", weekly),
+            "w1/20261116T150000Z": ("2026-11-16T15:00:00+00:00", "cl-alex", weekly),
+            "w1/20261123T150000Z": ("2026-11-23T15:00:00+00:00", "cl-alex", weekly),
+            "s1": ("2026-11-04T15:00:00+00:00", "cl-sam", "https://us02web.zoom.us/j/85555502"),
+        },
+    )
+    exdate = 'EXDATE;TZID="(UTC-05:00) Eastern Time (US & Canada)":20261109T100000\n'
+    write_feed(tmp_path / "feed.ics", OLD_BROKEN, SINCE_2020.format(exdate=exdate))
+    assert run.sync().stderr == ""
+    assert run.status()["last_sync"]["counts"]["canceled"] == 2
+    assert set(run.sessions()) == {
+        "w1/20261102T150000Z",
+        "w1/20261116T150000Z",
+        "w1/20261123T150000Z",
+    }
+
+
+# Rules as loosely typed as some exporters write them (the shapes of node-ical's
+# `non-utc-until*.ics` and `windows-quoted-tz-rrule.ics`): a date-only UNTIL, an UNTIL
+# without zone after a zoned DTSTART, and a display-name DTSTART ("US and Canada") with
+# DTEND and EXDATE in another zone.
+LOOSE_RULES = """\
+BEGIN:VEVENT
+UID:until-date
+SUMMARY:Alex Rivera
+DTSTART;TZID=America/New_York:20261026T140000
+DTEND;TZID=America/New_York:20261026T145000
+RRULE:FREQ=WEEKLY;UNTIL=20261109
+LOCATION:https://us02web.zoom.us/j/85555501011?pwd=Until1
+END:VEVENT
+BEGIN:VEVENT
+UID:until-local
+SUMMARY:Sam Patel
+DTSTART;TZID=America/New_York:20261028T090000
+DTEND;TZID=America/New_York:20261028T095000
+RRULE:FREQ=WEEKLY;UNTIL=20261111T090000
+LOCATION:https://us02web.zoom.us/j/85555501012?pwd=Until2
+END:VEVENT
+BEGIN:VEVENT
+UID:mixed-zones
+SUMMARY:Jordan Lee
+DTSTART;TZID="(UTC-05:00) Eastern Time (US and Canada)":20261116T120000
+DTEND;TZID=America/Los_Angeles:20261116T095000
+RRULE:FREQ=DAILY;COUNT=3
+EXDATE;TZID=America/Los_Angeles:20261117T090000
+LOCATION:https://us02web.zoom.us/j/85555501013?pwd=Mixed3
+END:VEVENT
+"""
+
+
+def test_loosely_typed_rules_keep_their_last_sessions(tmp_path: Path) -> None:
+    """A date-only UNTIL ends the series after that day's session, a zone-less UNTIL is
+    read in DTSTART's zone (the library alone would drop the last session of each,
+    silently); the display name is mapped and the EXDATE written in Los Angeles time
+    removes the 12:00 Eastern occurrence it names."""
+    run = feed(tmp_path, "apple-icloud.ics")  # the config only; the feed is written here
+    write_feed(tmp_path / "feed.ics", LOOSE_RULES)
+    assert run.sync().stderr == ""
+    until1 = "https://us02web.zoom.us/j/85555501011?pwd=Until1"
+    until2 = "https://us02web.zoom.us/j/85555501012?pwd=Until2"
+    mixed = "https://us02web.zoom.us/j/85555501013?pwd=Mixed3"
+    check(
+        run.sessions(),  # (10-26 14:00 EDT is past: nothing planned for it)
+        {
+            "until-date/20261102T190000Z": ("2026-11-02T19:00:00+00:00", "cl-alex", until1),
+            "until-date/20261109T190000Z": ("2026-11-09T19:00:00+00:00", "cl-alex", until1),
+            "until-local/20261028T130000Z": ("2026-10-28T13:00:00+00:00", "cl-sam", until2),
+            "until-local/20261104T140000Z": ("2026-11-04T14:00:00+00:00", "cl-sam", until2),
+            "until-local/20261111T140000Z": ("2026-11-11T14:00:00+00:00", "cl-sam", until2),
+            "mixed-zones/20261116T170000Z": ("2026-11-16T17:00:00+00:00", "cl-jordan", mixed),
+            "mixed-zones/20261118T170000Z": ("2026-11-18T17:00:00+00:00", "cl-jordan", mixed),
+        },
+    )
+
+
+# A weekly series moved "this and all following" by one override with
+# RECURRENCE-ID;RANGE=THISANDFUTURE (the shape of python-recurring-ical-events'
+# `issue_75_range_parameter.ics`), across the end of DST.
+THIS_AND_FUTURE = """\
+BEGIN:VEVENT
+UID:tf1
+SUMMARY:Sam Patel
+DTSTART;TZID=America/New_York:20261028T100000
+DURATION:PT50M
+RRULE:FREQ=WEEKLY;COUNT=4
+LOCATION:https://us02web.zoom.us/j/85555501012?pwd=Future1
+END:VEVENT
+"""
+MOVED_ON = """\
+BEGIN:VEVENT
+UID:tf1
+RECURRENCE-ID;RANGE=THISANDFUTURE;TZID=America/New_York:20261104T100000
+SUMMARY:Sam Patel
+DTSTART;TZID=America/New_York:20261104T113000
+DURATION:PT50M
+LOCATION:https://us02web.zoom.us/j/85555501012?pwd=Future1
+END:VEVENT
+"""
+
+
+def test_a_this_and_future_override_moves_every_later_session(tmp_path: Path) -> None:
+    """Each later session moves to 11:30 local and keeps its own slot's id, so the texts
+    follow it (rescheduled, not three sessions under one id and two lost)."""
+    run = feed(tmp_path, "apple-icloud.ics")  # the config only; the feed is written here
+    write_feed(tmp_path / "feed.ics", THIS_AND_FUTURE)
+    assert run.sync().stderr == ""
+    write_feed(tmp_path / "feed.ics", THIS_AND_FUTURE, MOVED_ON)
+    assert run.sync().stderr == ""
+    counts = run.status()["last_sync"]["counts"]
+    assert (counts["rescheduled"], counts["canceled"], counts["problems"]) == (3, 0, 0)
+    link = "https://us02web.zoom.us/j/85555501012?pwd=Future1"
+    check(
+        run.sessions(),
+        {
+            "tf1/20261028T140000Z": ("2026-10-28T14:00:00+00:00", "cl-sam", link),
+            "tf1/20261104T150000Z": ("2026-11-04T16:30:00+00:00", "cl-sam", link),
+            "tf1/20261111T150000Z": ("2026-11-11T16:30:00+00:00", "cl-sam", link),
+            "tf1/20261118T150000Z": ("2026-11-18T16:30:00+00:00", "cl-sam", link),
+        },
+    )
 
 
 def test_a_malformed_value_is_quoted_safely_once(tmp_path: Path) -> None:

@@ -6,12 +6,13 @@ Pure: a name in, an IANA name (or None) out. The only data read are the IANA tz 
 
 DESIGN.md, "Time zones in feeds": a TZID the feed defines in a VTIMEZONE is used as
 defined (the source does that, it holds the component); otherwise an IANA name, a
-Windows zone name ("Eastern Standard Time") or a globally unique TZID whose tail is an
-IANA name (libical, Evolution, Thunderbird: "/mozilla.org/20070129_1/America/New_York")
-maps to its IANA zone; an Exchange display name ("(UTC-05:00) Eastern Time (US &
-Canada)") maps only when its text names exactly one Windows zone and its stated offset is
-that zone's standard offset. Anything else returns None: a session read at a guessed
-zone would get its 30-minute text at the wrong moment, so the caller holds the record.
+Windows zone name ("Eastern Standard Time", and Exchange's "tzone://Microsoft/Utc") or a
+globally unique TZID whose tail is an IANA name (libical, Evolution, Thunderbird:
+"/mozilla.org/20070129_1/America/New_York") maps to its IANA zone; an Exchange display
+name ("(UTC-05:00) Eastern Time (US & Canada)") maps only when its text names exactly
+one Windows zone and its stated offset is that zone's standard offset. Anything else
+returns None: a session read at a guessed zone would get its 30-minute text at the wrong
+moment, so the caller holds the record.
 """
 
 from __future__ import annotations
@@ -56,6 +57,10 @@ EXCHANGE_DISPLAY_NAMES: dict[str, str] = {
     "Auckland, Wellington": "New Zealand Standard Time",
 }
 
+# Exchange's own ids for zones it has no Windows name for: only UTC is one zone for sure
+# ("tzone://Microsoft/Custom" is whatever the organizer set up, so it stays unresolved).
+MICROSOFT_ZONE_IDS: dict[str, str] = {"tzone://microsoft/utc": "UTC"}
+
 # "(UTC-05:00) Eastern Time (US & Canada)", "(GMT-05:00) ...", "(UTC) Coordinated ...".
 _DISPLAY = re.compile(
     r"^\((?:UTC|GMT)\s*(?:(?P<sign>[+-])(?P<h>\d{1,2}):?(?P<m>\d{2}))?\)\s*(?P<text>.*)$"
@@ -69,7 +74,7 @@ def resolve_tzid(tzid: str) -> str | None:
         return None
     if _is_iana(name):
         return name
-    windows = _windows_to_iana(name)
+    windows = _windows_to_iana(name) or MICROSOFT_ZONE_IDS.get(name.lower())
     if windows is not None:
         return windows
     if name.startswith("/"):
@@ -88,7 +93,11 @@ def _display_name(name: str) -> str | None:
     match = _DISPLAY.match(" ".join(name.split()))
     if match is None:
         return None
-    windows = EXCHANGE_DISPLAY_NAMES.get(match.group("text").strip())
+    text = match.group("text").strip()
+    # Some exporters spell the ampersand out or HTML-escape it ("(US and Canada)", as in
+    # node-ical's Exchange samples): the same name, not a different zone.
+    spelled = text.replace("&amp;", "&").replace(" and ", " & ")
+    windows = EXCHANGE_DISPLAY_NAMES.get(text) or EXCHANGE_DISPLAY_NAMES.get(spelled)
     iana = _windows_to_iana(windows) if windows else None
     if iana is None:
         return None

@@ -15,7 +15,8 @@ the other therapists' sessions look cancelled. One malformed event is reported a
 
 Rules, per event expanded inside the window:
 - id: the UID; a session of a recurring series is `UID/ORIGINAL-START` (its RECURRENCE-ID
-  in UTC), so a moved session keeps its id and reads as rescheduled, not cancel + create.
+  in UTC), so a moved session keeps its id and reads as rescheduled, not cancel + create;
+  an override with RANGE=THISANDFUTURE moves every later session, each under its own id.
 - all-day events are not sessions and are ignored; STATUS:CANCELLED means canceled.
 - link: the first https URL in LOCATION, URL, DESCRIPTION that the [links] policy accepts;
   else one in LOCATION or URL even if refused (the operator then sees why); links found
@@ -40,7 +41,7 @@ import unicodedata
 import warnings
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -282,7 +283,9 @@ class IcsSource:
 
         mini = icalendar.Calendar()
         for event in good:
+            _until_as_meant(event, _dt(event, "DTSTART", uid, zone))
             mini.add_component(event)
+        shifts = _future_shifts(good, uid, zone)
         try:
             # A day's margin each side: floating times are compared as if UTC here, and
             # the exact half-open window is applied to the real instants afterwards.
@@ -298,6 +301,10 @@ class IcsSource:
                 continue  # an all-day occurrence
             rid_value = _dt(event, "RECURRENCE-ID", uid, zone)
             rid = _utc(rid_value, zone) if isinstance(rid_value, datetime) else _utc(start, zone)
+            if rid_value is not None and rid in shifts:
+                # Moved by a RANGE=THISANDFUTURE override, whose RECURRENCE-ID every later
+                # session carries: each keeps the id of its own original slot.
+                rid = _utc(start - shifts[rid], zone)
             if f"{uid}/{rid:%Y%m%dT%H%M%SZ}" in broken:
                 continue  # the master's slot would resurrect a broken override's old time
             end = _dt(event, "DTEND", uid, zone)
@@ -485,6 +492,49 @@ def _single(
     elif event.get("DURATION") is not None and isinstance(event.get("DURATION").dt, timedelta):
         end_utc = start_utc + event.get("DURATION").dt
     return [(event, start_utc, end_utc, None)]
+
+
+def _future_shifts(events: list[Any], uid: str, zone: tzinfo) -> dict[datetime, timedelta]:
+    """RANGE=THISANDFUTURE overrides: their RECURRENCE-ID (UTC) -> how far they move each
+    session from theirs on (a wall-clock difference when both times share a zone)."""
+    shifts = {}
+    for event in events:
+        prop = event.get("RECURRENCE-ID")
+        params = getattr(prop, "params", None) or {}
+        if str(params.get("RANGE", "")).upper() != "THISANDFUTURE":
+            continue
+        rid, start = _dt(event, "RECURRENCE-ID", uid, zone), _dt(event, "DTSTART", uid, zone)
+        if isinstance(rid, datetime) and isinstance(start, datetime):
+            shifts[_utc(rid, zone)] = start - rid
+    return shifts
+
+
+def _until_as_meant(event: Any, start: Any) -> None:
+    """Read a rule's UNTIL as its feed meant it where it is not typed as RFC 5545 asks.
+
+    A date (`UNTIL=20261109`) after a DTSTART with a time, or a time without zone after a
+    zoned DTSTART, is written by some exporters; the library would end the series at
+    midnight or at that time in UTC, so the series' last session would silently not be
+    listed. The date is read as that whole day, the time in DTSTART's own zone.
+    """
+    rules = event.get("RRULE")
+    if rules is None or not isinstance(start, datetime):
+        return
+    for rule in rules if isinstance(rules, list) else [rules]:
+        try:
+            untils = rule.get("UNTIL")
+        except Exception:  # a broken rule: reported when the series is expanded
+            continue
+        if not untils:
+            continue
+        until = untils[0]
+        if not isinstance(until, datetime):
+            until = datetime.combine(until, time(23, 59, 59))
+        elif until.tzinfo is not None or start.tzinfo is None:
+            continue  # typed as asked (UTC after a zoned start, floating after floating)
+        if start.tzinfo is not None:
+            until = until.replace(tzinfo=start.tzinfo).astimezone(UTC)
+        rule["UNTIL"] = [until]
 
 
 def _utc(value: datetime, zone: tzinfo) -> datetime:
