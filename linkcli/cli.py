@@ -14,15 +14,53 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
+from typer.core import TyperGroup
 
 from linkcli import __version__, output
 from linkcli.context import Context, Seams
+from linkcli.core.suggest import did_you_mean
 from linkcli.errors import ExitCode, LinkcliError
+
+# The order a practice meets the commands in: try, set up, check, look, then cron's.
+ORDER = (
+    "demo",
+    "init",
+    "doctor",
+    "preview",
+    "status",
+    "explain",
+    "sync",
+    "dispatch",
+    "run",
+    "report",
+)
+
+
+class _Commands(TyperGroup):
+    """Commands listed in the order a practice meets them; a misspelt one gets a
+    "did you mean"."""
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        """Known commands in ORDER, any other after them."""
+        names = list(self.commands)
+        return sorted(names, key=lambda n: ORDER.index(n) if n in ORDER else len(ORDER))
+
+    def resolve_command(self, ctx: Any, args: list[str]) -> Any:
+        """As Click does, with the nearest command named when there is no such one."""
+        if args and not args[0].startswith("-") and self.get_command(ctx, args[0]) is None:
+            hint = did_you_mean(args[0], self.commands)
+            if hint and not ctx.resilient_parsing:
+                ctx.fail(f"No such command {args[0]!r}{hint}")
+        return super().resolve_command(ctx, args)
+
 
 app = typer.Typer(
     name="linkcli",
-    help="Deliver session-specific telehealth links to therapy clients, from cron.\n\n"
-    "Example crontab:  * * * * * linkcli run",
+    cls=_Commands,
+    help="Deliver session-specific telehealth links to therapy clients, from cron.",
+    epilog="Start here:  linkcli demo  ->  linkcli init  ->  linkcli doctor.  "
+    "Then cron runs one line:  * * * * * linkcli run",
+    context_settings={"help_option_names": ["-h", "--help"]},
     no_args_is_help=True,
     add_completion=True,
     pretty_exceptions_enable=False,
@@ -35,6 +73,7 @@ ConfigOpt = Annotated[
     typer.Option(
         "--config",
         "-c",
+        metavar="PATH",
         help="Config file (default: $LINKCLI_CONFIG, else the platform config folder).",
         show_default=False,
     ),
@@ -117,14 +156,18 @@ def _main(
             "--version", callback=_version, is_eager=True, help="Show the version and exit."
         ),
     ] = False,
+    no_color: Annotated[
+        bool, typer.Option("--no-color", help="No colour (as NO_COLOR=1 does).")
+    ] = False,
 ) -> None:
     """Deliver session-specific telehealth links to therapy clients, from cron."""
+    output.NO_COLOR.set(no_color)
     # The caller's seams (a test's HTTP client) for this invocation only; real otherwise.
     obj = click_ctx.obj
     _SEAMS.set(obj if isinstance(obj, Seams) else Seams())
 
 
-@app.command()
+@app.command(short_help="Read the schedule and plan the messages.")
 @_guarded
 def sync(
     config: ConfigOpt = None,
@@ -189,7 +232,7 @@ def _report_sync(result: Any, verbose: bool) -> None:
         output.info_line(f"sync: {counts}; {result.planned} message(s) planned{note}")
 
 
-@app.command()
+@app.command(short_help="Send every message that is due now.")
 @_guarded
 def dispatch(
     config: ConfigOpt = None, verbose: VerboseOpt = False, json_: CountsOpt = False
@@ -232,7 +275,7 @@ def _report_dispatch(result: Any, verbose: bool) -> None:
         )
 
 
-@app.command()
+@app.command(short_help="Sync, then dispatch: the one crontab line.")
 @_guarded
 def run(
     config: ConfigOpt = None,
@@ -300,7 +343,7 @@ def _watch(config: Path | None, verbose: bool) -> None:
     watch(lambda: _ctx(config, verbose), stop, report, lambda: clock.now({}))
 
 
-@app.command()
+@app.command(short_help="What was sent, what is next, what needs a human.")
 @_guarded
 def status(
     config: ConfigOpt = None,
@@ -330,14 +373,21 @@ def status(
     _exit(result.exit_code)
 
 
-@app.command()
+@app.command(short_help="Every planned message, exactly as it will go.")
 @_guarded
 def preview(
     config: ConfigOpt = None,
-    days: Annotated[int, typer.Option("--days", min=0, max=366, help="How many days ahead.")] = 7,
+    days: Annotated[
+        int,
+        typer.Option(
+            "--days", metavar="DAYS", callback=_days, help="How many days ahead (0 to 366)."
+        ),
+    ] = 7,
     therapist: Annotated[
         str | None,
-        typer.Option("--therapist", help="Only this therapist's sessions (the source's id)."),
+        typer.Option(
+            "--therapist", metavar="ID", help="Only this therapist's sessions (the source's id)."
+        ),
     ] = None,
     json_: Annotated[bool, typer.Option("--json", help="A JSON list for machines.")] = False,
 ) -> None:
@@ -356,9 +406,16 @@ def preview(
         output.show_preview(items)
 
 
-def _opt(flag: str, text: str) -> Any:
+def _days(value: int) -> int:
+    """`--days`: 0 to 366 (said in words, not as a range expression)."""
+    if not 0 <= value <= 366:
+        raise typer.BadParameter(f"{value} is not a number of days from 0 to 366")
+    return value
+
+
+def _opt(flag: str, text: str, metavar: str = "TEXT") -> Any:
     """A string flag of `init` (None when not given, so the question is asked)."""
-    return typer.Option(flag, help=text, show_default=False)
+    return typer.Option(flag, help=text, show_default=False, metavar=metavar)
 
 
 def _ask(question: str, default: str | None) -> str:
@@ -372,7 +429,7 @@ def _ask(question: str, default: str | None) -> str:
         ) from None
 
 
-@app.command()
+@app.command(short_help="Set up: a few questions, a config that passes doctor.")
 @_guarded
 def init(
     config: ConfigOpt = None,
@@ -454,7 +511,7 @@ def init(
     output.show_init(next_steps(written, path, os.environ))
 
 
-@app.command()
+@app.command(short_help="Check the setup end to end, sending nothing.")
 @_guarded
 def doctor(
     config: ConfigOpt = None,
@@ -481,7 +538,7 @@ def doctor(
     _exit(result.exit_code)
 
 
-@app.command()
+@app.command(short_help="A synthetic practice's week, offline.")
 @_guarded
 def demo(
     config: Annotated[
@@ -518,7 +575,7 @@ def demo(
     output.show_demo(run_demo(os.environ, keep))
 
 
-@app.command()
+@app.command(short_help="Why one session's messages did or will (not) go.")
 @_guarded
 def explain(
     appointment_id: Annotated[

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from linkcli.config import Config
 from linkcli.context import Context
+from linkcli.core.model import Appointment
 from linkcli.core.phones import mask_email, mask_phone
 from linkcli.sources.base import Window
 from linkcli.store import Store, parse_ts
@@ -76,3 +77,41 @@ def secret_names(config: Config) -> list[tuple[str, str, bool]]:
         name = str(settings.get(key) or default)
         names.append((name, f"{config.source.kind} source secret (source.{key})", True))
     return names
+
+
+def therapist_shown(config: Config, appt: Appointment) -> str:
+    """The therapist as clients and the operator know them: the config's display name or
+    name for that id, else the source's display name, else its name."""
+    therapist = config.therapists.get(appt.therapist.id)
+    if therapist and (therapist.display_name or therapist.name):
+        return therapist.display_name or therapist.name or appt.therapist.shown
+    return appt.therapist.shown
+
+
+def test_mode(config: Config) -> str | None:
+    """One line when a channel writes to an outbox file instead of reaching clients (the
+    setup `init` starts from), naming how to go live; None when both channels are live."""
+    outboxes = [
+        name
+        for name, provider in (("texts", config.sms.provider), ("email", config.email.provider))
+        if provider == "outbox"
+    ]
+    if not outboxes:
+        return None
+    what = " and ".join(outboxes)
+    live = []
+    if config.sms.provider == "outbox":
+        live.append('[sms] provider = "twilio"')
+    if config.email.provider == "outbox":
+        live.append('[email] provider = "smtp"')
+    return (
+        f"test mode: {what} go to an outbox file, nothing reaches clients; to go live set "
+        f"{' and '.join(live)} (README: Going live)"
+    )
+
+
+def contacts_place(config: Config) -> str:
+    """Where a client's phone, email and channel choice are changed for this setup."""
+    if config.contacts_path is not None:
+        return f"the contacts file {config.contacts_path.name}"
+    return "the scheduling system"

@@ -17,20 +17,20 @@ from linkcli.compose import compose, effective_link, recipient_for
 from linkcli.config import Config
 from linkcli.context import Context
 from linkcli.core.messages import zone_for
-from linkcli.core.model import Appointment, Participant
+from linkcli.core.model import Participant
 from linkcli.core.plan import Step
 from linkcli.core.segments import count_segments
 from linkcli.core.verdict import ContactState, Verdict
+from linkcli.core.when import people_time
 from linkcli.errors import ExitCode, LinkcliError
-from linkcli.shared import iso, mask
+from linkcli.shared import iso, mask, therapist_shown
 from linkcli.store import Known, SendRow, Store, parse_ts, ts
 from linkcli.verdicts import Judge
 
 
 def local_time(moment: datetime, zone: ZoneInfo) -> str:
-    """`Tue Dec 1 9:00 AM CST`: how a person reads an instant in a zone."""
-    value = moment.astimezone(zone)
-    return f"{value:%a %b} {value.day} {value.strftime('%I:%M %p').lstrip('0')} {value.tzname()}"
+    """`Tue Dec 1, 9:00 AM CST`: how a person reads an instant in a zone."""
+    return people_time(moment, zone, zone_name=True)
 
 
 def build_explain(ctx: Context, store: Store, appointment_id: str) -> dict[str, Any]:
@@ -95,7 +95,7 @@ def build_explain(ctx: Context, store: Store, appointment_id: str) -> dict[str, 
             "therapist": {
                 "id": appt.therapist.id,
                 "name": appt.therapist.name,
-                "shown": _therapist_shown(config, appt),
+                "shown": therapist_shown(config, appt),
             },
             "link": link,
             "link_problem": config.links.check(link) if appt.is_live_telehealth else None,
@@ -114,13 +114,6 @@ def build_explain(ctx: Context, store: Store, appointment_id: str) -> dict[str, 
 
 def _local_ts(value: str | None, zone: ZoneInfo) -> str | None:
     return local_time(parse_ts(value), zone) if value else None
-
-
-def _therapist_shown(config: Config, appt: Appointment) -> str:
-    therapist = config.therapists.get(appt.therapist.id)
-    if therapist and (therapist.display_name or therapist.name):
-        return therapist.display_name or therapist.name or appt.therapist.shown
-    return appt.therapist.shown
 
 
 class _Facts:
