@@ -433,7 +433,16 @@ def _ask(question: str, default: str | None) -> str:
 @_guarded
 def init(
     config: ConfigOpt = None,
-    practice_name: Annotated[str | None, _opt("--practice-name", "Practice name.")] = None,
+    practice_name: Annotated[
+        str | None,
+        typer.Option(
+            "--practice-name",
+            "--name",
+            help="Practice name, as clients know it (required).",
+            show_default=False,
+            metavar="TEXT",
+        ),
+    ] = None,
     timezone: Annotated[str | None, _opt("--timezone", "IANA zone, e.g. America/Chicago.")] = None,
     country: Annotated[str | None, _opt("--country", "Two-letter country code.")] = None,
     language: Annotated[
@@ -445,19 +454,44 @@ def init(
     ] = None,
     source_path: Annotated[str | None, _opt("--source-path", "file source: the JSON file.")] = None,
     feed_url: Annotated[
-        str | None, _opt("--feed-url", "ics sources: the feed URL or path.")
+        str | None, _opt("--feed-url", "ics sources: the feed URL or path.", "URL")
     ] = None,
     therapist_id: Annotated[
-        str | None, _opt("--therapist-id", "ics sources: the feed's therapist id.")
+        str | None, _opt("--therapist-id", "ics sources: the feed's therapist id.", "ID")
     ] = None,
-    base_url: Annotated[str | None, _opt("--base-url", "API sources: the base URL.")] = None,
+    therapist_name: Annotated[
+        str | None, _opt("--therapist-name", "ics sources: the therapist's full name.")
+    ] = None,
+    therapist_display_name: Annotated[
+        str | None,
+        _opt("--therapist-display-name", "ics sources: the name clients see (Dr. Chen)."),
+    ] = None,
+    therapist_link: Annotated[
+        str | None,
+        _opt(
+            "--therapist-link",
+            "ics sources: a fixed link (TherapyNotes: the TherapyPortal waiting room).",
+            "URL",
+        ),
+    ] = None,
+    base_url: Annotated[str | None, _opt("--base-url", "API sources: the base URL.", "URL")] = None,
+    oauth_url: Annotated[
+        str | None, _opt("--oauth-url", "zoom: the OAuth token URL.", "URL")
+    ] = None,
+    rest_path: Annotated[
+        str | None, _opt("--rest-path", "rest: the appointments path under the base URL.")
+    ] = None,
+    contacts: Annotated[
+        str | None,
+        _opt("--contacts", "Feeds and Zoom: the contacts CSV (created with its header).", "PATH"),
+    ] = None,
     sms_provider: Annotated[str | None, _opt("--sms-provider", "twilio or outbox.")] = None,
     from_number: Annotated[
         str | None, _opt("--from-number", "twilio: the sending number, E.164.")
     ] = None,
     email_provider: Annotated[str | None, _opt("--email-provider", "smtp or outbox.")] = None,
     smtp_host: Annotated[str | None, _opt("--smtp-host", "smtp: the server host.")] = None,
-    smtp_port: Annotated[int | None, _opt("--smtp-port", "smtp: the port.")] = None,
+    smtp_port: Annotated[int | None, _opt("--smtp-port", "smtp: the port.", "PORT")] = None,
     security: Annotated[str | None, _opt("--security", "smtp: starttls, ssl or none.")] = None,
     from_address: Annotated[str | None, _opt("--from-address", "smtp: the From address.")] = None,
     yes: Annotated[
@@ -472,18 +506,25 @@ def init(
     force: Annotated[
         bool, typer.Option("--force", help="Replace an existing config file.")
     ] = False,
+    no_doctor: Annotated[
+        bool, typer.Option("--no-doctor", help="Do not run `doctor` at the end.")
+    ] = False,
 ) -> None:
-    """Write a config from a few questions (or flags), then print what is left to do.
+    """Write a config from a few questions (or flags), create the files it needs, print
+    the cron lines and a systemd unit, then run `doctor` on it.
 
-    Example: linkcli init --source file --source-path appointments.json --yes
+    Example: linkcli init --name "Sunrise Therapy" --source file --sms-provider outbox
+    --email-provider outbox --yes
     """
     from linkcli.commands.init import (
         gather,
+        linkcli_executable,
         next_steps,
         refuse_overwrite,
         render_config,
         target_path,
         write_config,
+        write_starter_files,
     )
 
     path = target_path(config, os.environ)
@@ -497,7 +538,13 @@ def init(
         "source_path": source_path,
         "feed_url": feed_url,
         "therapist_id": therapist_id,
+        "therapist_name": therapist_name,
+        "therapist_display": therapist_display_name,
+        "therapist_link": therapist_link,
         "base_url": base_url,
+        "oauth_url": oauth_url,
+        "rest_path": rest_path,
+        "contacts_path": contacts,
         "sms_provider": sms_provider,
         "from_number": from_number,
         "email_provider": email_provider,
@@ -508,7 +555,30 @@ def init(
     }
     answers = gather(given, None if yes else _ask, output.warn_line)
     written = write_config(path, render_config(answers), os.environ)
-    output.show_init(next_steps(written, path, os.environ))
+    made = write_starter_files(written)
+    output.show_init(next_steps(written, path, os.environ, linkcli_executable(), made))
+    if not no_doctor:
+        _run_doctor(path, json_=False, intro="Checking it now (linkcli doctor):")
+
+
+def _run_doctor(config: Path | None, json_: bool, intro: str | None = None) -> ExitCode:
+    """`doctor`, with progress on stderr while each network step runs (a terminal only)."""
+    from linkcli.commands.doctor import NETWORK_STEPS, run_doctor
+
+    ctx = _ctx(config)
+    with output.progress(NETWORK_STEPS) as step:
+        result = run_doctor(ctx, step)
+    report = result.to_dict()
+    if json_:
+        output.print_json(report)
+    else:
+        if intro:
+            output.info_line("\n" + intro)
+        output.show_doctor(report)
+    if result.failed:
+        failed = result.failed_names
+        output.error_line(f"{len(failed)} check(s) failed: {', '.join(failed)}")
+    return result.exit_code
 
 
 @app.command(short_help="Check the setup end to end, sending nothing.")
@@ -524,18 +594,7 @@ def doctor(
 
     Example: linkcli doctor --config /etc/linkcli/config.toml
     """
-    from linkcli.commands.doctor import run_doctor
-
-    result = run_doctor(_ctx(config))
-    report = result.to_dict()
-    if json_:
-        output.print_json(report)
-    else:
-        output.show_doctor(report)
-    if result.failed:
-        failed = result.failed_names
-        output.error_line(f"{len(failed)} check(s) failed: {', '.join(failed)}")
-    _exit(result.exit_code)
+    _exit(_run_doctor(config, json_))
 
 
 @app.command(short_help="A synthetic practice's week, offline.")

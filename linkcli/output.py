@@ -148,7 +148,7 @@ def show_status(report: dict[str, Any]) -> None:
     out = console()
     zone, now = _zone(report)
     if report.get("test_mode"):
-        _say(out, report["test_mode"].capitalize(), "bold yellow")
+        _say(out, _sentence(report["test_mode"]), "bold yellow")
     last = report["last_sync"]
     if last["time"] is None:
         _say(out, "Last sync: never (run `linkcli sync`)")
@@ -211,7 +211,7 @@ def show_preview(items: list[dict[str, Any]], notice: str | None = None) -> None
     full text as it will go (an email's subject and body), at any terminal width."""
     out = console()
     if notice:
-        _say(out, notice.capitalize(), "bold yellow")
+        _say(out, _sentence(notice), "bold yellow")
     if not items:
         _say(out, "Nothing planned in that period.")
         return
@@ -254,9 +254,14 @@ def _say(out: Console, text: str = "", style: str | None = None) -> None:
 
 
 def show_init(result: Any) -> None:
-    """What `init` wrote and what is left to do: secrets, files, checks, crontab."""
+    """What `init` wrote and what is left to do: secrets, files, checks, crontab, unit."""
     out = console()
     _say(out, f"Wrote {result.path} (owner-only, 0600).", "bold")
+    for made in result.written:
+        _say(out, f"Created {made}.")
+    if result.test_mode:
+        _say(out)
+        _say(out, _sentence(result.test_mode) + ".", "bold yellow")
     if result.secrets:
         _say(out)
         _say(
@@ -276,11 +281,14 @@ def show_init(result: Any) -> None:
     for item in result.todo:
         _say(out, f"  - {item}")
     _say(out)
-    _say(out, "Crontab (crontab -e; use the full path of linkcli if cron's PATH lacks it):")
+    _say(out, "Crontab (crontab -e), full paths so cron's short PATH finds everything:")
     for line in result.cron:
         _say(out, f"  {line}")
     _say(out, "or, as one line:")
     _say(out, f"  {result.cron_single}")
+    if result.unit_path is not None:
+        _say(out, f"or, instead of cron, the systemd service written to {result.unit_path}")
+        _say(out, "  (`run --watch`: it wakes at each due send; install steps are in the file).")
 
 
 _MARK = {"pass": "PASS", "warn": "WARN", "fail": "FAIL"}
@@ -446,3 +454,8 @@ _STATE_STYLE = {
     "skipped": "yellow",
     "not planned": "yellow",
 }
+
+
+def _sentence(text: str) -> str:
+    """The first letter raised, the rest as written (key names keep their case)."""
+    return text[:1].upper() + text[1:]
