@@ -395,7 +395,10 @@ def _one(
                 "without --yes to answer the question",
                 ExitCode.USAGE,
             )
-        answers[key] = q.check(default, answers)
+        try:
+            answers[key] = q.check(default, answers)
+        except ValueError as exc:  # a default that does not fit this setup (a portal link)
+            raise LinkcliError(f"{q.flag}: {exc}", ExitCode.USAGE) from None
         return
     while True:
         try:
