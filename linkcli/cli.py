@@ -7,6 +7,7 @@ from __future__ import annotations
 import functools
 import os
 import sqlite3
+import sys
 import traceback
 from collections.abc import Callable
 from contextvars import ContextVar
@@ -247,9 +248,20 @@ def dispatch(
     with ctx.store() as store:
         result = run_dispatch(ctx, store)
     _report_dispatch(result, verbose)
+    _say_test_mode(ctx, verbose)
     if json_:
         output.print_json(result.counts())
     _exit(result.exit_code)
+
+
+def _say_test_mode(ctx: Context, verbose: bool) -> None:
+    """With an outbox channel, a person (-v, or at a terminal) is told that nothing reaches
+    clients and how to go live; cron, not at a terminal, stays silent."""
+    from linkcli.shared import test_mode
+
+    line = test_mode(ctx.config)
+    if line and (verbose or sys.stderr.isatty()):
+        output.warn_line(line)
 
 
 def _report_dispatch(result: Any, verbose: bool) -> None:
@@ -304,8 +316,10 @@ def run(
     if watch:
         _watch(config, verbose)
         return
-    result = run_once(_ctx(config, verbose), force=force)
+    ctx = _ctx(config, verbose)
+    result = run_once(ctx, force=force)
     _report_run(result, verbose)
+    _say_test_mode(ctx, verbose)
     if json_:
         output.print_json(result.counts())
     _exit(result.exit_code)
@@ -640,27 +654,51 @@ def explain(
     appointment_id: Annotated[
         str,
         typer.Argument(
-            metavar="APPOINTMENT_ID",
-            help="The appointment id, as `linkcli status` shows it.",
+            metavar="APPOINTMENT",
+            help="The appointment id as `linkcli status` shows it, or a unique start of "
+            "it; with --date, a client's name.",
             show_default=False,
         ),
     ],
+    on: Annotated[
+        str | None,
+        typer.Option(
+            "--date",
+            metavar="YYYY-MM-DD",
+            help="The session's day (practice time): APPOINTMENT is then a client's name.",
+            show_default=False,
+        ),
+    ] = None,
     config: ConfigOpt = None,
     json_: Annotated[bool, typer.Option("--json", help="One JSON object for machines.")] = False,
 ) -> None:
     """Every step of one appointment's messages, per client, and why each did or will not go.
 
-    Example: linkcli explain apt-1001 --json
+    Examples: linkcli explain apt-1001 --json;  linkcli explain "Alex Rivera" --date 2026-11-24
     """
     from linkcli.commands.explain import build_explain
 
     ctx = _ctx(config)
     with ctx.store(locked=False, readonly=True) as store:
-        data = build_explain(ctx, store, appointment_id)
+        data = build_explain(ctx, store, appointment_id, _day(on))
     if json_:
         output.print_json(data)
     else:
         output.show_explain(data)
+
+
+def _day(value: str | None) -> Any:
+    """`--date` as a date; a bad one is a usage error naming the shape."""
+    import datetime as dt
+
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value.strip())
+    except ValueError:
+        raise LinkcliError(
+            f"--date {value!r} is not a day written YYYY-MM-DD (e.g. 2026-12-06)", ExitCode.USAGE
+        ) from None
 
 
 def main() -> None:

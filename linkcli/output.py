@@ -45,6 +45,8 @@ def console(stderr: bool = False) -> Console:
         markup=False,
         soft_wrap=True,
         no_color=colour_off(tty),
+        # No colour means no escape codes at all: bold and dim are escapes too.
+        color_system=None if colour_off(tty) else "auto",
         force_terminal=tty if tty else None,
         width=width,
     )
@@ -408,7 +410,7 @@ def show_explain(data: dict[str, Any]) -> None:
     if snap["stale"]:
         _say(
             out,
-            f"snapshot is stale (last good sync {snap['last_good_sync'] or 'never'}): "
+            f"snapshot is stale (last good sync {snap.get('last_good_sync_local') or 'never'}): "
             "link messages wait",
             "yellow",
         )

@@ -700,7 +700,7 @@ def _clock(ctx: Context, config: Config | None) -> Check:
         return Check(
             name,
             "warn",
-            f"time is simulated: LINKCLI_NOW={simulated}; {where}",
+            f"time is simulated (LINKCLI_NOW is set): {where}",
             "unset LINKCLI_NOW for real runs: every command takes it as the time",
         )
     return Check(name, "pass", where)

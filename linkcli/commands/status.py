@@ -12,7 +12,7 @@ from linkcli.compose import effective_link, recipient_for
 from linkcli.config import Config
 from linkcli.context import Context
 from linkcli.core.phones import normalize_mobile
-from linkcli.core.when import people_iso
+from linkcli.core.when import people_iso, people_time
 from linkcli.errors import ExitCode
 from linkcli.shared import contacts_place, iso, mask, test_mode, therapist_shown
 from linkcli.store import STATES, Store, ts
@@ -61,7 +61,8 @@ def attention(config: Config, store: Store, now: datetime) -> list[dict[str, Any
             )
         )
     if good is None or now - good > config.max_snapshot_age:
-        since = f"since {ts(good)}" if good else "ever"
+        zone = ZoneInfo(config.practice.timezone)
+        since = f"since {people_time(good, zone, now)}" if good else "ever"
         waiting: list[str | None] = [*store.waiting_appointments(now)]
         for appointment_id in waiting or [None]:
             items.append(
