@@ -417,7 +417,9 @@ def preview(
     if json_:
         output.print_json(items)
     else:
-        output.show_preview(items)
+        from linkcli.shared import test_mode
+
+        output.show_preview(items, test_mode(ctx.config))
 
 
 def _days(value: int) -> int:

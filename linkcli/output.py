@@ -305,7 +305,7 @@ def show_doctor(report: dict[str, Any]) -> None:
     summary = (
         f"{len(checks)} checks: {counts['pass']} pass, {counts['warn']} warn, {counts['fail']} fail"
     )
-    if out.is_terminal:
+    if out.is_terminal and out.width >= NARROW:  # narrower: the stacked lines below
         from rich.table import Table
         from rich.text import Text
 
