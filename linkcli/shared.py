@@ -115,3 +115,17 @@ def contacts_place(config: Config) -> str:
     if config.contacts_path is not None:
         return f"the contacts file {config.contacts_path.name}"
     return "the scheduling system"
+
+
+def record_fix(config: Config, problem: str) -> str:
+    """Where to fix a record a sync skipped: the contacts file when the record failed to
+    match it (the schedule is right, the directory lacks the client), else the schedule."""
+    if config.contacts_path is not None and config.contacts_path.name in problem:
+        return (
+            f"add the client (name as in the calendar) to {config.contacts_path}, or correct "
+            "the session title in the scheduling system"
+        )
+    return (
+        "correct the appointment in the scheduling system; linkcli sends nothing for what "
+        "it cannot read"
+    )

@@ -240,3 +240,49 @@ def test_no_color_flag(practice, tmp_path: Path):
     env = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "COLUMNS")}
     env.update(practice.env(SYNCED), TERM="xterm-256color")
     assert "\x1b[" not in _in_pty(["--no-color", "status"], env, columns=120)
+
+
+def test_an_unmatched_client_is_one_row_whose_fix_names_the_contacts_file(tmp_path):
+    from typer.testing import CliRunner
+
+    from linkcli.cli import app
+    from tests.conftest import OUTBOX_CHANNELS, write_config
+
+    (tmp_path / "chen.ics").write_text(
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//example//feed//EN\r\n"
+        "BEGIN:VEVENT\r\nUID:ev-1\r\nDTSTAMP:20261120T100000Z\r\n"
+        "DTSTART:20261124T200000Z\r\nDTEND:20261124T205000Z\r\n"
+        "SUMMARY:Robin Quinn Appointment\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+    )
+    (tmp_path / "contacts.csv").write_text(
+        "client,name,email,mobile,channels,timezone\n"
+        "cl-1,Alex Rivera,alex@example.org,+1 617 555 0101,both,\n"
+    )
+    config = write_config(
+        tmp_path,
+        """\
+        [practice]
+        name = "Riverside Therapy"
+        timezone = "America/New_York"
+
+        [source]
+        kind = "simplepractice"
+        feeds = [{ therapist = "th-1", url = "chen.ics" }]
+
+        [contacts]
+        path = "contacts.csv"
+
+        [therapists."th-1"]
+        name = "Maya Chen"
+        display_name = "Dr. Chen"
+        link = "https://us02web.zoom.us/j/85512345678"
+        """,
+        OUTBOX_CHANNELS,
+    )
+    env = {"LINKCLI_NOW": SYNCED, "LINKCLI_CONFIG": str(config)}
+    runner = CliRunner()
+    runner.invoke(app, ["sync"], env=env)
+    attention = json.loads(runner.invoke(app, ["status", "--json"], env=env).stdout)["attention"]
+    assert len(attention) == 1, attention
+    assert "matches no contact" in attention[0]["reason"]
+    assert attention[0]["fix"].startswith(f"add the client (name as in the calendar) to {tmp_path}")

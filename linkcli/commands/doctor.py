@@ -21,7 +21,7 @@ from linkcli.config import Config
 from linkcli.context import Context
 from linkcli.core.when import people_time
 from linkcli.errors import ConfigError, ExitCode, LinkcliError
-from linkcli.shared import secret_names, test_mode
+from linkcli.shared import record_fix, secret_names, test_mode
 from linkcli.store import ts
 
 Status = Literal["pass", "warn", "fail"]
@@ -268,7 +268,7 @@ def _source(ctx: Context, languages: list[str | None]) -> Check:
             "source readable",
             "warn",
             f"{detail}; {len(listing.problems)} record(s) skipped: {listing.problems[0]}{more}",
-            "correct those records in the scheduling system; the rest sync normally",
+            record_fix(config, listing.problems[0]) + "; the rest sync normally",
         )
     if not listing.appointments:
         return Check(

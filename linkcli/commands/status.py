@@ -14,7 +14,14 @@ from linkcli.context import Context
 from linkcli.core.phones import normalize_mobile
 from linkcli.core.when import people_iso, people_time
 from linkcli.errors import ExitCode
-from linkcli.shared import contacts_place, iso, mask, test_mode, therapist_shown
+from linkcli.shared import (
+    contacts_place,
+    iso,
+    mask,
+    record_fix,
+    test_mode,
+    therapist_shown,
+)
 from linkcli.store import STATES, Store, ts
 
 UPCOMING_LIMIT = 20
@@ -80,8 +87,7 @@ def attention(config: Config, store: Store, now: datetime) -> list[dict[str, Any
                     "bad_record",
                     _record_id(problem),
                     problem,
-                    "correct the appointment in the scheduling system (or the contacts "
-                    "directory); linkcli sends nothing for what it cannot read",
+                    record_fix(config, problem),
                 )
             )
     horizon = now + config.sync.future
