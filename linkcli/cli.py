@@ -341,6 +341,7 @@ def _report_run(result: Any, verbose: bool) -> None:
 def _watch(config: Path | None, verbose: bool) -> None:
     import signal
     import threading
+    from datetime import UTC
 
     from linkcli import clock
     from linkcli.runloop import RunResult, watch
@@ -352,7 +353,10 @@ def _watch(config: Path | None, verbose: bool) -> None:
     def report(done: RunResult) -> None:
         _report_run(done, verbose)
         if verbose and done.lock_held is None and done.wake_at is not None:
-            output.info_line(f"next wake {done.wake_at.isoformat()}")
+            from linkcli.core.when import people_time
+
+            wake = done.wake_at
+            output.info_line(f"next wake {people_time(wake, wake.astimezone().tzinfo or UTC)}")
 
     watch(lambda: _ctx(config, verbose), stop, report, lambda: clock.now({}))
 

@@ -206,6 +206,9 @@ def test_bad_flag_and_missing_required_flag_are_usage_errors(tmp_path):
     assert bad.exit_code == 2
     assert "--timezone" in bad.stderr and "IANA" in bad.stderr
 
+    kind = runner.invoke(app, [*base[:-1], "simplepractise", *OUTBOX])
+    assert kind.exit_code == 2 and "did you mean 'simplepractice'?" in kind.stderr
+
     missing = runner.invoke(app, [*base, "--sms-provider", "twilio"])
     assert missing.exit_code == 2
     assert "--from-number is needed" in missing.stderr
@@ -296,13 +299,16 @@ def _answers(kind: str, tmp_path: Path) -> tuple[list[str], dict[str, str]]:
     if kind in ("ics", "simplepractice", "therapynotes"):
         link = PORTAL if kind == "therapynotes" else ""
         return [*HEAD, kind, *THERAPIST, _ics(tmp_path), link, "", "", *TAIL], {}
+    # API sources name their therapists: one is optional ("" skips it).
     if kind == "calendly":
-        return [*HEAD, kind, "", *TAIL], {"CALENDLY_TOKEN": calendly.TOKEN}
+        return [*HEAD, kind, "", "", *TAIL], {"CALENDLY_TOKEN": calendly.TOKEN}
     if kind == "zoom":
-        return [*HEAD, kind, "", "", "", *TAIL], zoom.ENV
+        return [*HEAD, kind, "", "", "", "", *TAIL], zoom.ENV
     if kind == "fhir":
-        return [*HEAD, kind, fhir.BASE, *TAIL], {"FHIR_TOKEN": fhir.TOKEN}
-    return [*HEAD, kind, rest.GATEWAY, "", *TAIL], {"LINKCLI_REST_TOKEN": rest.TOKEN}
+        # A practitioner with a fixed link for sessions whose Appointment carries none.
+        chen = ["prac-chen", "Maya Chen", "Dr. Chen", fhir.FALLBACK, ""]
+        return [*HEAD, kind, fhir.BASE, *chen, *TAIL], {"FHIR_TOKEN": fhir.TOKEN}
+    return [*HEAD, kind, rest.GATEWAY, "", "", *TAIL], {"LINKCLI_REST_TOKEN": rest.TOKEN}
 
 
 KINDS = ["file", "ics", "simplepractice", "therapynotes", "calendly", "zoom", "fhir", "rest"]
@@ -329,6 +335,9 @@ def test_init_then_doctor_passes_for_every_source_kind(
     checks = {c["name"]: c for c in report["checks"]}
     assert checks["delivery"]["status"] == "warn"  # outbox: test mode, said by doctor too
     assert "nothing reaches clients" in checks["delivery"]["detail"]
+    if kind == "fhir":
+        chen = load_config(target, {}).therapists["prac-chen"]
+        assert (chen.display_name, chen.link) == ("Dr. Chen", fhir.FALLBACK)
     if kind in ("ics", "simplepractice", "therapynotes"):
         config = load_config(target, {})
         assert config.therapists["th-patel"].display_name == "Dr. Patel"

@@ -24,6 +24,7 @@ import phonenumbers
 from linkcli.config import SOURCE_KINDS, Config, default_config_path, load_config
 from linkcli.core.language import normalize_tag, tag_problem
 from linkcli.core.phones import normalize_mobile
+from linkcli.core.suggest import did_you_mean
 from linkcli.errors import ConfigError, ExitCode, LinkcliError
 
 Ask = Callable[[str, str | None], str]
@@ -89,7 +90,8 @@ def _choice(*choices: str) -> Callable[[str, Answers], str]:
     def check(value: str, _answers: Answers) -> str:
         value = value.strip().lower()
         if value not in choices:
-            raise ValueError(f"{value!r} is not one of: {', '.join(choices)}")
+            hint = did_you_mean(value, choices)
+            raise ValueError(f"{value!r} is not one of: {', '.join(choices)}{hint}")
         return value
 
     return check
@@ -419,11 +421,22 @@ def gather(
     """
     answers: Answers = {}
     for q in QUESTIONS:
+        if q.key == "sms_provider" and answers["source"] in API_DEFAULT_URLS:
+            _therapists(given, ask, warn, answers)  # after the source's own settings
         if q.applies(answers):
             _one(q, answers, given.get(q.key), ask, warn, q.key)
             if q.key == "source" and answers["source"] in ICS_KINDS:
                 _therapists(given, ask, warn, answers)
     return answers
+
+
+# How each API source names a therapist: the id `[therapists."ID"]` is keyed by.
+API_THERAPIST_IDS = {
+    "calendly": "the Calendly user's email",
+    "zoom": "the Zoom host_id",
+    "fhir": "the Practitioner id",
+    "rest": "the mapped therapist_id",
+}
 
 
 def _therapists(
@@ -432,12 +445,28 @@ def _therapists(
     warn: Callable[[str], None],
     answers: Answers,
 ) -> None:
-    """The first therapist from flags or questions; more while the person names one."""
-    for q in THERAPIST_QUESTIONS:
-        _one(q, answers, given.get(q.key), ask, warn, q.key)
-    n = 1
+    """Per therapist: the id, name, display name, (a feed's) URL and fixed link. A feed
+    source needs at least one; an API source names its therapists itself, so there each
+    is optional, for a display name or a fixed link of one's own."""
+    feeds = answers["source"] in ICS_KINDS
+    questions = (
+        THERAPIST_QUESTIONS if feeds else THERAPIST_QUESTIONS[1:3] + (THERAPIST_QUESTIONS[4],)
+    )
+    n = 0
+    if feeds or given.get("therapist_id") is not None:
+        _one(THERAPIST_QUESTIONS[0], answers, given.get("therapist_id"), ask, warn, "therapist_id")
+        for q in questions[1:] if feeds else questions:
+            _one(q, answers, given.get(q.key), ask, warn, q.key)
+        n = 1
     while ask is not None:
-        more = ask("Another therapist's id (Enter when done)", "").strip()
+        if feeds or n:
+            prompt = "Another therapist's id (Enter when done)"
+        else:
+            prompt = (
+                f"A therapist's id ({API_THERAPIST_IDS[answers['source']]}) to set the name "
+                "clients see or a fixed link (Enter to skip)"
+            )
+        more = ask(prompt, "").strip()
         if not more:
             return
         try:
@@ -448,9 +477,10 @@ def _therapists(
             warn(f"{exc}; try again")
             continue
         n += 1
-        answers[f"therapist_id_{n}"] = tid
-        for q in THERAPIST_QUESTIONS[1:]:
-            _one(q, answers, None, ask, warn, f"{q.key}_{n}")
+        suffix = "" if n == 1 else f"_{n}"
+        answers[f"therapist_id{suffix}"] = tid
+        for q in questions[1:] if feeds else questions:
+            _one(q, answers, None, ask, warn, f"{q.key}{suffix}")
 
 
 def therapists(a: Answers) -> list[dict[str, str]]:
@@ -464,7 +494,7 @@ def therapists(a: Answers) -> list[dict[str, str]]:
                 "id": tid,
                 "name": a[f"therapist_name{suffix}"],
                 "display": a[f"therapist_display{suffix}"],
-                "feed": a[f"feed_url{suffix}"],
+                "feed": a.get(f"feed_url{suffix}", ""),
                 "link": a.get(f"therapist_link{suffix}", ""),
             }
         )

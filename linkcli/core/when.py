@@ -3,8 +3,7 @@ formatter every human screen uses (JSON keeps ISO 8601)."""
 
 from __future__ import annotations
 
-from datetime import datetime
-from zoneinfo import ZoneInfo
+from datetime import datetime, tzinfo
 
 
 def relative(moment: datetime, now: datetime) -> str:
@@ -23,7 +22,7 @@ def relative(moment: datetime, now: datetime) -> str:
 
 
 def people_time(
-    moment: datetime, zone: ZoneInfo, now: datetime | None = None, zone_name: bool = False
+    moment: datetime, zone: tzinfo, now: datetime | None = None, zone_name: bool = False
 ) -> str:
     """`Sun Dec 6, 9:00 AM` in `zone`; with `now`, `· in 2 d` after it; with
     `zone_name`, the zone's abbreviation (`CST`) where two zones may be on one screen."""
@@ -36,7 +35,7 @@ def people_time(
     return text
 
 
-def people_iso(value: str | None, zone: ZoneInfo, now: datetime | None = None) -> str | None:
+def people_iso(value: str | None, zone: tzinfo, now: datetime | None = None) -> str | None:
     """An ISO 8601 instant (as JSON carries it) for people; None stays None."""
     if not value:
         return None
