@@ -194,7 +194,10 @@ def show_status(report: dict[str, Any]) -> None:
     if report.get("therapists"):
         states_shown = ("sent", "delivered", "failed", "skipped", "canceled")
         rows = [
-            [therapist, *(str(states.get(s, 0)) for s in states_shown)]
+            [
+                report.get("therapist_names", {}).get(therapist, therapist),
+                *(str(states.get(s, 0)) for s in states_shown),
+            ]
             for therapist, states in sorted(report["therapists"].items())
         ]
         _rows(out, "By therapist (7 days)", ["therapist", *states_shown], rows)

@@ -71,6 +71,10 @@ def test_status_names_people_in_the_practice_zone_and_says_test_mode(practice):
     assert "Alex Rivera" not in out  # first name and last initial, nothing more
     upcoming = practice.status(SYNCED)["upcoming"][0]
     assert (upcoming["client"], upcoming["therapist"]) == ("Alex R.", "Dr. Chen")
+    practice.ok(DUE, "run")
+    after = practice.ok(DUE, "status").stdout
+    by_therapist = after.split("By therapist (7 days)")[1].split("Needs attention")[0]
+    assert "Dr. Chen" in by_therapist and "th-1" not in by_therapist  # the name, not the id
 
 
 def test_a_clients_choice_is_not_attention_and_one_problem_is_one_row(practice):

@@ -274,8 +274,14 @@ def build_status(ctx: Context, store: Store) -> dict[str, Any]:
     for count in store.by_therapist_since(now - timedelta(days=7)):
         states = therapists.setdefault(count.group or "?", dict.fromkeys(done, 0))
         states[count.state] = count.n
+    # The name each therapist is known by, for the per-therapist table (ids are the keys).
+    names = {
+        k.appointment.therapist.id: therapist_shown(config, k.appointment)
+        for k in store.appointments_between(now - timedelta(days=7), now + config.sync.future)
+    }
     return {
         "now": iso(ts(now)),
+        "therapist_names": {tid: names.get(tid, tid) for tid in therapists},
         "practice": config.practice.name,
         "timezone": config.practice.timezone,
         "test_mode": test_mode(config),
