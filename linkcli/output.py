@@ -77,7 +77,8 @@ def progress(phases: int) -> Iterator[Step]:
 
         def step(label: str) -> None:
             nonlocal started
-            bar.update(task, description=label, advance=1 if started else 0)
+            # Drawn at once: a step that blocks on the network is named while it waits.
+            bar.update(task, description=label, advance=1 if started else 0, refresh=True)
             started = True
 
         yield step

@@ -236,6 +236,8 @@ def test_cron_lines_and_unit_survive_spaces_and_percent_signs(tmp_path):
     exec_start = next(ln for ln in unit.splitlines() if ln.startswith("ExecStart="))
     assert exec_start.endswith(f'run --watch --config "{str(target).replace("%", "%%")}"')
     assert str(target.parent / "linkcli.service") in result.stdout
+    env_file = str(target.parent / "linkcli.env").replace("%", "%%")
+    assert f"EnvironmentFile=-{env_file}" in unit.splitlines()  # a path: never quoted
 
 
 def test_environment_and_platform_locations(tmp_path):

@@ -290,3 +290,11 @@ def test_an_unmatched_client_is_one_row_whose_fix_names_the_contacts_file(tmp_pa
     assert len(attention) == 1, attention
     assert "matches no contact" in attention[0]["reason"]
     assert attention[0]["fix"].startswith(f"add the client (name as in the calendar) to {tmp_path}")
+
+
+def test_doctor_names_each_network_step_on_a_terminal_only(practice):
+    env = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "COLUMNS")}
+    env.update(practice.env(SYNCED), TERM="xterm-256color")
+    assert "reading the file source" in _in_pty(["doctor"], env, columns=120)
+    piped = practice.cli(SYNCED, "doctor")  # not a terminal: cron mail stays clean
+    assert "reading the file source" not in piped.stdout + piped.stderr
