@@ -159,7 +159,7 @@ def show_status(report: dict[str, Any]) -> None:
         state = "ok" if last["ok"] else f"FAILED: {last['error']}"
         counts = ", ".join(f"{k} {v}" for k, v in sorted(last["counts"].items()) if v)
         when = people_iso(last["time"], zone, now)
-        _say(out, f"Last sync: {when} {state}" + (f" ({counts})" if counts else ""))
+        _say(out, f"Last sync: {when}, {state}" + (f" ({counts})" if counts else ""))
     sends = report["sends"]
     _say(out, "Sends: " + ", ".join(f"{k} {v}" for k, v in sends.items()))
     if report["upcoming"]:

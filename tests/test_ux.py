@@ -54,6 +54,17 @@ def test_no_human_screen_shows_a_utc_iso_instant(practice):
         assert result.exit_code in (0, 1), (args, result.output)
         seen = result.stdout + result.stderr
         assert not ISO.search(seen), (args, ISO.search(seen), seen)
+    # A text held by quiet hours (due 7:30 AM, they end at 8:00) and a stale snapshot.
+    early = appointment("apt-3003", start="2026-11-25T07:30:00-05:00")
+    practice.schedule(appointment(), early)
+    held_at = "2026-11-24T12:30:00Z"
+    practice.ok(held_at, "run")
+    for now in (held_at, "2026-11-25T06:00:00Z"):
+        for args in HUMAN_COMMANDS[:4] + [("explain", "apt-3003")]:
+            result = practice.cli(now, *args)
+            seen = result.stdout + result.stderr
+            assert not ISO.search(seen), (now, args, ISO.search(seen), seen)
+    assert "quiet hours" in practice.cli(held_at, "status").stdout
     # Machines keep ISO 8601.
     status = practice.status(DUE)
     assert status["now"] == "2026-11-23T20:00:00+00:00"
