@@ -7,6 +7,7 @@ from __future__ import annotations
 import functools
 import os
 import sqlite3
+import sys
 import traceback
 from collections.abc import Callable
 from contextvars import ContextVar
@@ -14,15 +15,53 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
+from typer.core import TyperGroup
 
 from linkcli import __version__, output
 from linkcli.context import Context, Seams
+from linkcli.core.suggest import did_you_mean
 from linkcli.errors import ExitCode, LinkcliError
+
+# The order a practice meets the commands in: try, set up, check, look, then cron's.
+ORDER = (
+    "demo",
+    "init",
+    "doctor",
+    "preview",
+    "status",
+    "explain",
+    "sync",
+    "dispatch",
+    "run",
+    "report",
+)
+
+
+class _Commands(TyperGroup):
+    """Commands listed in the order a practice meets them; a misspelt one gets a
+    "did you mean"."""
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        """Known commands in ORDER, any other after them."""
+        names = list(self.commands)
+        return sorted(names, key=lambda n: ORDER.index(n) if n in ORDER else len(ORDER))
+
+    def resolve_command(self, ctx: Any, args: list[str]) -> Any:
+        """As Click does, with the nearest command named when there is no such one."""
+        if args and not args[0].startswith("-") and self.get_command(ctx, args[0]) is None:
+            hint = did_you_mean(args[0], self.commands)
+            if hint and not ctx.resilient_parsing:
+                ctx.fail(f"No such command {args[0]!r}{hint}")
+        return super().resolve_command(ctx, args)
+
 
 app = typer.Typer(
     name="linkcli",
-    help="Deliver session-specific telehealth links to therapy clients, from cron.\n\n"
-    "Example crontab:  * * * * * linkcli run",
+    cls=_Commands,
+    help="Deliver session-specific telehealth links to therapy clients, from cron.",
+    epilog="Start here:  linkcli demo  ->  linkcli init  ->  linkcli doctor.  "
+    "Then cron runs one line:  * * * * * linkcli run",
+    context_settings={"help_option_names": ["-h", "--help"]},
     no_args_is_help=True,
     add_completion=True,
     pretty_exceptions_enable=False,
@@ -35,6 +74,7 @@ ConfigOpt = Annotated[
     typer.Option(
         "--config",
         "-c",
+        metavar="PATH",
         help="Config file (default: $LINKCLI_CONFIG, else the platform config folder).",
         show_default=False,
     ),
@@ -117,14 +157,18 @@ def _main(
             "--version", callback=_version, is_eager=True, help="Show the version and exit."
         ),
     ] = False,
+    no_color: Annotated[
+        bool, typer.Option("--no-color", help="No colour (as NO_COLOR=1 does).")
+    ] = False,
 ) -> None:
     """Deliver session-specific telehealth links to therapy clients, from cron."""
+    output.NO_COLOR.set(no_color)
     # The caller's seams (a test's HTTP client) for this invocation only; real otherwise.
     obj = click_ctx.obj
     _SEAMS.set(obj if isinstance(obj, Seams) else Seams())
 
 
-@app.command()
+@app.command(short_help="Read the schedule and plan the messages.")
 @_guarded
 def sync(
     config: ConfigOpt = None,
@@ -189,7 +233,7 @@ def _report_sync(result: Any, verbose: bool) -> None:
         output.info_line(f"sync: {counts}; {result.planned} message(s) planned{note}")
 
 
-@app.command()
+@app.command(short_help="Send every message that is due now.")
 @_guarded
 def dispatch(
     config: ConfigOpt = None, verbose: VerboseOpt = False, json_: CountsOpt = False
@@ -204,9 +248,20 @@ def dispatch(
     with ctx.store() as store:
         result = run_dispatch(ctx, store)
     _report_dispatch(result, verbose)
+    _say_test_mode(ctx, verbose)
     if json_:
         output.print_json(result.counts())
     _exit(result.exit_code)
+
+
+def _say_test_mode(ctx: Context, verbose: bool) -> None:
+    """With an outbox channel, a person (-v, or at a terminal) is told that nothing reaches
+    clients and how to go live; cron, not at a terminal, stays silent."""
+    from linkcli.shared import test_mode
+
+    line = test_mode(ctx.config)
+    if line and (verbose or sys.stderr.isatty()):
+        output.warn_line(line)
 
 
 def _report_dispatch(result: Any, verbose: bool) -> None:
@@ -232,7 +287,7 @@ def _report_dispatch(result: Any, verbose: bool) -> None:
         )
 
 
-@app.command()
+@app.command(short_help="Sync, then dispatch: the one crontab line.")
 @_guarded
 def run(
     config: ConfigOpt = None,
@@ -261,8 +316,10 @@ def run(
     if watch:
         _watch(config, verbose)
         return
-    result = run_once(_ctx(config, verbose), force=force)
+    ctx = _ctx(config, verbose)
+    result = run_once(ctx, force=force)
     _report_run(result, verbose)
+    _say_test_mode(ctx, verbose)
     if json_:
         output.print_json(result.counts())
     _exit(result.exit_code)
@@ -284,6 +341,7 @@ def _report_run(result: Any, verbose: bool) -> None:
 def _watch(config: Path | None, verbose: bool) -> None:
     import signal
     import threading
+    from datetime import UTC
 
     from linkcli import clock
     from linkcli.runloop import RunResult, watch
@@ -295,12 +353,15 @@ def _watch(config: Path | None, verbose: bool) -> None:
     def report(done: RunResult) -> None:
         _report_run(done, verbose)
         if verbose and done.lock_held is None and done.wake_at is not None:
-            output.info_line(f"next wake {done.wake_at.isoformat()}")
+            from linkcli.core.when import people_time
+
+            wake = done.wake_at
+            output.info_line(f"next wake {people_time(wake, wake.astimezone().tzinfo or UTC)}")
 
     watch(lambda: _ctx(config, verbose), stop, report, lambda: clock.now({}))
 
 
-@app.command()
+@app.command(short_help="What was sent, what is next, what needs a human.")
 @_guarded
 def status(
     config: ConfigOpt = None,
@@ -330,14 +391,21 @@ def status(
     _exit(result.exit_code)
 
 
-@app.command()
+@app.command(short_help="Every planned message, exactly as it will go.")
 @_guarded
 def preview(
     config: ConfigOpt = None,
-    days: Annotated[int, typer.Option("--days", min=0, max=366, help="How many days ahead.")] = 7,
+    days: Annotated[
+        int,
+        typer.Option(
+            "--days", metavar="DAYS", callback=_days, help="How many days ahead (0 to 366)."
+        ),
+    ] = 7,
     therapist: Annotated[
         str | None,
-        typer.Option("--therapist", help="Only this therapist's sessions (the source's id)."),
+        typer.Option(
+            "--therapist", metavar="ID", help="Only this therapist's sessions (the source's id)."
+        ),
     ] = None,
     json_: Annotated[bool, typer.Option("--json", help="A JSON list for machines.")] = False,
 ) -> None:
@@ -353,12 +421,21 @@ def preview(
     if json_:
         output.print_json(items)
     else:
-        output.show_preview(items)
+        from linkcli.shared import test_mode
+
+        output.show_preview(items, test_mode(ctx.config))
 
 
-def _opt(flag: str, text: str) -> Any:
+def _days(value: int) -> int:
+    """`--days`: 0 to 366 (said in words, not as a range expression)."""
+    if not 0 <= value <= 366:
+        raise typer.BadParameter(f"{value} is not a number of days from 0 to 366")
+    return value
+
+
+def _opt(flag: str, text: str, metavar: str = "TEXT") -> Any:
     """A string flag of `init` (None when not given, so the question is asked)."""
-    return typer.Option(flag, help=text, show_default=False)
+    return typer.Option(flag, help=text, show_default=False, metavar=metavar)
 
 
 def _ask(question: str, default: str | None) -> str:
@@ -372,11 +449,20 @@ def _ask(question: str, default: str | None) -> str:
         ) from None
 
 
-@app.command()
+@app.command(short_help="Set up: a few questions, a config that passes doctor.")
 @_guarded
 def init(
     config: ConfigOpt = None,
-    practice_name: Annotated[str | None, _opt("--practice-name", "Practice name.")] = None,
+    practice_name: Annotated[
+        str | None,
+        typer.Option(
+            "--practice-name",
+            "--name",
+            help="Practice name, as clients know it (required).",
+            show_default=False,
+            metavar="TEXT",
+        ),
+    ] = None,
     timezone: Annotated[str | None, _opt("--timezone", "IANA zone, e.g. America/Chicago.")] = None,
     country: Annotated[str | None, _opt("--country", "Two-letter country code.")] = None,
     language: Annotated[
@@ -388,19 +474,44 @@ def init(
     ] = None,
     source_path: Annotated[str | None, _opt("--source-path", "file source: the JSON file.")] = None,
     feed_url: Annotated[
-        str | None, _opt("--feed-url", "ics sources: the feed URL or path.")
+        str | None, _opt("--feed-url", "ics sources: the feed URL or path.", "URL")
     ] = None,
     therapist_id: Annotated[
-        str | None, _opt("--therapist-id", "ics sources: the feed's therapist id.")
+        str | None, _opt("--therapist-id", "ics sources: the feed's therapist id.", "ID")
     ] = None,
-    base_url: Annotated[str | None, _opt("--base-url", "API sources: the base URL.")] = None,
+    therapist_name: Annotated[
+        str | None, _opt("--therapist-name", "ics sources: the therapist's full name.")
+    ] = None,
+    therapist_display_name: Annotated[
+        str | None,
+        _opt("--therapist-display-name", "ics sources: the name clients see (Dr. Chen)."),
+    ] = None,
+    therapist_link: Annotated[
+        str | None,
+        _opt(
+            "--therapist-link",
+            "ics sources: a fixed link (TherapyNotes: the TherapyPortal waiting room).",
+            "URL",
+        ),
+    ] = None,
+    base_url: Annotated[str | None, _opt("--base-url", "API sources: the base URL.", "URL")] = None,
+    oauth_url: Annotated[
+        str | None, _opt("--oauth-url", "zoom: the OAuth token URL.", "URL")
+    ] = None,
+    rest_path: Annotated[
+        str | None, _opt("--rest-path", "rest: the appointments path under the base URL.")
+    ] = None,
+    contacts: Annotated[
+        str | None,
+        _opt("--contacts", "Feeds and Zoom: the contacts CSV (created with its header).", "PATH"),
+    ] = None,
     sms_provider: Annotated[str | None, _opt("--sms-provider", "twilio or outbox.")] = None,
     from_number: Annotated[
         str | None, _opt("--from-number", "twilio: the sending number, E.164.")
     ] = None,
     email_provider: Annotated[str | None, _opt("--email-provider", "smtp or outbox.")] = None,
     smtp_host: Annotated[str | None, _opt("--smtp-host", "smtp: the server host.")] = None,
-    smtp_port: Annotated[int | None, _opt("--smtp-port", "smtp: the port.")] = None,
+    smtp_port: Annotated[int | None, _opt("--smtp-port", "smtp: the port.", "PORT")] = None,
     security: Annotated[str | None, _opt("--security", "smtp: starttls, ssl or none.")] = None,
     from_address: Annotated[str | None, _opt("--from-address", "smtp: the From address.")] = None,
     yes: Annotated[
@@ -415,18 +526,25 @@ def init(
     force: Annotated[
         bool, typer.Option("--force", help="Replace an existing config file.")
     ] = False,
+    no_doctor: Annotated[
+        bool, typer.Option("--no-doctor", help="Do not run `doctor` at the end.")
+    ] = False,
 ) -> None:
-    """Write a config from a few questions (or flags), then print what is left to do.
+    """Write a config from a few questions (or flags), create the files it needs, print
+    the cron lines and a systemd unit, then run `doctor` on it.
 
-    Example: linkcli init --source file --source-path appointments.json --yes
+    Example: linkcli init --name "Sunrise Therapy" --source file --sms-provider outbox
+    --email-provider outbox --yes
     """
     from linkcli.commands.init import (
         gather,
+        linkcli_executable,
         next_steps,
         refuse_overwrite,
         render_config,
         target_path,
         write_config,
+        write_starter_files,
     )
 
     path = target_path(config, os.environ)
@@ -440,7 +558,13 @@ def init(
         "source_path": source_path,
         "feed_url": feed_url,
         "therapist_id": therapist_id,
+        "therapist_name": therapist_name,
+        "therapist_display": therapist_display_name,
+        "therapist_link": therapist_link,
         "base_url": base_url,
+        "oauth_url": oauth_url,
+        "rest_path": rest_path,
+        "contacts_path": contacts,
         "sms_provider": sms_provider,
         "from_number": from_number,
         "email_provider": email_provider,
@@ -451,10 +575,33 @@ def init(
     }
     answers = gather(given, None if yes else _ask, output.warn_line)
     written = write_config(path, render_config(answers), os.environ)
-    output.show_init(next_steps(written, path, os.environ))
+    made = write_starter_files(written)
+    output.show_init(next_steps(written, path, os.environ, linkcli_executable(), made))
+    if not no_doctor:
+        _run_doctor(path, json_=False, intro="Checking it now (linkcli doctor):")
 
 
-@app.command()
+def _run_doctor(config: Path | None, json_: bool, intro: str | None = None) -> ExitCode:
+    """`doctor`, with progress on stderr while each network step runs (a terminal only)."""
+    from linkcli.commands.doctor import NETWORK_STEPS, run_doctor
+
+    ctx = _ctx(config)
+    with output.progress(NETWORK_STEPS) as step:
+        result = run_doctor(ctx, step)
+    report = result.to_dict()
+    if json_:
+        output.print_json(report)
+    else:
+        if intro:
+            output.info_line("\n" + intro)
+        output.show_doctor(report)
+    if result.failed:
+        failed = result.failed_names
+        output.error_line(f"{len(failed)} check(s) failed: {', '.join(failed)}")
+    return result.exit_code
+
+
+@app.command(short_help="Check the setup end to end, sending nothing.")
 @_guarded
 def doctor(
     config: ConfigOpt = None,
@@ -467,21 +614,10 @@ def doctor(
 
     Example: linkcli doctor --config /etc/linkcli/config.toml
     """
-    from linkcli.commands.doctor import run_doctor
-
-    result = run_doctor(_ctx(config))
-    report = result.to_dict()
-    if json_:
-        output.print_json(report)
-    else:
-        output.show_doctor(report)
-    if result.failed:
-        failed = result.failed_names
-        output.error_line(f"{len(failed)} check(s) failed: {', '.join(failed)}")
-    _exit(result.exit_code)
+    _exit(_run_doctor(config, json_))
 
 
-@app.command()
+@app.command(short_help="A synthetic practice's week, offline.")
 @_guarded
 def demo(
     config: Annotated[
@@ -519,29 +655,39 @@ def demo(
     output.show_demo(run_demo(os.environ, build_status, keep))
 
 
-@app.command()
+@app.command(short_help="Why one session's messages did or will (not) go.")
 @_guarded
 def explain(
     appointment_id: Annotated[
         str,
         typer.Argument(
-            metavar="APPOINTMENT_ID",
-            help="The appointment id, as `linkcli status` shows it.",
+            metavar="APPOINTMENT",
+            help="The appointment id as `linkcli status` shows it, or a unique start of "
+            "it; with --date, a client's name.",
             show_default=False,
         ),
     ],
+    on: Annotated[
+        str | None,
+        typer.Option(
+            "--date",
+            metavar="YYYY-MM-DD",
+            help="The session's day (practice time): APPOINTMENT is then a client's name.",
+            show_default=False,
+        ),
+    ] = None,
     config: ConfigOpt = None,
     json_: Annotated[bool, typer.Option("--json", help="One JSON object for machines.")] = False,
 ) -> None:
     """Every step of one appointment's messages, per client, and why each did or will not go.
 
-    Example: linkcli explain apt-1001 --json
+    Examples: linkcli explain apt-1001 --json;  linkcli explain "Alex Rivera" --date 2026-11-24
     """
     from linkcli.commands.explain import build_explain
 
     ctx = _ctx(config)
     with ctx.store(locked=False, readonly=True) as store:
-        data = build_explain(ctx, store, appointment_id)
+        data = build_explain(ctx, store, appointment_id, _day(on))
     if json_:
         output.print_json(data)
     else:
@@ -553,7 +699,10 @@ def explain(
 def report(
     config: ConfigOpt = None,
     days: Annotated[
-        int, typer.Option("--days", min=1, max=366, help="How many days, ending now.")
+        int,
+        typer.Option(
+            "--days", metavar="DAYS", callback=_report_days, help="How many days, ending now."
+        ),
     ] = 7,
     json_: Annotated[bool, typer.Option("--json", help="One JSON object for machines.")] = False,
     html: Annotated[
@@ -567,8 +716,10 @@ def report(
     ] = None,
     email: Annotated[bool, typer.Option("--email", help="Email the page to [report] to.")] = False,
 ) -> None:
-    """The last days in figures, per therapist and in total: sessions, messages, on-time
-    texts, delivery, replies, link requests answered, minutes saved, messages given up.
+    """The last days in figures: messages, replies, minutes saved.
+
+    Per therapist and in total: sessions, messages, on-time texts, delivery, replies,
+    link requests answered, minutes saved, messages given up.
 
     Example: 0 8 * * 1 linkcli report --email
     """
@@ -591,6 +742,27 @@ def report(
         output.show_report(data)
     if sent:
         output.info_line(f"report emailed to {', '.join(sent)}")
+
+
+def _day(value: str | None) -> Any:
+    """`--date` as a date; a bad one is a usage error naming the shape."""
+    import datetime as dt
+
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value.strip())
+    except ValueError:
+        raise LinkcliError(
+            f"--date {value!r} is not a day written YYYY-MM-DD (e.g. 2026-12-06)", ExitCode.USAGE
+        ) from None
+
+
+def _report_days(value: int) -> int:
+    """`report --days`: 1 to 366 (said in words, not as a range expression)."""
+    if not 1 <= value <= 366:
+        raise typer.BadParameter(f"{value} is not a number of days from 1 to 366")
+    return value
 
 
 def main() -> None:

@@ -25,6 +25,7 @@ from linkcli.core.links import (
     validate_patterns,
 )
 from linkcli.core.plan import Step
+from linkcli.core.suggest import did_you_mean
 from linkcli.core.templates import FIELDS, TemplateSet, template_problems
 from linkcli.core.verdict import QuietHours, parse_quiet_hours
 from linkcli.errors import ConfigError
@@ -333,7 +334,8 @@ class _Reader:
     def choice(self, path: tuple[str, ...], choices: tuple[str, ...], default: str) -> str:
         value = self.text(path, default)
         if value not in choices:
-            self.problem(path, f"{value!r} is not one of: {', '.join(choices)}")
+            hint = did_you_mean(value, choices)
+            self.problem(path, f"{value!r} is not one of: {', '.join(choices)}{hint}")
             return default
         return value
 
@@ -374,7 +376,8 @@ class _Reader:
     def unknown_keys(self, path: tuple[str, ...], known: tuple[str, ...]) -> None:
         for key in self.table(*path):
             if key not in known:
-                self.problem((*path, key), f"unknown key; known keys: {', '.join(known)}")
+                hint = did_you_mean(key, known)
+                self.problem((*path, key), f"unknown key{hint}; known keys: {', '.join(known)}")
 
 
 # No setting is meaningful beyond ten years, and far larger values overflow date arithmetic.
@@ -441,7 +444,8 @@ def parse_config(raw: dict[str, Any], lines: _Lines, path: Path) -> Config:
     r = _Reader(raw, lines)
     for key in raw:
         if key not in _SECTIONS:
-            r.problem((key,), f"unknown section; known: {', '.join(_SECTIONS)}")
+            hint = did_you_mean(key, _SECTIONS)
+            r.problem((key,), f"unknown section{hint}; known: {', '.join(_SECTIONS)}")
     base = path.parent
 
     def local(p: str) -> Path:
@@ -799,7 +803,8 @@ def _read_source(r: _Reader, kind: str) -> dict[str, Any]:
         setting = declared.get(key)
         if setting is None:
             known = ", ".join(("kind", *declared))
-            r.problem(("source", key), f"unknown key for kind {kind!r}; known keys: {known}")
+            hint = did_you_mean(key, ("kind", *declared))
+            r.problem(("source", key), f"unknown key for kind {kind!r}{hint}; known keys: {known}")
         elif (problem := setting.check(value)) is not None:
             r.problem(("source", key), problem)
     for setting in declared.values():

@@ -6,14 +6,27 @@ Rich is told whether it writes to a terminal, so cron mail never gets colour cod
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # rich loads when something is shown: a quiet cron tick shows nothing
     from rich.console import Console
     from rich.table import Table
+
+
+# `--no-color` for this invocation only (set by the CLI's callback; NO_COLOR in the
+# environment does the same for every run).
+NO_COLOR: ContextVar[bool] = ContextVar("linkcli_no_color", default=False)
+NARROW = 100  # below this many columns, tables become stacked lists
+
+
+def colour_off(tty: bool) -> bool:
+    """No colour off a terminal, with NO_COLOR set (any value), or with --no-color."""
+    return not tty or "NO_COLOR" in os.environ or NO_COLOR.get()
 
 
 def console(stderr: bool = False) -> Console:
@@ -22,15 +35,20 @@ def console(stderr: bool = False) -> Console:
 
     stream = sys.stderr if stderr else sys.stdout
     tty = stream.isatty()
+    columns = os.environ.get("COLUMNS", "")
+    # Off a terminal: COLUMNS when set (a script, a test), else a wide page for cron mail.
+    width = None if tty else (int(columns) if columns.isdigit() and int(columns) > 20 else 120)
     # markup=False: "[links] allowed_hosts" in a fix text is text, not a style tag.
     return Console(
         file=stream,
         highlight=False,
         markup=False,
         soft_wrap=True,
-        no_color=not tty,
+        no_color=colour_off(tty),
+        # No colour means no escape codes at all: bold and dim are escapes too.
+        color_system=None if colour_off(tty) else "auto",
         force_terminal=tty if tty else None,
-        width=None if tty else 120,
+        width=width,
     )
 
 
@@ -59,7 +77,8 @@ def progress(phases: int) -> Iterator[Step]:
 
         def step(label: str) -> None:
             nonlocal started
-            bar.update(task, description=label, advance=1 if started else 0)
+            # Drawn at once: a step that blocks on the network is named while it waits.
+            bar.update(task, description=label, advance=1 if started else 0, refresh=True)
             started = True
 
         yield step
@@ -91,91 +110,141 @@ def _table(title: str, columns: list[str]) -> Table:
 
     table = Table(title=title, title_justify="left", show_lines=False)
     for column in columns:
-        table.add_column(column)
+        # Wrapped, never cut: a time, a link or a message text is never shown with "…".
+        table.add_column(column, overflow="fold")
     return table
 
 
+def _rows(out: Console, title: str, columns: list[str], rows: list[list[str]]) -> None:
+    """A table on a wide screen; below NARROW columns a stacked list (one block a row,
+    `column: value` lines), so nothing a person needs is squeezed or cut."""
+    from rich.text import Text
+
+    if out.width >= NARROW:
+        table = _table(title, columns)
+        for row in rows:
+            table.add_row(*(Text(cell) for cell in row))
+        out.print(table)
+        return
+    _say(out, title, "bold")
+    label = max(len(c) for c in columns)
+    for row in rows:
+        first = True
+        for column, cell in zip(columns, row, strict=True):
+            if not cell:
+                continue
+            _say(out, f"{'-' if first else ' '} {column + ':':<{label + 1}} {cell}")
+            first = False
+
+
+def _zone(report: dict[str, Any]) -> tuple[Any, Any]:
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    return ZoneInfo(report.get("timezone") or "UTC"), datetime.fromisoformat(report["now"])
+
+
 def show_status(report: dict[str, Any]) -> None:
-    """The status screen a person reads at a glance."""
+    """The status screen a person reads at a glance (times in the practice's zone)."""
+    from linkcli.core.when import people_iso
+
     out = console()
+    zone, now = _zone(report)
+    if report.get("test_mode"):
+        _say(out, _sentence(report["test_mode"]), "bold yellow")
     last = report["last_sync"]
     if last["time"] is None:
-        out.print("Last sync: never (run `linkcli sync`)")
+        _say(out, "Last sync: never (run `linkcli sync`)")
     else:
         state = "ok" if last["ok"] else f"FAILED: {last['error']}"
         counts = ", ".join(f"{k} {v}" for k, v in sorted(last["counts"].items()) if v)
-        out.print(f"Last sync: {last['time']} {state}" + (f" ({counts})" if counts else ""))
+        when = people_iso(last["time"], zone, now)
+        _say(out, f"Last sync: {when}, {state}" + (f" ({counts})" if counts else ""))
     sends = report["sends"]
-    out.print("Sends: " + ", ".join(f"{k} {v}" for k, v in sends.items()))
+    _say(out, "Sends: " + ", ".join(f"{k} {v}" for k, v in sends.items()))
     if report["upcoming"]:
-        table = _table(
-            "Next sends", ["due", "step", "channel", "appointment", "participant", "note"]
-        )
-        for item in report["upcoming"]:
-            table.add_row(
-                item["due"],
+        rows = [
+            [
+                people_iso(item["due"], zone, now) or "",
                 item["step"],
                 item["channel"],
+                item.get("client") or item["participant"],
+                item.get("therapist") or "",
                 item["appointment"],
-                item["participant"],
                 item["waiting"] or "",
-            )
-        out.print(table)
+            ]
+            for item in report["upcoming"]
+        ]
+        columns = ["due", "step", "channel", "client", "therapist", "appointment", "note"]
+        _rows(out, f"Next sends (times in {zone.key})", columns, rows)
     else:
-        out.print("Next sends: none planned")
+        _say(out, "Next sends: none planned")
     if report["last_7_days"]:
-        table = _table(
-            "Last 7 days", ["channel", "sent", "delivered", "failed", "skipped", "delivery rate"]
-        )
+        rows = []
         for channel, states in sorted(report["last_7_days"].items()):
             rate = states.get("delivery_rate")
-            table.add_row(
-                channel,
-                *(str(states.get(s, 0)) for s in ("sent", "delivered", "failed", "skipped")),
-                f"{rate:.0%}" if rate is not None else "-",
+            rows.append(
+                [
+                    channel,
+                    *(str(states.get(s, 0)) for s in ("sent", "delivered", "failed", "skipped")),
+                    f"{rate:.0%}" if rate is not None else "-",
+                ]
             )
-        out.print(table)
+        columns = ["channel", "sent", "delivered", "failed", "skipped", "delivery rate"]
+        _rows(out, "Last 7 days", columns, rows)
     if report.get("therapists"):
-        table = _table(
-            "By therapist (7 days)",
-            ["therapist", "sent", "delivered", "failed", "skipped", "canceled"],
-        )
-        for therapist, states in sorted(report["therapists"].items()):
-            table.add_row(
-                therapist,
-                *(
-                    str(states.get(s, 0))
-                    for s in ("sent", "delivered", "failed", "skipped", "canceled")
-                ),
-            )
-        out.print(table)
+        states_shown = ("sent", "delivered", "failed", "skipped", "canceled")
+        rows = [
+            [
+                report.get("therapist_names", {}).get(therapist, therapist),
+                *(str(states.get(s, 0)) for s in states_shown),
+            ]
+            for therapist, states in sorted(report["therapists"].items())
+        ]
+        _rows(out, "By therapist (7 days)", ["therapist", *states_shown], rows)
     if report["attention"]:
-        table = _table("Needs attention", ["appointment", "participant", "reason", "fix"])
-        for item in report["attention"]:
-            table.add_row(
-                item["appointment"] or "-", item["participant"] or "-", item["reason"], item["fix"]
-            )
-        out.print(table)
+        rows = [
+            [item["appointment"] or "-", item["participant"] or "-", item["reason"], item["fix"]]
+            for item in report["attention"]
+        ]
+        _rows(out, "Needs attention", ["appointment", "participant", "reason", "fix"], rows)
     else:
-        out.print("Needs attention: nothing")
+        _say(out, "Needs attention: nothing")
 
 
-def show_preview(items: list[dict[str, Any]]) -> None:
-    """Planned messages, one block each."""
+def show_preview(items: list[dict[str, Any]], notice: str | None = None) -> None:
+    """Planned messages, one block each: when (the client's zone), what, for whom, and the
+    full text as it will go (an email's subject and body), at any terminal width."""
     out = console()
+    if notice:
+        _say(out, _sentence(notice), "bold yellow")
     if not items:
-        out.print("Nothing planned in that period.")
+        _say(out, "Nothing planned in that period.")
         return
-    table = _table("Planned messages", ["due", "step", "channel", "to", "segments", "message"])
-    for item in items:
-        seg = f"{item['segments']} {item['encoding']}" if item["channel"] == "sms" else ""
-        text = item["body"] if item["channel"] == "sms" else f"{item['subject']}"
-        if item["warnings"]:
-            text += "\n! " + "\n! ".join(item["warnings"])
-        table.add_row(
-            item["due"], item["step"], item["channel"], item["recipient"] or "-", seg, text
+    for n, item in enumerate(items):
+        if n:
+            _say(out)
+        who = item.get("client") or item["participant"]
+        by = f" with {item['therapist_shown']}" if item.get("therapist_shown") else ""
+        to = f" to {item['recipient']}" if item["recipient"] else ""
+        _say(
+            out, f"{item.get('due_local') or item['due']}  {item['step']} {item['channel']}", "bold"
         )
-    out.print(table)
+        _say(out, f"  for {who}{to} (session {item['appointment']}{by})")
+        if item["action"] != "send":
+            _say(out, f"  {item['action']}", "yellow")
+        if item["channel"] == "sms":
+            _say(out, f"  {item['segments']} {item['encoding']} segment(s)")
+            _say(out, _indent(item["body"] or ""))
+        else:
+            _say(out, f"  Subject: {item['subject'] or ''}")
+            _say(out, _indent(item["body"] or ""))
+        for warning in item["warnings"]:
+            _say(out, f"  ! {warning}", "yellow")
+
+
+def _indent(text: str) -> str:
+    return "\n".join(f"  | {line}" if line else "  |" for line in text.splitlines())
 
 
 # --- init, doctor, demo, explain ----------------------------------------------------
@@ -191,9 +260,14 @@ def _say(out: Console, text: str = "", style: str | None = None) -> None:
 
 
 def show_init(result: Any) -> None:
-    """What `init` wrote and what is left to do: secrets, files, checks, crontab."""
+    """What `init` wrote and what is left to do: secrets, files, checks, crontab, unit."""
     out = console()
     _say(out, f"Wrote {result.path} (owner-only, 0600).", "bold")
+    for made in result.written:
+        _say(out, f"Created {made}.")
+    if result.test_mode:
+        _say(out)
+        _say(out, _sentence(result.test_mode) + ".", "bold yellow")
     if result.secrets:
         _say(out)
         _say(
@@ -213,11 +287,14 @@ def show_init(result: Any) -> None:
     for item in result.todo:
         _say(out, f"  - {item}")
     _say(out)
-    _say(out, "Crontab (crontab -e; use the full path of linkcli if cron's PATH lacks it):")
+    _say(out, "Crontab (crontab -e), full paths so cron's short PATH finds everything:")
     for line in result.cron:
         _say(out, f"  {line}")
     _say(out, "or, as one line:")
     _say(out, f"  {result.cron_single}")
+    if result.unit_path is not None:
+        _say(out, f"or, instead of cron, the systemd service written to {result.unit_path}")
+        _say(out, "  (`run --watch`: it wakes at each due send; install steps are in the file).")
 
 
 _MARK = {"pass": "PASS", "warn": "WARN", "fail": "FAIL"}
@@ -232,7 +309,7 @@ def show_doctor(report: dict[str, Any]) -> None:
     summary = (
         f"{len(checks)} checks: {counts['pass']} pass, {counts['warn']} warn, {counts['fail']} fail"
     )
-    if out.is_terminal:
+    if out.is_terminal and out.width >= NARROW:  # narrower: the stacked lines below
         from rich.table import Table
         from rich.text import Text
 
@@ -337,7 +414,7 @@ def show_explain(data: dict[str, Any]) -> None:
     if snap["stale"]:
         _say(
             out,
-            f"snapshot is stale (last good sync {snap['last_good_sync'] or 'never'}): "
+            f"snapshot is stale (last good sync {snap.get('last_good_sync_local') or 'never'}): "
             "link messages wait",
             "yellow",
         )
@@ -584,3 +661,8 @@ th {{ text-align: left; background: #edf2f7; }} td {{ text-align: right; }}
 <th>minutes saved</th></tr>{therapists}</table>
 </body></html>
 """
+
+
+def _sentence(text: str) -> str:
+    """The first letter raised, the rest as written (key names keep their case)."""
+    return text[:1].upper() + text[1:]

@@ -76,3 +76,46 @@ def secret_names(config: Config) -> list[tuple[str, str, bool]]:
         name = str(settings.get(key) or default)
         names.append((name, f"{config.source.kind} source secret (source.{key})", True))
     return names
+
+
+def test_mode(config: Config) -> str | None:
+    """One line when a channel writes to an outbox file instead of reaching clients (the
+    setup `init` starts from), naming how to go live; None when both channels are live."""
+    outboxes = [
+        name
+        for name, provider in (("texts", config.sms.provider), ("email", config.email.provider))
+        if provider == "outbox"
+    ]
+    if not outboxes:
+        return None
+    what = " and ".join(outboxes)
+    live = []
+    if config.sms.provider == "outbox":
+        live.append('[sms] provider = "twilio"')
+    if config.email.provider == "outbox":
+        live.append('[email] provider = "smtp"')
+    return (
+        f"test mode: {what} go to an outbox file, nothing reaches clients; to go live set "
+        f"{' and '.join(live)} (README: Going live)"
+    )
+
+
+def contacts_place(config: Config) -> str:
+    """Where a client's phone, email and channel choice are changed for this setup."""
+    if config.contacts_path is not None:
+        return f"the contacts file {config.contacts_path.name}"
+    return "the scheduling system"
+
+
+def record_fix(config: Config, problem: str) -> str:
+    """Where to fix a record a sync skipped: the contacts file when the record failed to
+    match it (the schedule is right, the directory lacks the client), else the schedule."""
+    if config.contacts_path is not None and config.contacts_path.name in problem:
+        return (
+            f"add the client (name as in the calendar) to {config.contacts_path}, or correct "
+            "the session title in the scheduling system"
+        )
+    return (
+        "correct the appointment in the scheduling system; linkcli sends nothing for what "
+        "it cannot read"
+    )

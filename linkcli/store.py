@@ -288,6 +288,14 @@ class Store:
             return None
         return Known(_load(rows[0]["data"]), rows[0]["revision"], rows[0]["sequence"] or 0)
 
+    def ids_starting_with(self, prefix: str, limit: int = 6) -> list[str]:
+        """Snapshot appointment ids that begin with `prefix` (`explain` takes a short id)."""
+        rows = self._query(
+            "select id from appointments where substr(id, 1, ?) = ? order by id limit ?",
+            [len(prefix), prefix, limit],
+        )
+        return [str(r["id"]) for r in rows]
+
     def seen(self, appointment_id: str) -> Seen:
         """When the snapshot first saw this appointment and when it last changed."""
         row = self._db.conn.execute(

@@ -78,3 +78,18 @@ def test_version_and_module_entry_point():
         [sys.executable, "-m", "linkcli", "--version"], capture_output=True, text=True, check=True
     )
     assert out.stdout.strip() == f"linkcli {__version__}"
+
+
+def test_the_readme_init_for_scripts_works_as_written(tmp_path):
+    """The README's `init --yes` line writes a config that `doctor` passes (test mode)."""
+    import shlex
+
+    readme = (ROOT / "README.md").read_text()
+    line = next(ln for ln in readme.splitlines() if ln.startswith("linkcli init --yes"))
+    env = {"LINKCLI_CONFIG": str(tmp_path / "practice" / "config.toml")}
+    result = CliRunner().invoke(app, shlex.split(line)[1:], env=env)
+    assert result.exit_code == 0, result.output
+    assert "0 fail" in result.stdout
+    assert "nothing reaches clients" in result.stdout
+    quick = readme.split("## Quick start", 1)[1].split("## Going live", 1)[0]
+    assert ". .venv/bin/activate" in quick and ".venv/bin/linkcli" in quick

@@ -362,7 +362,9 @@ def test_status_counts_by_therapist_and_delivery_rate(practice):
     assert report["last_7_days"]["sms"] == {**zero, "sent": 2, "delivery_rate": None}
     assert report["last_7_days"]["email"] == {**zero, "sent": 2, "delivery_rate": None}
     screen = practice.ok("2026-11-23T20:00:00Z", "status").stdout
-    assert "By therapist (7 days)" in screen and "th-2" in screen
+    # People, not ids: the name each therapist is known by (th-2 has no display name).
+    assert "By therapist (7 days)" in screen and "Sam Okafor" in screen
+    assert report["therapist_names"] == {"th-1": "Dr. Chen", "th-2": "Sam Okafor"}
 
 
 def test_run_reads_a_local_file_on_every_tick(practice):

@@ -49,14 +49,14 @@ def test_sent_skipped_and_pending_each_with_its_reason(group: Practice):
     alex = steps(data, "cl-1")
     sent = alex[("reminder-24h", "sms")]
     assert sent["state"] == "sent"
-    assert sent["reason"].startswith("sent Mon Nov 23 3:00 PM EST")
+    assert sent["reason"].startswith("sent Mon Nov 23, 3:00 PM EST")
     assert sent["to"] == "+1******0101"
     assert sent["body"].startswith("Reminder: Dr. Chen session tomorrow at 3:00 PM. Join here:")
     assert (sent["segments"], sent["encoding"]) == (1, "GSM-7")
     pending = alex[("final-30m", "sms")]
     assert pending["state"] == "pending"
-    assert pending["reason"] == "will go at Tue Nov 24 2:30 PM EST"
-    assert pending["due_local"] == "Tue Nov 24 2:30 PM EST"
+    assert pending["reason"] == "will go at Tue Nov 24, 2:30 PM EST"
+    assert pending["due_local"] == "Tue Nov 24, 2:30 PM EST"
     assert pending["body"].startswith("Your session with Dr. Chen starts in 30 min.")
     confirmation = alex[("confirmation", "email")]
     assert confirmation["state"] == "not planned"
@@ -82,12 +82,12 @@ def test_sent_skipped_and_pending_each_with_its_reason(group: Practice):
 def test_text_output_shows_each_state_and_why(group: Practice):
     out = group.ok(AFTER, "explain", "apt-1001").stdout
 
-    assert out.startswith("apt-1001: scheduled telehealth session, Tue Nov 24 3:00 PM EST")
+    assert out.startswith("apt-1001: scheduled telehealth session, Tue Nov 24, 3:00 PM EST")
     assert "cl-2 (Noah Kim), times in America/New_York" in out
     assert "sms: -  (no mobile number: email only)" in out
     assert "why:  not planned: no mobile number: email only" in out
-    assert "why:  will go at Tue Nov 24 2:30 PM EST" in out
-    assert "why:  sent Mon Nov 23 3:00 PM EST" in out
+    assert "why:  will go at Tue Nov 24, 2:30 PM EST" in out
+    assert "why:  sent Mon Nov 23, 3:00 PM EST" in out
     assert "+16175550101" not in out and "alex@example.org" not in out  # masked
 
 
@@ -125,9 +125,9 @@ def test_a_step_whose_window_passed_before_planning(practice: Practice):
     passed = finn[("reminder-24h", "email")]
     assert passed["state"] == "not planned"
     assert passed["reason"].startswith(
-        "not planned: its window (due Mon Nov 23 3:00 PM EST) "
+        "not planned: its window (due Mon Nov 23, 3:00 PM EST) "
         "had passed when this version of the session was "
-        "planned at Tue Nov 24 10:00 AM EST"
+        "planned at Tue Nov 24, 10:00 AM EST"
     )
 
 

@@ -585,7 +585,8 @@ def test_doctor_measures_the_texts_of_each_language_in_use(practice):
 
 def test_init_asks_the_practice_language(tmp_path):
     target = tmp_path / "config.toml"
-    base = ["init", "--config", str(target), "--source", "file", "--yes"]
+    base = ["init", "--config", str(target), "--source", "file", "--name", "Sol Terapia"]
+    base += ["--sms-provider", "outbox", "--email-provider", "outbox", "--yes", "--no-doctor"]
     result = CliRunner().invoke(app, [*base, "--language", "es_mx"])
     assert result.exit_code == 0, result.output
     config = load_config(target, {})

@@ -30,13 +30,13 @@ def test_a_first_sync_at_2am_holds_the_24h_text_until_8am(practice: Practice):
         for s in explained["participants"][0]["steps"]
         if (s["step"], s["channel"]) == ("reminder-24h", "sms")
     ]
-    assert step["goes_local"] == "Tue Nov 24 8:00 AM EST"
+    assert step["goes_local"] == "Tue Nov 24, 8:00 AM EST"
     assert step["reason"] == (
         "held by quiet hours (no texts 21:00-08:00 in the client's time zone): goes at "
-        "Tue Nov 24 8:00 AM EST"
+        "Tue Nov 24, 8:00 AM EST"
     )
     screen = practice.ok(night, "explain", "apt-1001").stdout
-    assert "goes at Tue Nov 24 8:00 AM EST" in screen
+    assert "goes at Tue Nov 24, 8:00 AM EST" in screen
 
     practice.ok("2026-11-24T12:59:00Z", "run")
     assert practice.sms() == []

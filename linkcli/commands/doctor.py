@@ -19,8 +19,9 @@ from zoneinfo import ZoneInfo
 
 from linkcli.config import Config
 from linkcli.context import Context
+from linkcli.core.when import people_time
 from linkcli.errors import ConfigError, ExitCode, LinkcliError
-from linkcli.shared import secret_names
+from linkcli.shared import record_fix, secret_names, test_mode
 from linkcli.store import ts
 
 Status = Literal["pass", "warn", "fail"]
@@ -85,8 +86,14 @@ class DoctorReport:
         }
 
 
-def run_doctor(ctx: Context) -> DoctorReport:
-    """Run every check that applies to this config."""
+# The checks that wait on the network (source, Twilio, SMTP): each says so on a
+# terminal's stderr while it runs, so a slow source is never a blank screen.
+NETWORK_STEPS = 3
+
+
+def run_doctor(ctx: Context, step: Callable[[str], None] = lambda _label: None) -> DoctorReport:
+    """Run every check that applies to this config; `step` names each network step as
+    it starts (the CLI shows it as progress)."""
     report = DoctorReport(str(ctx.config_path))
     checks = report.checks
     try:
@@ -114,13 +121,27 @@ def run_doctor(ctx: Context) -> DoctorReport:
             f"email {config.email.provider}, {len(config.sequence)} sequence step(s)",
         )
     )
+    if line := test_mode(config):
+        checks.append(
+            Check(
+                "delivery",
+                "warn",
+                line.split("; to go live")[0],
+                "to go live" + line.split("; to go live")[1],
+            )
+        )
+    else:
+        checks.append(Check("delivery", "pass", "live: texts by Twilio, email by SMTP"))
     checks.append(_secrets(config, ctx.env))
     checks.append(_database(ctx))
     languages: list[str | None] = []  # each listed client's language, filled by _source
+    step(f"reading the {config.source.kind} source")
     checks.append(_source(ctx, languages))
     if config.sms.provider == "twilio":
+        step("asking Twilio about the account")
         checks.append(_twilio(config, ctx.env))
     if config.email.provider == "smtp":
+        step(f"logging in to {config.email.smtp_host}")
         checks.append(_smtp(config, ctx.env))
     checks += _templates(config)
     checks.append(_languages(config, languages))
@@ -202,7 +223,7 @@ def _database(ctx: Context) -> Check:
     mode = stat.S_IMODE(os.stat(path).st_mode)
     detail = (
         f"{path} ({mode:04o}); {known} appointment(s) in the snapshot; last good sync "
-        f"{ts(good) if good else 'never'}"
+        f"{people_time(good, ZoneInfo(ctx.config.practice.timezone), ctx.now) if good else 'never'}"
     )
     if mode & 0o077:
         return Check(
@@ -247,7 +268,7 @@ def _source(ctx: Context, languages: list[str | None]) -> Check:
             "source readable",
             "warn",
             f"{detail}; {len(listing.problems)} record(s) skipped: {listing.problems[0]}{more}",
-            "correct those records in the scheduling system; the rest sync normally",
+            record_fix(config, listing.problems[0]) + "; the rest sync normally",
         )
     if not listing.appointments:
         return Check(
@@ -679,7 +700,7 @@ def _clock(ctx: Context, config: Config | None) -> Check:
         return Check(
             name,
             "warn",
-            f"time is simulated: LINKCLI_NOW={simulated}; {where}",
+            f"time is simulated (LINKCLI_NOW is set): {where}",
             "unset LINKCLI_NOW for real runs: every command takes it as the time",
         )
     return Check(name, "pass", where)

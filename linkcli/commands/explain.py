@@ -9,7 +9,7 @@ operator never has to read the database to answer "why did this client get nothi
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -21,6 +21,7 @@ from linkcli.core.model import Participant
 from linkcli.core.plan import Step
 from linkcli.core.segments import count_segments
 from linkcli.core.verdict import ContactState, Verdict
+from linkcli.core.when import people_time
 from linkcli.errors import ExitCode, LinkcliError
 from linkcli.shared import iso, mask
 from linkcli.store import Known, SendRow, Store, parse_ts, ts
@@ -28,14 +29,59 @@ from linkcli.verdicts import Judge
 
 
 def local_time(moment: datetime, zone: ZoneInfo) -> str:
-    """`Tue Dec 1 9:00 AM CST`: how a person reads an instant in a zone."""
-    value = moment.astimezone(zone)
-    return f"{value:%a %b} {value.day} {value.strftime('%I:%M %p').lstrip('0')} {value.tzname()}"
+    """`Tue Dec 1, 9:00 AM CST`: how a person reads an instant in a zone."""
+    return people_time(moment, zone, zone_name=True)
 
 
-def build_explain(ctx: Context, store: Store, appointment_id: str) -> dict[str, Any]:
-    """The whole explanation of one appointment as a JSON-ready object."""
+def find_appointment(config: Config, store: Store, query: str, on: date | None) -> str:
+    """The appointment id a person means: the id itself, a unique start of one, or with
+    `on` (a day in the practice's zone) a client's name ("Alex", "Alex Rivera") that
+    matches exactly one session that day. Several matches are a usage error listing them."""
+    if on is None:
+        if store.appointment(query) is not None:
+            return query
+        found = store.ids_starting_with(query) if query else []
+        if len(found) == 1:
+            return found[0]
+        if len(found) > 1:
+            shown = ", ".join(found[:5]) + (", ..." if len(found) > 5 else "")
+            raise LinkcliError(
+                f"{query!r} starts several appointment ids ({shown}); give more of it",
+                ExitCode.USAGE,
+            )
+        return query  # reported below as not in the snapshot
+    zone = ZoneInfo(config.practice.timezone)
+    day = datetime.combine(on, time(0), zone)
+    words = query.lower().split()
+    matches = [
+        (k.appointment.id, p.short_name)
+        for k in store.appointments_between(day, day + timedelta(days=1))
+        for p in k.appointment.participants
+        if words and all(w in p.name.lower().split() for w in words)
+    ]
+    ids = list(dict.fromkeys(aid for aid, _ in matches))
+    if len(ids) == 1:
+        return ids[0]
+    if not ids:
+        raise LinkcliError(
+            f"no session on {on:%a %b} {on.day} with a client named {query!r}; "
+            "`linkcli status` and `linkcli preview` list the sessions",
+            ExitCode.USAGE,
+        )
+    shown = ", ".join(f"{aid} ({who})" for aid, who in matches[:5])
+    raise LinkcliError(
+        f"{query!r} matches several sessions on {on:%a %b} {on.day}: {shown}; give the id",
+        ExitCode.USAGE,
+    )
+
+
+def build_explain(
+    ctx: Context, store: Store, appointment_id: str, on: date | None = None
+) -> dict[str, Any]:
+    """The whole explanation of one appointment as a JSON-ready object; the appointment
+    as `find_appointment` reads the person's words."""
     config, now = ctx.config, ctx.now
+    appointment_id = find_appointment(config, store, appointment_id, on)
     known = store.appointment(appointment_id)
     if known is None:
         kept = store.send_count_of(appointment_id)
@@ -106,7 +152,11 @@ def build_explain(ctx: Context, store: Store, appointment_id: str) -> dict[str, 
             "changed_at_local": _local_ts(meta.changed_at, practice_zone),
             "adopted_at_first_sync": facts.adopted,
         },
-        "snapshot": {"last_good_sync": iso(ts(good)) if good else None, "stale": stale},
+        "snapshot": {
+            "last_good_sync": iso(ts(good)) if good else None,
+            "last_good_sync_local": local_time(good, practice_zone) if good else None,
+            "stale": stale,
+        },
         "notices": notices,
         "participants": participants,
     }

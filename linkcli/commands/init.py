@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +24,7 @@ import phonenumbers
 from linkcli.config import SOURCE_KINDS, Config, default_config_path, load_config
 from linkcli.core.language import normalize_tag, tag_problem
 from linkcli.core.phones import normalize_mobile
+from linkcli.core.suggest import did_you_mean
 from linkcli.errors import ConfigError, ExitCode, LinkcliError
 
 Ask = Callable[[str, str | None], str]
@@ -87,7 +90,8 @@ def _choice(*choices: str) -> Callable[[str, Answers], str]:
     def check(value: str, _answers: Answers) -> str:
         value = value.strip().lower()
         if value not in choices:
-            raise ValueError(f"{value!r} is not one of: {', '.join(choices)}")
+            hint = did_you_mean(value, choices)
+            raise ValueError(f"{value!r} is not one of: {', '.join(choices)}{hint}")
         return value
 
     return check
@@ -154,12 +158,52 @@ def _is(key: str, *values: str) -> Callable[[Answers], bool]:
     return lambda answers: answers.get(key) in values
 
 
+def _optional_text(value: str, answers: Answers) -> str:
+    return _text(value, answers) if value.strip() else ""
+
+
+def _link(value: str, answers: Answers) -> str:
+    """A therapist's fixed link: required for TherapyNotes (its feed carries none)."""
+    if not value.strip():
+        if answers.get("source") == "therapynotes":
+            raise ValueError(
+                "TherapyNotes feeds carry no session link: give the therapist's "
+                "TherapyPortal waiting-room link (https://...)"
+            )
+        return ""
+    return _url(value, answers)
+
+
+# A starting field mapping for the `rest` source: the canonical appointment's own names,
+# so an API (or gateway) that speaks linkcli's exchange format works as written.
+REST_MAP = (
+    ("id", "id"),
+    ("status", "status"),
+    ("start", "start"),
+    ("end", "end"),
+    ("format", "format"),
+    ("link", "telehealth_url"),
+    ("therapist_id", "therapist.id"),
+    ("therapist_name", "therapist.name"),
+    ("therapist_display_name", "therapist.display_name"),
+    ("participants", "participants"),
+    ("participant_id", "id"),
+    ("name", "name"),
+    ("first_name", "first_name"),
+    ("email", "email"),
+    ("mobile", "mobile"),
+    ("timezone", "timezone"),
+)
+
+NEEDS_CONTACTS = (*ICS_KINDS, "zoom")  # sources that carry no client phone or email
+
+
 QUESTIONS: tuple[Question, ...] = (
     Question(
         "practice_name",
-        "--practice-name",
-        "Practice name (as clients know it)",
-        lambda a: "Our practice",
+        "--name",
+        "Practice name (as clients know it; it goes into their messages)",
+        lambda a: None,  # never invented: "Our practice" would reach clients
         _text,
     ),
     Question(
@@ -187,7 +231,7 @@ QUESTIONS: tuple[Question, ...] = (
         "source",
         "--source",
         "Where appointments come from (" + ", ".join(SOURCE_KINDS) + ")",
-        lambda a: "file",
+        lambda a: None,
         _choice(*SOURCE_KINDS),
     ),
     Question(
@@ -199,22 +243,6 @@ QUESTIONS: tuple[Question, ...] = (
         _is("source", "file"),
     ),
     Question(
-        "feed_url",
-        "--feed-url",
-        "Calendar feed URL (https, or a local .ics path)",
-        lambda a: None,
-        _feed,
-        _is("source", *ICS_KINDS),
-    ),
-    Question(
-        "therapist_id",
-        "--therapist-id",
-        "Therapist id for this feed",
-        lambda a: "th-1",
-        _therapist_id,
-        _is("source", *ICS_KINDS),
-    ),
-    Question(
         "base_url",
         "--base-url",
         "API base URL",
@@ -223,10 +251,35 @@ QUESTIONS: tuple[Question, ...] = (
         _is("source", *API_DEFAULT_URLS),
     ),
     Question(
+        "oauth_url",
+        "--oauth-url",
+        "Zoom OAuth token URL",
+        lambda a: "https://zoom.us/oauth/token",
+        _url,
+        _is("source", "zoom"),
+    ),
+    Question(
+        "rest_path",
+        "--rest-path",
+        "Path of the appointments list under the base URL",
+        lambda a: "/appointments",
+        _path,
+        _is("source", "rest"),
+    ),
+    Question(
+        "contacts_path",
+        "--contacts",
+        "Contacts file (CSV: client,name,email,mobile,channels,timezone; "
+        "written with its header if new)",
+        lambda a: "contacts.csv",
+        _path,
+        _is("source", *NEEDS_CONTACTS),
+    ),
+    Question(
         "sms_provider",
         "--sms-provider",
-        "SMS provider (twilio, or outbox to write texts to a file)",
-        lambda a: "outbox",
+        "Texts: twilio (real texts) or outbox (test mode: written to a file, nobody gets them)",
+        lambda a: None,  # asked, never assumed: an outbox reaches no client
         _choice("twilio", "outbox"),
     ),
     Question(
@@ -240,8 +293,8 @@ QUESTIONS: tuple[Question, ...] = (
     Question(
         "email_provider",
         "--email-provider",
-        "Email provider (smtp, or outbox to write email to a file)",
-        lambda a: "outbox",
+        "Email: smtp (real email) or outbox (test mode: written to a file, nobody gets it)",
+        lambda a: None,
         _choice("smtp", "outbox"),
     ),
     Question(
@@ -278,43 +331,175 @@ QUESTIONS: tuple[Question, ...] = (
     ),
 )
 
+# Asked once per therapist of a calendar-feed source (one feed each); the first set
+# also comes from flags, further ones are asked until the answer is blank.
+THERAPIST_QUESTIONS: tuple[Question, ...] = (
+    Question(
+        "therapist_id",
+        "--therapist-id",
+        "Therapist id (short, e.g. th-1; used under [therapists])",
+        lambda a: "th-1",
+        _therapist_id,
+    ),
+    Question(
+        "therapist_name",
+        "--therapist-name",
+        "Therapist's full name",
+        lambda a: None,
+        _text,
+    ),
+    Question(
+        "therapist_display",
+        "--therapist-display-name",
+        "Name clients see in messages (e.g. Dr. Chen)",
+        lambda a: None,
+        _text,
+    ),
+    Question(
+        "feed_url",
+        "--feed-url",
+        "Their calendar feed URL (https, or a local .ics path)",
+        lambda a: None,
+        _feed,
+    ),
+    Question(
+        "therapist_link",
+        "--therapist-link",
+        "Fixed session link for sessions that carry none "
+        "(TherapyNotes: the TherapyPortal waiting room; Enter for none)",
+        lambda a: "",
+        _link,
+    ),
+)
+
+
+def _one(
+    q: Question,
+    answers: Answers,
+    raw: str | None,
+    ask: Ask | None,
+    warn: Callable[[str], None],
+    key: str,
+) -> None:
+    """One answer: from a flag (a bad one is a usage error), else asked again until it
+    is good, else (with --yes) the default; a setting without a default needs its flag."""
+    if raw is not None:
+        try:
+            answers[key] = q.check(str(raw), answers)
+        except ValueError as exc:
+            raise LinkcliError(f"{q.flag}: {exc}", ExitCode.USAGE) from None
+        return
+    default = q.default(answers)
+    if ask is None:
+        if default is None:
+            raise LinkcliError(
+                f"{q.flag} is needed ({q.prompt[0].lower() + q.prompt[1:]}): give it, or run "
+                "without --yes to answer the question",
+                ExitCode.USAGE,
+            )
+        try:
+            answers[key] = q.check(default, answers)
+        except ValueError as exc:  # a default that does not fit this setup (a portal link)
+            raise LinkcliError(f"{q.flag}: {exc}", ExitCode.USAGE) from None
+        return
+    while True:
+        try:
+            answers[key] = q.check(ask(q.prompt, default), answers)
+            return
+        except ValueError as exc:
+            warn(f"{exc}; try again")
+
 
 def gather(
     given: Mapping[str, str | None], ask: Ask | None, warn: Callable[[str], None]
 ) -> Answers:
     """Every answer that applies: from a flag, else asked (`ask`), else the default.
 
-    `ask` is None for `--yes`: defaults are taken, and a setting without one must come
-    as a flag. A bad flag value is a usage error; a bad typed answer is asked again.
+    `ask` is None for `--yes`: defaults are taken, and a setting without one (the
+    practice name, the source, the providers) must come as a flag. A bad flag value is
+    a usage error; a bad typed answer is asked again.
     """
     answers: Answers = {}
     for q in QUESTIONS:
-        if not q.applies(answers):
-            continue
-        raw = given.get(q.key)
-        if raw is not None:
-            try:
-                answers[q.key] = q.check(str(raw), answers)
-            except ValueError as exc:
-                raise LinkcliError(f"{q.flag}: {exc}", ExitCode.USAGE) from None
-            continue
-        default = q.default(answers)
-        if ask is None:
-            if default is None:
-                raise LinkcliError(
-                    f"{q.flag} is needed ({q.prompt.lower()}): it has no "
-                    "default to take with --yes",
-                    ExitCode.USAGE,
-                )
-            answers[q.key] = q.check(default, answers)
-            continue
-        while True:
-            try:
-                answers[q.key] = q.check(ask(q.prompt, default), answers)
-                break
-            except ValueError as exc:
-                warn(f"{exc}; try again")
+        if q.key == "sms_provider" and answers["source"] in API_DEFAULT_URLS:
+            _therapists(given, ask, warn, answers)  # after the source's own settings
+        if q.applies(answers):
+            _one(q, answers, given.get(q.key), ask, warn, q.key)
+            if q.key == "source" and answers["source"] in ICS_KINDS:
+                _therapists(given, ask, warn, answers)
     return answers
+
+
+# How each API source names a therapist: the id `[therapists."ID"]` is keyed by.
+API_THERAPIST_IDS = {
+    "calendly": "the Calendly user's email",
+    "zoom": "the Zoom host_id",
+    "fhir": "the Practitioner id",
+    "rest": "the mapped therapist_id",
+}
+
+
+def _therapists(
+    given: Mapping[str, str | None],
+    ask: Ask | None,
+    warn: Callable[[str], None],
+    answers: Answers,
+) -> None:
+    """Per therapist: the id, name, display name, (a feed's) URL and fixed link. A feed
+    source needs at least one; an API source names its therapists itself, so there each
+    is optional, for a display name or a fixed link of one's own."""
+    feeds = answers["source"] in ICS_KINDS
+    questions = (
+        THERAPIST_QUESTIONS if feeds else THERAPIST_QUESTIONS[1:3] + (THERAPIST_QUESTIONS[4],)
+    )
+    n = 0
+    if feeds or given.get("therapist_id") is not None:
+        _one(THERAPIST_QUESTIONS[0], answers, given.get("therapist_id"), ask, warn, "therapist_id")
+        for q in questions[1:] if feeds else questions:
+            _one(q, answers, given.get(q.key), ask, warn, q.key)
+        n = 1
+    while ask is not None:
+        if feeds or n:
+            prompt = "Another therapist's id (Enter when done)"
+        else:
+            prompt = (
+                f"A therapist's id ({API_THERAPIST_IDS[answers['source']]}) to set the name "
+                "clients see or a fixed link (Enter to skip)"
+            )
+        more = ask(prompt, "").strip()
+        if not more:
+            return
+        try:
+            tid = _therapist_id(more, answers)
+            if tid in [t["id"] for t in therapists(answers)]:
+                raise ValueError(f"{tid!r} is already set up")
+        except ValueError as exc:
+            warn(f"{exc}; try again")
+            continue
+        n += 1
+        suffix = "" if n == 1 else f"_{n}"
+        answers[f"therapist_id{suffix}"] = tid
+        for q in questions[1:] if feeds else questions:
+            _one(q, answers, None, ask, warn, f"{q.key}{suffix}")
+
+
+def therapists(a: Answers) -> list[dict[str, str]]:
+    """The therapists answered, in order: id, name, display name, feed, link."""
+    out = []
+    n = 1
+    while (tid := a.get("therapist_id" if n == 1 else f"therapist_id_{n}")) is not None:
+        suffix = "" if n == 1 else f"_{n}"
+        out.append(
+            {
+                "id": tid,
+                "name": a[f"therapist_name{suffix}"],
+                "display": a[f"therapist_display{suffix}"],
+                "feed": a.get(f"feed_url{suffix}", ""),
+                "link": a.get(f"therapist_link{suffix}", ""),
+            }
+        )
+        n += 1
+    return out
 
 
 def _q(value: str) -> str:
@@ -345,35 +530,42 @@ def render_config(a: Answers) -> str:
     if kind == "file":
         lines.append(f"path = {_q(a['source_path'])}")
     elif kind in ICS_KINDS:
-        lines.append(
-            f"feeds = [{{ therapist = {_q(a['therapist_id'])}, "
-            f"url = {_q(a['feed_url'])} }}]  # one per therapist"
+        feeds = ", ".join(
+            f"{{ therapist = {_q(t['id'])}, url = {_q(t['feed'])} }}" for t in therapists(a)
         )
+        lines.append(f"feeds = [{feeds}]  # one per therapist")
     else:
         lines.append(f"base_url = {_q(a['base_url'])}")
         if kind == "zoom":
             lines += [
-                'oauth_url = "https://zoom.us/oauth/token"',
+                f"oauth_url = {_q(a['oauth_url'])}",
                 'users = ["me"]  # whose meetings are read',
             ]
         if kind == "rest":
-            lines.append("# The field mapping keys are documented in config.example.toml.")
-    if kind in ICS_KINDS or kind == "zoom":
+            lines += [
+                f"path = {_q(a['rest_path'])}",
+                'items = "appointments"  # where each page holds its list ("" = the page is one)',
+                "",
+                "[source.map]  # the canonical field names: change each to the API's own path",
+                "# (every key is documented in config.example.toml)",
+                *(f"{key} = {_q(value)}" for key, value in REST_MAP),
+            ]
+    if kind in NEEDS_CONTACTS:
         lines += [
             "",
             "[contacts]  # this source carries no client phone/email: joined from this file",
-            'path = "contacts.csv"  # columns: client,name,email,mobile,channels,timezone',
+            f"path = {_q(a['contacts_path'])}  # columns: client,name,email,mobile,channels,"
+            "timezone",
         ]
-    if kind in ICS_KINDS:
+    for t in therapists(a):
         lines += [
             "",
-            f"[therapists.{_q(a['therapist_id'])}]",
-            '# name = "Maya Chen"',
-            '# display_name = "Dr. Chen"  # what clients see in messages',
-            "# A fixed link for sessions that carry none (TherapyNotes: the therapist's",
-            "# TherapyPortal waiting room):",
-            '# link = "https://..."',
+            f"[therapists.{_q(t['id'])}]",
+            f"name = {_q(t['name'])}",
+            f"display_name = {_q(t['display'])}  # what clients see in messages",
         ]
+        if t["link"]:
+            lines.append(f"link = {_q(t['link'])}  # for sessions that carry no link")
     lines += ["", "[sms]", f"provider = {_q(a['sms_provider'])}"]
     if a["sms_provider"] == "twilio":
         lines.append(f"from_number = {_q(a['from_number'])}")
@@ -452,34 +644,118 @@ class InitResult:
     todo: list[str] = field(default_factory=list)
     cron: list[str] = field(default_factory=list)
     cron_single: str = ""
+    written: list[str] = field(default_factory=list)  # starter files created
+    unit_path: Path | None = None
+    test_mode: str | None = None
 
 
-def next_steps(config: Config, path: Path, env: Mapping[str, str]) -> InitResult:
-    """The environment variables still to set, files to create, and the cron lines."""
-    from linkcli.shared import secret_names
+def linkcli_executable() -> str:
+    """The full path of this linkcli (cron's PATH rarely holds a venv's bin folder)."""
+    beside = Path(sys.executable).with_name("linkcli")  # the venv's own script
+    if beside.exists():
+        return str(beside.absolute())
+    found = shutil.which("linkcli")
+    return str(Path(found).absolute()) if found else "linkcli"
+
+
+def _sh(word: str) -> str:
+    """One shell word for a crontab line: single-quoted, and cron's `%` (a newline to
+    cron) escaped, so a path with spaces or a percent sign still works."""
+    return "'" + word.replace("'", "'\\''").replace("%", "\\%") + "'"
+
+
+def _unit_word(word: str) -> str:
+    """One word of a systemd ExecStart line: double-quoted, `%` doubled (a specifier)."""
+    return '"' + word.replace("\\", "\\\\").replace('"', '\\"').replace("%", "%%") + '"'
+
+
+def write_starter_files(config: Config) -> list[str]:
+    """Files a fresh setup needs to pass `doctor`, created only when absent: the contacts
+    directory with its header (owner-only: it will hold phone numbers) and, for the
+    `file` source, an empty appointments list."""
+    from linkcli.private_file import write_private
+
+    made: list[str] = []
+    if config.contacts_path is not None and not config.contacts_path.exists():
+        write_private(config.contacts_path, CONTACTS_HEADER + "\n")
+        made.append(f"{config.contacts_path} (the header only: add one row per client)")
+    if config.source.kind == "file":
+        schedule = Path(config.source.settings["path"])
+        if not schedule.exists():
+            write_private(schedule, '{"appointments": []}\n')
+            made.append(f"{schedule} (empty: linkcli reads the canonical JSON from it)")
+    return made
+
+
+CONTACTS_HEADER = "client,name,email,mobile,channels,timezone"
+
+
+def write_unit(path: Path, exe: str) -> Path:
+    """A systemd unit for `run --watch` next to the config (the alternative to cron)."""
+    unit = path.with_name("linkcli.service")
+    env_file = path.with_name("linkcli.env")
+    text = "\n".join(
+        [
+            "# A systemd service for linkcli, the alternative to the crontab lines.",
+            f"# Install: cp {_unit_word(str(unit))} ~/.config/systemd/user/ && "
+            "systemctl --user enable --now linkcli",
+            "# (and `loginctl enable-linger` so it runs while nobody is logged in)",
+            "[Unit]",
+            "Description=linkcli: telehealth links to therapy clients",
+            "After=network-online.target",
+            "",
+            "[Service]",
+            f"ExecStart={_unit_word(exe)} run --watch --config {_unit_word(str(path))}",
+            "# Secrets as NAME=value lines in this owner-only file (a path, not quoted):",
+            f"EnvironmentFile=-{str(env_file).replace('%', '%%')}",
+            "Restart=on-failure",
+            "RestartSec=30",
+            "",
+            "[Install]",
+            "WantedBy=default.target",
+            "",
+        ]
+    )
+    unit.write_text(text, encoding="utf-8")
+    return unit
+
+
+def next_steps(
+    config: Config, path: Path, env: Mapping[str, str], exe: str, written: list[str]
+) -> InitResult:
+    """The environment variables still to set, what was created, the cron lines and the
+    systemd unit: every command line absolute and quoted, ready to paste."""
+    from linkcli.shared import secret_names, test_mode
 
     platform = default_config_path({k: v for k, v in env.items() if k != "LINKCLI_CONFIG"})
     default = platform.expanduser().absolute() == path
-    # cron does not see LINKCLI_CONFIG from a shell profile: name the file unless it is
-    # where linkcli looks anyway.
-    opt = "" if default else f" --config {path}"
+    # cron sees neither the shell's PATH nor LINKCLI_CONFIG: name both in full.
+    opt = f" --config {_sh(str(path))}"
+    run = _sh(exe)
     todo: list[str] = []
-    settings = config.source.settings
-    if config.source.kind == "file" and not Path(settings["path"]).exists():
+    if config.contacts_path is not None:
         todo.append(
-            f"put the schedule in {settings['path']} (canonical JSON; "
+            f"add your clients to {config.contacts_path} (one row each; channels: "
+            "email, text, both or none): the calendar feed carries no phone or email"
+        )
+    if config.source.kind == "file":
+        todo.append(
+            f"put the schedule in {config.source.settings['path']} (canonical JSON; "
             "`linkcli demo --keep DIR` writes an example)"
         )
-    if config.contacts_path is not None and not config.contacts_path.exists():
-        todo.append(
-            f"create {config.contacts_path} (columns: client,name,email,mobile,"
-            "channels,timezone): the calendar feed carries no phone or email"
-        )
     todo += [
-        f"check everything: linkcli doctor{opt}",
-        f"look at the coming week's messages: linkcli preview{opt}",
+        f"check everything again after a change: {run} doctor{opt}",
+        f"look at the coming week's messages: {run} preview{opt}",
     ]
-    cron = [f"*/15 * * * * linkcli sync{opt}", f"* * * * * linkcli dispatch{opt}"]
+    cron = [f"*/15 * * * * {run} sync{opt}", f"* * * * * {run} dispatch{opt}"]
     return InitResult(
-        path, default, secret_names(config), todo, cron, f"* * * * * linkcli run{opt}"
+        path,
+        default,
+        secret_names(config),
+        todo,
+        cron,
+        f"* * * * * {run} run{opt}",
+        written,
+        write_unit(path, exe),
+        test_mode(config),
     )

@@ -6,9 +6,11 @@ from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
-from linkcli.compose import compose, language_note
+from linkcli.compose import compose, language_note, therapist_shown
 from linkcli.context import Context
+from linkcli.core.messages import zone_for
 from linkcli.core.segments import count_segments
+from linkcli.core.when import people_time
 from linkcli.shared import iso, mask
 from linkcli.store import Store, parse_ts, ts
 from linkcli.verdicts import Judge
@@ -68,6 +70,12 @@ def build_preview(
         out.append(
             {
                 "due": iso(ts(at)),
+                # For people: the client's own zone, as the message will read it.
+                "due_local": people_time(
+                    at, zone_for(participant, config.practice.timezone), now, zone_name=True
+                ),
+                "client": participant.short_name,
+                "therapist_shown": therapist_shown(config, appt),
                 "step": row.step,
                 "channel": row.channel,
                 "appointment": aid,

@@ -6,14 +6,22 @@ import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from linkcli.compose import effective_link, recipient_for
+from linkcli.compose import effective_link, recipient_for, therapist_shown
 from linkcli.config import Config
 from linkcli.context import Context
 from linkcli.core.phones import normalize_mobile
 from linkcli.core.report import delivery_rate
+from linkcli.core.when import people_iso, people_time
 from linkcli.errors import ExitCode
-from linkcli.shared import iso, mask
+from linkcli.shared import (
+    contacts_place,
+    iso,
+    mask,
+    record_fix,
+    test_mode,
+)
 from linkcli.store import STATES, Store, ts
 from linkcli.writeback import ATTENTION_AFTER
 
@@ -61,7 +69,8 @@ def attention(config: Config, store: Store, now: datetime) -> list[dict[str, Any
             )
         )
     if good is None or now - good > config.max_snapshot_age:
-        since = f"since {ts(good)}" if good else "ever"
+        zone = ZoneInfo(config.practice.timezone)
+        since = f"since {people_time(good, zone, now)}" if good else "ever"
         waiting: list[str | None] = [*store.waiting_appointments(now)]
         for appointment_id in waiting or [None]:
             items.append(
@@ -79,11 +88,14 @@ def attention(config: Config, store: Store, now: datetime) -> list[dict[str, Any
                     "bad_record",
                     _record_id(problem),
                     problem,
-                    "correct the appointment in the scheduling system (or the contacts "
-                    "directory); linkcli sends nothing for what it cannot read",
+                    record_fix(config, problem),
                 )
             )
     horizon = now + config.sync.future
+    place = contacts_place(config)
+    # An appointment a sync reported as a bad record has that one row: no second,
+    # contradictory row about its missing client or contact.
+    reported = {item["appointment"] for item in items if item["kind"] == "bad_record"}
     for known in store.appointments_between(now, horizon):
         appt = known.appointment
         if not appt.is_live_telehealth:
@@ -99,7 +111,7 @@ def attention(config: Config, store: Store, now: datetime) -> list[dict[str, Any
                     f'[therapists."{appt.therapist.id}"] link in the config',
                 )
             )
-        if not appt.participants:
+        if not appt.participants and appt.id not in reported:
             items.append(
                 attention_item(
                     "no_participants",
@@ -116,56 +128,44 @@ def attention(config: Config, store: Store, now: datetime) -> list[dict[str, Any
                         "bad_mobile",
                         appt.id,
                         f"{phone.problem}; email only",
-                        "correct the client's mobile number in the scheduling system",
+                        f"correct the client's mobile number in {place}",
                         p.id,
                     )
                 )
             sms, _ = recipient_for(config, p, "sms")
             email, _ = recipient_for(config, p, "email")
-            if p.sms_opt_in is False and p.mobile:
-                items.append(
-                    attention_item(
-                        "opted_out",
-                        appt.id,
-                        "client has not agreed to texts (sms_opt_in is "
-                        "false in the schedule); email only",
-                        "record the client's consent in the scheduling system to send texts",
-                        p.id,
-                    )
-                )
-            if not sms and not email:
+            # A client's own choice (email only, no texts, opted out) is honoured, not a
+            # problem: it is shown by `explain`, never listed here.
+            if not sms and not email and appt.id not in reported and _unchosen(p):
                 items.append(
                     attention_item(
                         "no_contact",
                         appt.id,
                         "no usable mobile or email: nothing can be sent",
-                        "add the client's mobile or email in the scheduling system",
+                        f"add the client's mobile or email in {place}",
                         p.id,
                     )
                 )
             if sms:
                 health = store.health(sms)
-                if health and health.opted_out:
-                    items.append(
-                        attention_item(
-                            "opted_out",
-                            appt.id,
-                            "client opted out of texts; email only",
-                            "the client can reply START to resume texts",
-                            p.id,
-                        )
-                    )
-                elif health and health.bad:
+                if health and health.bad and not health.opted_out:
                     items.append(
                         attention_item(
                             "bad_mobile",
                             appt.id,
                             f"{health.reason}; email only",
-                            "correct the client's mobile number",
+                            f"correct the client's mobile number in {place}",
                             p.id,
                         )
                     )
-    for notice in store.notices():
+    notices = store.notices()
+    noticed = store.load({n.appointment_id for n in notices if n.appointment_id})
+    for notice in notices:
+        # An item about a session (a same-day move, a refused link) is listed until that
+        # session has passed; then it drops out of `attention` and of `status --check`.
+        session = noticed.get(notice.appointment_id or "")
+        if notice.appointment_id and (session is None or _ended(session.appointment) <= now):
+            continue
         items.append(
             attention_item(
                 notice.kind,
@@ -207,6 +207,12 @@ def attention(config: Config, store: Store, now: datetime) -> list[dict[str, Any
     return items
 
 
+def _unchosen(participant: Any) -> bool:
+    """False when the client chose to get nothing (opted out of both channels): that
+    choice is honoured quietly, not a missing contact."""
+    return not (participant.sms_opt_in is False and participant.email_opt_in is False)
+
+
 def _ended(appointment: Any) -> datetime:
     """When a session is over: its end, else an hour after its start."""
     return appointment.end or appointment.start + timedelta(hours=1)
@@ -235,6 +241,8 @@ def build_status(ctx: Context, store: Store) -> dict[str, Any]:
         "error": last.error if last else None,
         "last_good": iso(ts(good)) if good else None,
     }
+    pending = store.pending_sends(UPCOMING_LIMIT)
+    sessions = store.load({row.appointment_id for row in pending})
     upcoming = [
         {
             # A text held by quiet hours goes when they end (dispatch notes the moment).
@@ -243,9 +251,10 @@ def build_status(ctx: Context, store: Store) -> dict[str, Any]:
             "channel": row.channel,
             "appointment": row.appointment_id,
             "participant": row.participant_id,
+            **_people(config, sessions.get(row.appointment_id), row.participant_id),
             "waiting": row.reason,
         }
-        for row in store.pending_sends(UPCOMING_LIMIT)
+        for row in pending
     ]
     recent = [
         {
@@ -274,9 +283,17 @@ def build_status(ctx: Context, store: Store) -> dict[str, Any]:
     for count in store.by_therapist_since(now - timedelta(days=7)):
         states = therapists.setdefault(count.group or "?", dict.fromkeys(done, 0))
         states[count.state] = count.n
+    # The name each therapist is known by, for the per-therapist table (ids are the keys).
+    names = {
+        k.appointment.therapist.id: therapist_shown(config, k.appointment)
+        for k in store.appointments_between(now - timedelta(days=7), now + config.sync.future)
+    }
     return {
         "now": iso(ts(now)),
+        "therapist_names": {tid: names.get(tid, tid) for tid in therapists},
         "practice": config.practice.name,
+        "timezone": config.practice.timezone,
+        "test_mode": test_mode(config),
         "last_sync": last_sync,
         "sends": store.counts_by_state(),
         "upcoming": upcoming,
@@ -287,19 +304,39 @@ def build_status(ctx: Context, store: Store) -> dict[str, Any]:
     }
 
 
+def _people(config: Config, known: Any, participant_id: str) -> dict[str, str | None]:
+    """Who a send is for, as a person reads it: `Alex R.` and `Dr. Chen`."""
+    if known is None:
+        return {"client": None, "therapist": None}
+    appt = known.appointment
+    person = appt.participant(participant_id)
+    return {
+        "client": person.short_name if person else None,
+        "therapist": therapist_shown(config, appt),
+    }
+
+
 def check_problems(ctx: Context, store: Store, report: dict[str, Any]) -> list[str]:
     """What `status --check` reports as a problem (each kind can be switched off)."""
     config, now = ctx.config, ctx.now
     problems: list[str] = []
     good = store.last_good_sync()
     if config.status.check_stale_sync and (good is None or now - good > 2 * config.sync.interval):
-        problems.append("no successful sync " + (f"since {ts(good)}" if good else "yet"))
+        zone = ZoneInfo(config.practice.timezone)
+        since = f"since {people_iso(ts(good), zone, now)}" if good else "yet"
+        problems.append(f"no successful sync {since}")
     if config.status.check_failed_sends:
         failed = store.failed_count_since(now - timedelta(hours=1))
         if failed:
             problems.append(f"{failed} send(s) failed in the last hour")
     if config.status.check_attention and report["attention"]:
-        problems.append(f"{len(report['attention'])} item(s) need attention")
+        first = report["attention"][0]
+        about = f"{first['appointment']}: " if first["appointment"] else ""
+        more = len(report["attention"]) - 1
+        problems.append(
+            f"{len(report['attention'])} item(s) need attention, first {about}{first['reason']}"
+            + (f" (and {more} more; see `linkcli status`)" if more else "")
+        )
     return problems
 
 

@@ -87,6 +87,17 @@ class Participant:
             return self.first_name
         return self.name.split()[0] if self.name.strip() else "there"
 
+    @property
+    def short_name(self) -> str:
+        """`Alex R.`: enough for an operator to know who, nothing more identifying (first
+        name and last initial); the id when the schedule gives no name."""
+        words = "".join(ch if ch.isprintable() else " " for ch in self.name).split()
+        first = self.first_name or (words[0] if words else "")
+        if not first:
+            return self.id
+        last = words[-1] if len(words) > 1 else ""
+        return f"{first} {last[0]}." if last and last != first else first
+
 
 @dataclass(frozen=True)
 class Appointment:

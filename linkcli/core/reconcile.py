@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 from linkcli.core.diff import Change, Diff
 from linkcli.core.model import Appointment, Participant
 from linkcli.core.plan import PlannedSend, Step, plan_appointment, send_key
+from linkcli.core.when import people_time
 
 
 @dataclass(frozen=True)
@@ -241,7 +242,11 @@ def _moved_after_reminder(change: Change, revision: int, zone: str) -> Notice:
     tz = ZoneInfo(zone)
     old = change.before.start.astimezone(tz) if change.before else None
     new = change.after.start.astimezone(tz)
-    moved = f"moved from {old:%a %b %d %H:%M} to {new:%a %b %d %H:%M %Z}" if old else change.detail
+    moved = (
+        f"moved from {people_time(old, tz)} to {people_time(new, tz, zone_name=True)}"
+        if old
+        else change.detail
+    )
     return Notice(
         key=f"moved-after-reminder/{change.appointment_id}/r{revision}",
         appointment_id=change.appointment_id,

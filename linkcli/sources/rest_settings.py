@@ -15,6 +15,7 @@ from urllib.parse import urlparse
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from linkcli.core.model import FORMATS, STATUSES
+from linkcli.core.suggest import did_you_mean
 from linkcli.errors import ConfigError
 from linkcli.sources.settings import pages_problem, seconds_problem
 
@@ -168,7 +169,11 @@ def read_settings(
 
     for key in settings:
         if key not in SETTING_KEYS:
-            bad(key, f"unknown key for the rest source; known keys: {', '.join(SETTING_KEYS)}")
+            hint = did_you_mean(key, SETTING_KEYS)
+            bad(
+                key,
+                f"unknown key for the rest source{hint}; known keys: {', '.join(SETTING_KEYS)}",
+            )
 
     def text(key: str, default: str | None = None, empty_ok: bool = True) -> str | None:
         value = settings.get(key, default)
