@@ -43,6 +43,7 @@ HUMAN_COMMANDS = [
     ("sync", "-v"),
     ("dispatch", "-v"),
     ("run", "-v"),
+    ("report",),
 ]
 
 
