@@ -133,3 +133,39 @@ def _their_session(facts: Facts, now: datetime) -> tuple[Session | None, bool]:
             near = [s for s in facts.sessions if s.start - now <= ASKING_AHEAD]
             return (near[0] if near else None), True
     return (sessions[0] if sessions else None), False
+
+
+_PHONE_LIKE = re.compile(r"\+?\d[\d\s().-]{5,}\d")
+_EMAIL_LIKE = re.compile(r"[^\s@]+@[^\s@]+")
+SHOWN_CHARS = 80
+
+
+def shown_reply(body: str | None) -> str:
+    """A reply's words as an operator may read them: one printable line, capped, with
+    phone numbers and email addresses inside it masked like every address linkcli shows."""
+    from linkcli.core.phones import mask_email, mask_phone
+    from linkcli.core.report import printable
+
+    text = _PHONE_LIKE.sub(lambda m: mask_phone(m.group(0)), printable(body or ""))
+    text = _EMAIL_LIKE.sub(lambda m: mask_email(m.group(0)), text)
+    return text if len(text) <= SHOWN_CHARS else text[: SHOWN_CHARS - 3] + "..."
+
+
+def needs_human(
+    kind: str, answered: bool, reason: str | None, answer_state: str | None
+) -> str | None:
+    """Why a stored reply is an attention item (None: it is not). Opt-out/opt-in words
+    are the opt-out rules' business; an answer still pending (held by quiet hours) is
+    on its way; anything else not answered, or answered only with "please contact",
+    must be read by a person."""
+    if kind not in ("link", "other"):
+        return None
+    if reason:
+        return reason
+    if answered:
+        return None
+    if answer_state in ("pending", "sending"):
+        return None
+    if answer_state is not None:
+        return f"its answer was not sent ({answer_state})"
+    return "not answered"
