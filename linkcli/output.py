@@ -149,6 +149,17 @@ def show_status(report: dict[str, Any]) -> None:
                 ),
             )
         out.print(table)
+    if report.get("replies"):
+        table = _table("Replies (7 days)", ["received", "from", "appointment", "text", "answered"])
+        for item in report["replies"]:
+            table.add_row(
+                item["time_local"],
+                item["number"],
+                item["appointment"] or "-",
+                item["text"],
+                "yes" if item["answered"] else "no",
+            )
+        out.print(table)
     if report["attention"]:
         table = _table("Needs attention", ["appointment", "participant", "reason", "fix"])
         for item in report["attention"]:
@@ -343,6 +354,9 @@ def show_explain(data: dict[str, Any]) -> None:
         )
     for n in data["notices"]:
         _say(out, f"! {n['reason']}; {n['fix']}", "yellow")
+    for r in data.get("replies", []):
+        answered = "answered" if r["answered"] else f"NOT answered: {r['unanswered_because']}"
+        _say(out, f'reply {r["time_local"]} from {r["number"]}: "{r["text"]}" ({answered})')
     for p in data["participants"]:
         _say(out)
         name = f" ({p['name']})" if p["name"] else ""

@@ -3,6 +3,9 @@ architecture test checks it): what two of them share lives here or below."""
 
 from __future__ import annotations
 
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
 from linkcli.config import Config
 from linkcli.context import Context
 from linkcli.core.phones import mask_email, mask_phone
@@ -76,3 +79,9 @@ def secret_names(config: Config) -> list[tuple[str, str, bool]]:
         name = str(settings.get(key) or default)
         names.append((name, f"{config.source.kind} source secret (source.{key})", True))
     return names
+
+
+def local_time(moment: datetime, zone: ZoneInfo) -> str:
+    """`Tue Dec 1 9:00 AM CST`: how a person reads an instant in a zone."""
+    value = moment.astimezone(zone)
+    return f"{value:%a %b} {value.day} {value.strftime('%I:%M %p').lstrip('0')} {value.tzname()}"

@@ -1096,6 +1096,19 @@ class Store:
             )
         ]
 
+    def replies_about(self, appointment_id: str) -> list[ReplyRow]:
+        """Every stored reply taken to be about this session, oldest first."""
+        return [
+            ReplyRow(*row)
+            for row in self._db.conn.execute(
+                "select r.received_at, r.number, r.body, r.appointment_id, r.participant_id, "
+                "r.answered, r.kind, r.reason, s.state, s.reason from replies r "
+                "left join sends s on s.key = r.answer_key "
+                "where r.appointment_id = ? order by r.received_at, r.id",
+                [appointment_id],
+            )
+        ]
+
     def purge_replies(self, before: datetime) -> int:
         """Drop replies received before `before` (`[store] retention`)."""
         return self._db.conn.execute(

@@ -53,6 +53,7 @@ def test_link_within_the_window_gets_the_current_link_at_once(alex, twilio_api):
     assert status["replies"] == [
         {
             "time": "2026-11-24T14:00:10+00:00",
+            "time_local": "Tue Nov 24 9:00 AM EST",
             "number": "+1******0101",
             "appointment": "apt-1001",
             "answered": True,

@@ -19,18 +19,13 @@ from linkcli.context import Context
 from linkcli.core.messages import zone_for
 from linkcli.core.model import Participant
 from linkcli.core.plan import Step
+from linkcli.core.replies import needs_human, shown_reply
 from linkcli.core.segments import count_segments
 from linkcli.core.verdict import ContactState, Verdict
 from linkcli.errors import ExitCode, LinkcliError
-from linkcli.shared import iso, mask
+from linkcli.shared import iso, local_time, mask
 from linkcli.store import Known, SendRow, Store, parse_ts, ts
 from linkcli.verdicts import Judge
-
-
-def local_time(moment: datetime, zone: ZoneInfo) -> str:
-    """`Tue Dec 1 9:00 AM CST`: how a person reads an instant in a zone."""
-    value = moment.astimezone(zone)
-    return f"{value:%a %b} {value.day} {value.strftime('%I:%M %p').lstrip('0')} {value.tzname()}"
 
 
 def build_explain(ctx: Context, store: Store, appointment_id: str) -> dict[str, Any]:
@@ -109,6 +104,21 @@ def build_explain(ctx: Context, store: Store, appointment_id: str) -> dict[str, 
         "snapshot": {"last_good_sync": iso(ts(good)) if good else None, "stale": stale},
         "notices": notices,
         "participants": participants,
+        "replies": [
+            {
+                "time": iso(r.received_at),
+                "time_local": _local_ts(r.received_at, practice_zone),
+                "number": mask("sms", r.number),
+                "participant": r.participant_id,
+                "kind": r.kind,
+                "text": shown_reply(r.body),
+                "answered": bool(r.answered),
+                "unanswered_because": needs_human(
+                    r.kind, bool(r.answered), r.reason, r.answer_state
+                ),
+            }
+            for r in store.replies_about(appointment_id)
+        ],
     }
 
 

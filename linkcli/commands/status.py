@@ -6,6 +6,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from linkcli.compose import effective_link, recipient_for
 from linkcli.config import Config
@@ -14,7 +15,7 @@ from linkcli.core.phones import normalize_mobile
 from linkcli.core.replies import needs_human, shown_reply
 from linkcli.core.report import delivery_rate
 from linkcli.errors import ExitCode
-from linkcli.shared import iso, mask
+from linkcli.shared import iso, local_time, mask
 from linkcli.store import STATES, Store, parse_ts, ts
 from linkcli.writeback import ATTENTION_AFTER
 
@@ -242,11 +243,13 @@ def _unanswered_replies(store: Store, now: datetime) -> list[dict[str, Any]]:
     return items
 
 
-def replies_shown(store: Store, now: datetime) -> list[dict[str, Any]]:
+def replies_shown(config: Config, store: Store, now: datetime) -> list[dict[str, Any]]:
     """The replies of the last 7 days for `status` (newest first), numbers masked."""
+    zone = ZoneInfo(config.practice.timezone)
     return [
         {
             "time": iso(row.received_at),
+            "time_local": local_time(parse_ts(row.received_at), zone),
             "number": mask("sms", row.number),
             "appointment": row.appointment_id,
             "answered": bool(row.answered),
@@ -334,7 +337,7 @@ def build_status(ctx: Context, store: Store) -> dict[str, Any]:
         "last_7_days": last_7_days,
         "therapists": therapists,
         "attention": attention(config, store, now),
-        "replies": replies_shown(store, now),
+        "replies": replies_shown(config, store, now),
     }
 
 
