@@ -15,6 +15,7 @@ from linkcli.core.language import WORDING, localized_values, primary, wording
 from linkcli.core.messages import Rendered, render_message, values_for, zone_for
 from linkcli.core.model import Appointment, Participant
 from linkcli.core.phones import normalize_mobile
+from linkcli.core.replies import NO_SESSION
 from linkcli.core.segments import SegmentInfo, count_segments, fold_accents
 from linkcli.core.verdict import ContactState, Reach
 
@@ -150,6 +151,15 @@ def render_send(
         config.template(step, tid, "email_body", lang) or "",
         config.template(step, tid, "email_subject", lang) or "",
     )
+
+
+def render_no_session(config: Config, language: str | None) -> Rendered:
+    """The answer to a client who asked for a link when no session of theirs is near:
+    the practice's name and nothing about any session, in the client's language."""
+    lang = config.message_language(NO_SESSION, None, ("sms",), language)
+    fold = fold_accents if config.sms.fold_accents else str
+    text = config.template(NO_SESSION, None, "sms", lang) or ""
+    return Rendered(body=fold(render_message({"practice": config.practice.name}, text).body))
 
 
 def _opt_out_wording(config: Config, lang: str) -> tuple[str, str]:

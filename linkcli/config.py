@@ -24,6 +24,7 @@ from linkcli.core.links import (
     LinkPolicy,
     validate_patterns,
 )
+from linkcli.core.optout import OPT_IN, OPT_OUT
 from linkcli.core.plan import Step
 from linkcli.core.suggest import did_you_mean
 from linkcli.core.templates import FIELDS, TemplateSet, template_problems
@@ -130,6 +131,15 @@ class ReportConfig:
 
 
 @dataclass(frozen=True)
+class RepliesConfig:
+    """`[replies]`: answering clients who text for their link."""
+
+    enabled: bool = True
+    link_keywords: tuple[str, ...] = ("LINK",)
+    link_ahead: timedelta = timedelta(hours=24)
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole validated configuration of one practice."""
 
@@ -150,6 +160,7 @@ class Config:
     status: StatusConfig
     change_messages: ChangeMessagesConfig = ChangeMessagesConfig()
     report: ReportConfig = ReportConfig()
+    replies: RepliesConfig = RepliesConfig()
 
     @property
     def base_dir(self) -> Path:
@@ -238,6 +249,7 @@ _SECTIONS = (
     "status",
     "change_messages",
     "report",
+    "replies",
 )
 
 
@@ -610,6 +622,8 @@ def parse_config(raw: dict[str, Any], lines: _Lines, path: Path) -> Config:
         r.problem(("report", "to"), "must be an email address or a list of them")
         addresses = []
 
+    replies = _read_replies(r)
+
     config = Config(
         path=path,
         practice=practice,
@@ -628,6 +642,7 @@ def parse_config(raw: dict[str, Any], lines: _Lines, path: Path) -> Config:
         status=status,
         change_messages=change_messages,
         report=ReportConfig(to=tuple(a.strip() for a in addresses)),
+        replies=replies,
     )
     _check_templates_cover_sequence(r, config)
     _check_link_templates(r, config)
@@ -635,6 +650,27 @@ def parse_config(raw: dict[str, Any], lines: _Lines, path: Path) -> Config:
     if r.problems:
         raise ConfigError(r.problems, str(path))
     return config
+
+
+def _read_replies(r: _Reader) -> RepliesConfig:
+    """`[replies]`: keywords are single words (a reply is matched as one word, any case)."""
+    r.unknown_keys(("replies",), ("enabled", "link_keywords", "link_ahead"))
+    words = r.get(("replies", "link_keywords"), list, ["LINK"])
+    keywords = tuple(w.strip().upper() for w in words if isinstance(w, str) and w.strip())
+    if len(keywords) != len(words) or not all(re.fullmatch(r"[A-Z0-9]+", w) for w in keywords):
+        r.problem(("replies", "link_keywords"), 'must be a list of single words, e.g. ["LINK"]')
+        keywords = ("LINK",)
+    if clash := sorted(set(keywords) & set(OPT_OUT + OPT_IN)):
+        r.problem(
+            ("replies", "link_keywords"),
+            f"{', '.join(clash)} is an opt-out/opt-in word (STOP, START, ...); choose another",
+        )
+        keywords = ("LINK",)
+    return RepliesConfig(
+        enabled=r.get(("replies", "enabled"), bool, True),
+        link_keywords=keywords,
+        link_ahead=r.duration(("replies", "link_ahead"), timedelta(hours=24), timedelta(minutes=1)),
+    )
 
 
 def _read_sequence(r: _Reader, raw: dict[str, Any]) -> tuple[Step, ...]:

@@ -186,3 +186,34 @@ def m0007_write_backs(db: Database) -> None:
     )
     db.table("write_backs").create_index(["send_id"], unique=True)
     db.table("write_backs").create_index(["state", "next_attempt_at"])
+
+
+@migrations(name="0009_replies")
+def m0009_replies(db: Database) -> None:
+    """Every reply a client texted to the practice number, kept for `[store] retention`:
+    what it was (`kind`), which session it was taken to be about, and whether it was
+    answered. `sid` (the provider's id) is unique, so a reply read twice (the reads
+    overlap) is recorded and answered once; `answer_key` is the key of the answer's send
+    row, whose own unique key makes the answer go once."""
+    db.table("replies").create(
+        {
+            "id": int,
+            "sid": str,
+            "received_at": str,
+            "number": str,
+            "body": str,
+            "appointment_id": str,
+            "participant_id": str,
+            "answered": int,
+            "kind": str,
+            "answer_key": str,
+            "reason": str,
+        },
+        pk="id",
+        not_null={"sid", "received_at", "number", "kind"},
+        defaults={"answered": 0},
+    )
+    db.table("replies").create_index(["sid"], unique=True)
+    db.table("replies").create_index(["received_at"])
+    db.table("replies").create_index(["answer_key"])
+    db.table("sends").create_index(["step", "recipient"])

@@ -202,6 +202,20 @@ def show_status(report: dict[str, Any]) -> None:
             for therapist, states in sorted(report["therapists"].items())
         ]
         _rows(out, "By therapist (7 days)", ["therapist", *states_shown], rows)
+    if report.get("replies"):
+        rows = [
+            [
+                item["time_local"],
+                item["number"],
+                item["appointment"] or "-",
+                item["text"],
+                "yes" if item["answered"] else "no",
+            ]
+            for item in report["replies"]
+        ]
+        _rows(
+            out, "Replies (7 days)", ["received", "from", "appointment", "text", "answered"], rows
+        )
     if report["attention"]:
         rows = [
             [item["appointment"] or "-", item["participant"] or "-", item["reason"], item["fix"]]
@@ -420,6 +434,9 @@ def show_explain(data: dict[str, Any]) -> None:
         )
     for n in data["notices"]:
         _say(out, f"! {n['reason']}; {n['fix']}", "yellow")
+    for r in data.get("replies", []):
+        answered = "answered" if r["answered"] else f"NOT answered: {r['unanswered_because']}"
+        _say(out, f'reply {r["time_local"]} from {r["number"]}: "{r["text"]}" ({answered})')
     for p in data["participants"]:
         _say(out)
         name = f" ({p['name']})" if p["name"] else ""

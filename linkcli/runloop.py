@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from linkcli.answers import replies_wanted
 from linkcli.commands.dispatch import DispatchResult, run_dispatch
 from linkcli.commands.preview import build_preview
 from linkcli.commands.sync import SyncResult, run_sync
@@ -23,6 +24,7 @@ from linkcli.shared import sync_due
 from linkcli.store import Store, parse_ts
 
 MAX_NAP = timedelta(minutes=1)  # look again at least this often (a config edit, a retry)
+REPLY_EVERY = timedelta(seconds=15)  # `--watch` reads replies this often near a session
 LOCK_RETRY = timedelta(seconds=15)  # `--watch` after finding the store held by a cron run
 
 
@@ -96,6 +98,10 @@ def run_pass(
         # A send already due that did not go is waiting for something a later pass will
         # see (a link fixed, a sync); MAX_NAP covers it without spinning.
         wake = min(wake, next_send)
+    if replies_wanted(ctx.config, store, ctx.now):
+        # A client asking for the link minutes before a session is answered within
+        # seconds, not at the next minute.
+        wake = min(wake, ctx.now + REPLY_EVERY)
     result.wake_at = max(wake, ctx.now)
     return result
 

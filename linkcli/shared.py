@@ -3,6 +3,9 @@ architecture test checks it): what two of them share lives here or below."""
 
 from __future__ import annotations
 
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
 from linkcli.config import Config
 from linkcli.context import Context
 from linkcli.core.phones import mask_email, mask_phone
@@ -119,3 +122,10 @@ def record_fix(config: Config, problem: str) -> str:
         "correct the appointment in the scheduling system; linkcli sends nothing for what "
         "it cannot read"
     )
+
+
+def local_time(moment: datetime, zone: ZoneInfo) -> str:
+    """`Tue Dec 1, 9:00 AM CST`: how a person reads an instant in a zone."""
+    from linkcli.core.when import people_time
+
+    return people_time(moment, zone, zone_name=True)

@@ -689,6 +689,8 @@ class Store:
                 "segments = coalesce(?, segments) where id = ? and state = 'sending'",
                 [stamp, provider_id, provider_status, stamp, segments, send_id],
             )
+            if cursor.rowcount == 1:
+                self._answered(send_id)
             return cursor.rowcount == 1
 
     def mark_found(
@@ -702,15 +704,27 @@ class Store:
     ) -> bool:
         """sending -> sent: the provider's list shows the message went (a crash, an
         unanswered call, or a store created after it was sent)."""
-        return self._move(
-            send_id,
-            "sent",
-            ("sending",),
-            now,
-            provider_id=provider_id,
-            provider_status=provider_status,
-            sent_at=sent_at or ts(now),
-            reason=reason,
+        with self._db.atomic():
+            moved = self._move(
+                send_id,
+                "sent",
+                ("sending",),
+                now,
+                provider_id=provider_id,
+                provider_status=provider_status,
+                sent_at=sent_at or ts(now),
+                reason=reason,
+            )
+            if moved:
+                self._answered(send_id)
+            return moved
+
+    def _answered(self, send_id: int) -> None:
+        """A send that went is the answer of the reply (if any) planned with its key."""
+        self._db.conn.execute(
+            "update replies set answered = 1 where answer_key = "
+            "(select key from sends where id = ? and step in ('link-reply', 'no-session'))",
+            [send_id],
         )
 
     def release_to_pending(
@@ -821,7 +835,8 @@ class Store:
             sessions = self._db.execute(
                 "delete from appointments where start < ?", [stamp]
             ).rowcount
-        return {"bodies": bodies, "sessions": sessions}
+            replies = self.purge_replies(before)
+        return {"bodies": bodies, "sessions": sessions, "replies": replies}
 
     # --- contact health -------------------------------------------------------------
 
@@ -960,6 +975,154 @@ class Store:
             )
         ]
 
+    # --- replies (issue 14): what clients texted, and the answers ------------------------
+
+    def session_starts_between(self, start: datetime, end: datetime) -> bool:
+        """Whether a scheduled session starts in [start, end): one index probe, so a
+        quiet cron tick learns cheaply that no reply can need an answer."""
+        return bool(
+            self._scalar(
+                "select 1 from appointments where start >= ? and start < ? "
+                "and status = 'scheduled' limit 1",
+                [ts(start), ts(end)],
+            )
+        )
+
+    def known_reply_sids(self, sids: Sequence[str]) -> set[str]:
+        """Which of these provider ids are already recorded (the reads overlap)."""
+        out: set[str] = set()
+        for chunk in _chunks(list(sids), 500):
+            marks = ",".join("?" * len(chunk))
+            out.update(
+                row[0]
+                for row in self._db.conn.execute(
+                    f"select sid from replies where sid in ({marks})", chunk
+                )
+            )
+        return out
+
+    def answered_since(self, number: str, since: datetime) -> bool:
+        """Whether an automatic answer to this number was planned at or after `since`."""
+        return bool(
+            self._scalar(
+                "select 1 from sends where step in ('link-reply', 'no-session') "
+                "and recipient = ? and created_at >= ? "
+                "and state not in ('canceled', 'skipped') limit 1",
+                [number, ts(since)],
+            )
+        )
+
+    def last_texted_about(self, number: str) -> set[str]:
+        """The participant(s) the latest text to this number was about: the latest one's,
+        and any other's that went within two minutes of it (a parent texted about two
+        children in one run cannot be told apart)."""
+        latest = self._scalar(
+            "select max(sent_at) from sends where channel = 'sms' and recipient = ? "
+            "and state in ('sent', 'delivered') and step not in ('link-reply', 'no-session')",
+            [number],
+        )
+        if not latest:
+            return set()
+        since = ts(parse_ts(latest) - timedelta(minutes=2))
+        return {
+            row[0]
+            for row in self._db.conn.execute(
+                "select distinct participant_id from sends where channel = 'sms' "
+                "and recipient = ? and state in ('sent', 'delivered') and sent_at >= ? "
+                "and step not in ('link-reply', 'no-session')",
+                [number, since],
+            )
+        }
+
+    def record_reply(self, reply: ReplyRecord, answer: AnswerSend | None) -> bool:
+        """Record one reply and, when it gets one, its answer as a pending send, in one
+        transaction. The reply's unique sid and the answer's unique key make both
+        exactly once: False (nothing written) when the reply was recorded before. An
+        answer whose key exists already (a session answered once) is not planned again:
+        the reply is recorded unanswered, with `answer.duplicate_reason`."""
+        conn = self._db.conn
+        with self._db.atomic():
+            cursor = conn.execute(
+                "insert or ignore into replies (sid, received_at, number, body, "
+                "appointment_id, participant_id, answered, kind, reason) "
+                "values (?, ?, ?, ?, ?, ?, 0, ?, ?)",
+                [
+                    reply.sid,
+                    ts(reply.received_at),
+                    reply.number,
+                    reply.body,
+                    reply.appointment_id,
+                    reply.participant_id,
+                    reply.kind,
+                    reply.reason,
+                ],
+            )
+            if cursor.rowcount != 1:
+                return False
+            if answer is None:
+                return True
+            stamp = ts(answer.created_at)
+            planned = conn.execute(
+                "insert or ignore into sends (key, appointment_id, participant_id, step, "
+                "channel, revision, due_at, expires_at, state, attempts, recipient, "
+                "created_at, updated_at) values (?, ?, ?, ?, 'sms', ?, ?, ?, 'pending', 0, "
+                "?, ?, ?)",
+                [
+                    answer.key,
+                    answer.appointment_id,
+                    answer.participant_id,
+                    answer.step,
+                    answer.revision,
+                    stamp,
+                    ts(answer.expires_at),
+                    reply.number,
+                    stamp,
+                    stamp,
+                ],
+            )
+            if planned.rowcount == 1:
+                conn.execute(
+                    "update replies set answer_key = ? where sid = ?", [answer.key, reply.sid]
+                )
+            else:
+                conn.execute(
+                    "update replies set reason = ? where sid = ?",
+                    [answer.duplicate_reason, reply.sid],
+                )
+            return True
+
+    def replies_since(self, since: datetime, limit: int = 50) -> list[ReplyRow]:
+        """Replies received since `since`, newest first, with their answer's state."""
+        return [
+            ReplyRow(*row)
+            for row in self._db.conn.execute(
+                "select r.received_at, r.number, r.body, r.appointment_id, r.participant_id, "
+                "r.answered, r.kind, r.reason, s.state, s.reason from replies r "
+                "left join sends s on s.key = r.answer_key "
+                "where r.received_at >= ? order by r.received_at desc, r.id desc limit ?",
+                [ts(since), limit],
+            )
+        ]
+
+    def replies_about(self, appointment_id: str) -> list[ReplyRow]:
+        """Every stored reply taken to be about this session, oldest first."""
+        return [
+            ReplyRow(*row)
+            for row in self._db.conn.execute(
+                "select r.received_at, r.number, r.body, r.appointment_id, r.participant_id, "
+                "r.answered, r.kind, r.reason, s.state, s.reason from replies r "
+                "left join sends s on s.key = r.answer_key "
+                "where r.appointment_id = ? order by r.received_at, r.id",
+                [appointment_id],
+            )
+        ]
+
+    def purge_replies(self, before: datetime) -> int:
+        """Drop replies received before `before` (`[store] retention`)."""
+        return self._db.conn.execute(
+            "delete from replies where received_at < ?", [ts(before)]
+        ).rowcount
+
     def enqueue_write_backs(self, sent_since: datetime, now: datetime) -> int:
         """One pending write-back for every message sent since `sent_since` that has none
         yet; the unique send_id makes a second one impossible. How many were added."""
@@ -1042,6 +1205,47 @@ class Store:
             [error, ts(retry_at) if retry_at else None, ts(now), write_back_id],
         )
         return cursor.rowcount == 1
+
+
+class ReplyRecord(NamedTuple):
+    """A reply as `record_reply` stores it."""
+
+    sid: str
+    received_at: datetime
+    number: str
+    body: str
+    kind: str
+    appointment_id: str | None
+    participant_id: str | None
+    reason: str | None
+
+
+class AnswerSend(NamedTuple):
+    """The answer to a reply, planned as a send row (step link-reply or no-session)."""
+
+    key: str
+    step: str
+    appointment_id: str
+    participant_id: str
+    revision: int
+    created_at: datetime
+    expires_at: datetime
+    duplicate_reason: str
+
+
+class ReplyRow(NamedTuple):
+    """A stored reply with its answer's state (None: no answer was planned)."""
+
+    received_at: str
+    number: str
+    body: str | None
+    appointment_id: str | None
+    participant_id: str | None
+    answered: int
+    kind: str
+    reason: str | None
+    answer_state: str | None
+    answer_reason: str | None
 
 
 class WriteBackRow(NamedTuple):

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from linkcli.compose import effective_link, reach_for
 from linkcli.config import Config
 from linkcli.core.messages import zone_for
+from linkcli.core.replies import NO_SESSION
 from linkcli.core.verdict import ContactState, Reach, SendFacts, Verdict, send_verdict, settle
 from linkcli.store import Known, SendRow, Store, parse_ts
 
@@ -78,7 +79,9 @@ class Judge:
         appointment = known.appointment if known else None
         participant = appointment.participant(row.participant_id) if appointment else None
         reach = Reach(None)
-        if participant is not None:
+        if row.step == NO_SESSION:
+            reach = Reach(row.recipient)  # the number that asked, about no session
+        elif participant is not None:
             reach = reach_for(self.config, participant, row.channel)
         if contact is None:
             contact = self.contact(reach.address, row.channel) if reach.address else ContactState()

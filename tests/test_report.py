@@ -11,6 +11,7 @@ import sqlite3
 import struct
 import subprocess
 import zlib
+from datetime import timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -122,15 +123,36 @@ def test_the_report_for_a_person_names_every_figure(week):
     assert "555" not in out and "@" not in out
 
 
-def test_a_store_without_replies_counts_zero_replies(week):
+def test_reply_rows_count_as_replies_and_answered_link_requests(week):
+    from linkcli.store import AnswerSend, ReplyRecord
+
+    since, until = _week()
+    at = until - timedelta(days=1)
     store = Store.open(week.db)
     try:
-        assert store.reply_figures(*_week()) == []
+        assert store.reply_figures(since, until) == []  # the table exists, empty
+        for sid, body, kind in (("SM1", "LINK", "link"), ("SM2", "late!", "other")):
+            answer = None
+            if kind == "link":
+                answer = AnswerSend(
+                    "reply-key", "no-session", "", "", 0, at, at + timedelta(hours=1), "-"
+                )
+            record = ReplyRecord(sid, at, "+16175550101", body, kind, None, None, None)
+            assert store.record_reply(record, answer)
+            assert not store.record_reply(record, answer)  # read again: recorded once
     finally:
         store.close()
-    with sqlite3.connect(week.db) as db:
-        tables = {row[0] for row in db.execute("select name from sqlite_master")}
-    assert "replies" not in tables  # the reply answering branch adds it (0006_replies)
+    with sqlite3.connect(week.db) as db:  # the answer went (as dispatch's mark_sent does)
+        db.execute("update replies set answered = 1 where answer_key = 'reply-key'")
+    store = Store.open(week.db)
+    try:
+        [row] = store.reply_figures(since, until)
+    finally:
+        store.close()
+    assert (row.received, row.link_answered) == (2, 1)
+    figures = build_report([], [row], since, until, ZoneInfo("America/New_York"))
+    assert figures["replies"] == 2 and figures["link_requests_answered"] == 1
+    assert figures["minutes_saved"] == 4
 
 
 def _week() -> tuple:

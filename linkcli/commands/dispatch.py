@@ -9,6 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 from linkcli.adapters import close as close_adapter
+from linkcli.answers import Answers, replies_wanted
 from linkcli.channels import open_email, open_sms
 from linkcli.channels.base import (
     ChannelError,
@@ -19,11 +20,18 @@ from linkcli.channels.base import (
     SendResult,
     SmsMessage,
 )
-from linkcli.compose import Outcome, calendar_file, effective_link, render_send
+from linkcli.compose import (
+    Outcome,
+    calendar_file,
+    effective_link,
+    render_no_session,
+    render_send,
+)
 from linkcli.context import Context
 from linkcli.core.emailbody import to_html
 from linkcli.core.optout import classify_reply, means_cancel
 from linkcli.core.reconcile import CANCELLATION
+from linkcli.core.replies import NO_SESSION
 from linkcli.core.segments import count_segments
 from linkcli.core.verdict import ContactState
 from linkcli.errors import ExitCode, LinkcliError
@@ -96,21 +104,25 @@ class Dispatcher:
 
     def run(self) -> DispatchResult:
         """Dispatch every due send; first settle what a crashed run left half-done, and
-        read the clients' STOP replies before any text goes."""
+        read the clients' replies (STOP, LINK) before any text goes."""
         result = DispatchResult()
         stranded = self.store.stranded()
         due = self.store.due_sends(self.now)
         to_refresh = self._awaiting_delivery()
-        if not (stranded or due or to_refresh):
+        # Replies are read while a session is near even with nothing due, so a client
+        # asking for the link is answered within the minute.
+        want_replies = replies_wanted(self.config, self.store, self.now)
+        if not (stranded or due or to_refresh or want_replies):
             return result  # the quiet cron tick: no provider library is loaded
         self.judge = Judge(self.config, self.store, self.now)
         result.stale = self.judge.stale
         try:
             for row in stranded:
                 self._recover(row, result)
-            if any(row.channel == "sms" for row in due):
-                self._read_replies()
-            for row in self.store.due_sends(self.now) if stranded else due:
+            answers = 0
+            if want_replies or any(row.channel == "sms" for row in due):
+                answers = self._read_replies()
+            for row in self.store.due_sends(self.now) if stranded or answers else due:
                 if self.stop():
                     break  # SIGTERM in watch mode: the claimed send before this finished
                 self._one(row, result)
@@ -162,18 +174,19 @@ class Dispatcher:
         else:
             store.release_to_pending(row.id, now, "retried after an interrupted run")
 
-    def _read_replies(self) -> None:
-        """Honour STOP/START replies before the next text, without a webhook server."""
+    def _read_replies(self) -> int:
+        """Honour STOP/START replies before the next text, without a webhook server; store
+        every new reply and plan its answer (a LINK). How many replies were new."""
         sms = self._sms_channel()
         if not isinstance(sms, ReadsReplies):
-            return
+            return 0
         reader = sms.inbound_since
         last = self.store.meta("replies_read_at")
         since = parse_ts(last) - timedelta(minutes=5) if last else self.now - timedelta(days=7)
         try:
             replies = reader(since)
         except Exception:  # a failed read is no reason to stop sending; tried next run
-            return
+            return 0
         for reply in replies:
             verdict = classify_reply(reply.body)
             if verdict == "opt_out":
@@ -188,7 +201,9 @@ class Dispatcher:
                     self._cancel_notice(reply.from_number, reply.sid)
             elif verdict == "opt_in":
                 self.store.set_health(reply.from_number, "sms", self.now, opted_out=0, reason=None)
+        new = Answers(self.config, self.store, self.now).record(replies)
         self.store.set_meta("replies_read_at", ts(self.now))
+        return new
 
     def _cancel_notice(self, number: str, sid: str) -> None:
         """An inbound CANCEL may mean the session: tell a human, naming the session."""
@@ -263,7 +278,7 @@ class Dispatcher:
         known = self._known_for(row.appointment_id)
         verdict, reach, contact = self.judge.verdict(row, known)
         if verdict.action == "go":
-            if known is not None and reach.address:  # always so: a go has both
+            if reach.address and (known is not None or row.step == NO_SESSION):
                 self._send(row, known, reach.address, contact, result)
         elif verdict.action == "wait":
             # A retried send keeps its last error, which a give-up will name. Held to a
@@ -288,28 +303,31 @@ class Dispatcher:
     def _send(
         self,
         row: SendRow,
-        known: Known,
+        known: Known | None,
         address: str,
         contact: ContactState,
         result: DispatchResult,
     ) -> None:
         now, store = self.now, self.store
-        appointment = known.appointment
-        participant = appointment.participant(row.participant_id)
-        if participant is None:
+        if row.step == NO_SESSION:
+            # About no session: rendered in the language of the client last texted.
+            rendered = render_no_session(self.config, self._language_of(address))
+        elif known is None or not (found := known.appointment.participant(row.participant_id)):
             return  # the verdict never says go without one
-        # Rendered here for the address the verdict judged (compose would look it up
-        # again: a phone number parse per text).
-        rendered = render_send(
-            self.config,
-            appointment,
-            participant,
-            row.step,
-            row.channel,
-            now,
-            effective_link(self.config, appointment) or "",
-            first_text=row.channel == "sms" and not contact.texted_before,
-        )
+        else:
+            participant = found
+            # Rendered here for the address the verdict judged (compose would look it up
+            # again: a phone number parse per text).
+            rendered = render_send(
+                self.config,
+                known.appointment,
+                participant,
+                row.step,
+                row.channel,
+                now,
+                effective_link(self.config, known.appointment) or "",
+                first_text=row.channel == "sms" and not contact.texted_before,
+            )
         seg = count_segments(rendered.body) if row.channel == "sms" else None
         outcome = Outcome(address, rendered, seg)
         self.judge.forget(address, row.channel)  # it has been texted now
@@ -377,13 +395,23 @@ class Dispatcher:
             "already sent before this database was created",
         )
 
-    def _email_message(self, row: SendRow, known: Known, outcome: Outcome) -> EmailMessage:
-        appointment = known.appointment
-        participant = appointment.participant(row.participant_id)
-        if outcome.message is None or outcome.recipient is None or participant is None:
+    def _language_of(self, number: str) -> str | None:
+        """The language of the client this number was last texted about (None: unknown)."""
+        last = self.store.last_texted(number)
+        known = self._known_for(last[0]) if last else None
+        participant = known.appointment.participant(last[1]) if known and last else None
+        return participant.language if participant else None
+
+    def _email_message(self, row: SendRow, known: Known | None, outcome: Outcome) -> EmailMessage:
+        participant = known.appointment.participant(row.participant_id) if known else None
+        if known is None or outcome.message is None or outcome.recipient is None:
+            raise LinkcliError(f"internal error: no email composed for send {row.key}")
+        if participant is None:
             raise LinkcliError(f"internal error: no email composed for send {row.key}")
         method = "CANCEL" if row.step == CANCELLATION else "REQUEST"
-        ics = calendar_file(self.config, appointment, participant, known.sequence, self.now, method)
+        ics = calendar_file(
+            self.config, known.appointment, participant, known.sequence, self.now, method
+        )
         return EmailMessage(
             to=outcome.recipient,
             to_name=participant.name,

@@ -19,18 +19,13 @@ from linkcli.context import Context
 from linkcli.core.messages import zone_for
 from linkcli.core.model import Participant
 from linkcli.core.plan import Step
+from linkcli.core.replies import needs_human, shown_reply
 from linkcli.core.segments import count_segments
 from linkcli.core.verdict import ContactState, Verdict
-from linkcli.core.when import people_time
 from linkcli.errors import ExitCode, LinkcliError
-from linkcli.shared import iso, mask
+from linkcli.shared import iso, local_time, mask
 from linkcli.store import Known, SendRow, Store, parse_ts, ts
 from linkcli.verdicts import Judge
-
-
-def local_time(moment: datetime, zone: ZoneInfo) -> str:
-    """`Tue Dec 1, 9:00 AM CST`: how a person reads an instant in a zone."""
-    return people_time(moment, zone, zone_name=True)
 
 
 def find_appointment(config: Config, store: Store, query: str, on: date | None) -> str:
@@ -159,6 +154,21 @@ def build_explain(
         },
         "notices": notices,
         "participants": participants,
+        "replies": [
+            {
+                "time": iso(r.received_at),
+                "time_local": _local_ts(r.received_at, practice_zone),
+                "number": mask("sms", r.number),
+                "participant": r.participant_id,
+                "kind": r.kind,
+                "text": shown_reply(r.body),
+                "answered": bool(r.answered),
+                "unanswered_because": needs_human(
+                    r.kind, bool(r.answered), r.reason, r.answer_state
+                ),
+            }
+            for r in store.replies_about(appointment_id)
+        ],
     }
 
 

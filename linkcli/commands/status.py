@@ -12,17 +12,19 @@ from linkcli.compose import effective_link, recipient_for, therapist_shown
 from linkcli.config import Config
 from linkcli.context import Context
 from linkcli.core.phones import normalize_mobile
+from linkcli.core.replies import needs_human, shown_reply
 from linkcli.core.report import delivery_rate
 from linkcli.core.when import people_iso, people_time
 from linkcli.errors import ExitCode
 from linkcli.shared import (
     contacts_place,
     iso,
+    local_time,
     mask,
     record_fix,
     test_mode,
 )
-from linkcli.store import STATES, Store, ts
+from linkcli.store import STATES, Store, parse_ts, ts
 from linkcli.writeback import ATTENTION_AFTER
 
 UPCOMING_LIMIT = 20
@@ -188,6 +190,7 @@ def attention(config: Config, store: Store, now: datetime) -> list[dict[str, Any
                 record.participant_id,
             )
         )
+    items += _unanswered_replies(store, now)
     failed = store.failed_since(now - timedelta(days=7))
     sessions = store.load({row.appointment_id for row in failed})
     for row in failed:
@@ -211,6 +214,56 @@ def _unchosen(participant: Any) -> bool:
     """False when the client chose to get nothing (opted out of both channels): that
     choice is honoured quietly, not a missing contact."""
     return not (participant.sms_opt_in is False and participant.email_opt_in is False)
+
+
+REPLY_LISTED = timedelta(hours=24)  # an unanswered reply about no session is listed this long
+
+
+def _unanswered_replies(store: Store, now: datetime) -> list[dict[str, Any]]:
+    """Replies no automatic answer covered: a person reads each ("Running 5 min late"
+    must reach the therapist). Listed until the session it is about has passed, or for
+    a day when it is about none."""
+    rows = [r for r in store.replies_since(now - timedelta(days=7), limit=500)]
+    sessions = store.load({r.appointment_id for r in rows if r.appointment_id})
+    items = []
+    for row in reversed(rows):
+        why = needs_human(row.kind, bool(row.answered), row.reason, row.answer_state)
+        if why is None:
+            continue
+        session = sessions.get(row.appointment_id or "")
+        if session is not None:
+            until = _ended(session.appointment)
+        else:
+            until = parse_ts(row.received_at) + REPLY_LISTED
+        if until <= now:
+            continue
+        items.append(
+            attention_item(
+                "reply",
+                row.appointment_id,
+                f'client {mask("sms", row.number)} texted "{shown_reply(row.body)}": {why}',
+                "read it and answer the client yourself (call or text from the practice)",
+                row.participant_id,
+            )
+        )
+    return items
+
+
+def replies_shown(config: Config, store: Store, now: datetime) -> list[dict[str, Any]]:
+    """The replies of the last 7 days for `status` (newest first), numbers masked."""
+    zone = ZoneInfo(config.practice.timezone)
+    return [
+        {
+            "time": iso(row.received_at),
+            "time_local": local_time(parse_ts(row.received_at), zone),
+            "number": mask("sms", row.number),
+            "appointment": row.appointment_id,
+            "answered": bool(row.answered),
+            "kind": row.kind,
+            "text": shown_reply(row.body),
+        }
+        for row in store.replies_since(now - timedelta(days=7))
+    ]
 
 
 def _ended(appointment: Any) -> datetime:
@@ -301,6 +354,7 @@ def build_status(ctx: Context, store: Store) -> dict[str, Any]:
         "last_7_days": last_7_days,
         "therapists": therapists,
         "attention": attention(config, store, now),
+        "replies": replies_shown(config, store, now),
     }
 
 

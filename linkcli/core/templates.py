@@ -102,6 +102,10 @@ BUILTIN: dict[str, TemplateSet] = {
             "{practice}"
         ),
     ),
+    # The answer to a client who texts for the link (`[replies]`): text only.
+    "link-reply": TemplateSet(sms="Your {therapist} session {day} at {time}: {link}"),
+    # The answer when no session is near: nothing about any session.
+    "no-session": TemplateSet(sms="No upcoming session found. Please contact {practice}."),
 }
 
 

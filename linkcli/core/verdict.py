@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo
 
 from linkcli.core.model import Appointment, Participant
 from linkcli.core.reconcile import CANCELLATION
+from linkcli.core.replies import NO_SESSION
 
 Action = Literal["go", "wait", "skip", "cancel", "give_up"]
 
@@ -151,17 +152,21 @@ def send_verdict(
     `snapshot_age` is the age of the last good sync (None: never synced);
     `link_problem` is the link policy's refusal, if any; `zone` the client's zone.
     """
-    if appointment is None or not current:
-        return Verdict("cancel", "superseded by a newer schedule")
-    if participant is None:
-        return Verdict("cancel", "participant removed")
-    if send.step == CANCELLATION:
-        if appointment.status != "canceled":
-            return Verdict("cancel", "session is no longer canceled")
-    elif not appointment.is_live_telehealth:
-        return Verdict("cancel", f"session is {appointment.status} / {appointment.format}")
-    stale = snapshot_age is None or snapshot_age > max_snapshot_age
-    link = None if send.step == CANCELLATION else link_problem
+    # The answer to a reply about no session names none: only the number and the hour
+    # can hold it (an opt-out, quiet hours), never a session's state or link.
+    about_session = send.step != NO_SESSION
+    if about_session:
+        if appointment is None or not current:
+            return Verdict("cancel", "superseded by a newer schedule")
+        if participant is None:
+            return Verdict("cancel", "participant removed")
+        if send.step == CANCELLATION:
+            if appointment.status != "canceled":
+                return Verdict("cancel", "session is no longer canceled")
+        elif not appointment.is_live_telehealth:
+            return Verdict("cancel", f"session is {appointment.status} / {appointment.format}")
+    stale = about_session and (snapshot_age is None or snapshot_age > max_snapshot_age)
+    link = None if send.step == CANCELLATION or not about_session else link_problem
     blocker = _blocker(reach, contact, link, stale, snapshot_age)
     if now >= send.expires_at:
         return _too_late(send, reach, contact, blocker)
