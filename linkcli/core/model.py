@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from typing import Any
 
@@ -160,13 +161,40 @@ def parse_instant(value: Any, what: str, record_id: str | None) -> datetime:
     """Parse an ISO 8601 instant that must carry a UTC offset."""
     if not isinstance(value, str) or not value.strip():
         raise RecordError(record_id, f"{what} is missing or not a string")
+    shown = _shown(value)
     try:
         parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
     except ValueError:
-        raise RecordError(record_id, f"{what} {value!r} is not an ISO 8601 time") from None
+        raise RecordError(record_id, f"{what} {shown} is not an ISO 8601 time") from None
     if parsed.tzinfo is None:
-        raise RecordError(record_id, f"{what} {value!r} has no UTC offset")
-    return parsed.astimezone(UTC)
+        raise RecordError(record_id, f"{what} {shown} has no UTC offset")
+    try:
+        instant = parsed.astimezone(UTC)
+        # Every instant linkcli computes from a start (24 h before, a week after) must
+        # exist too: a year at the end of the calendar is one bad record, not a crash.
+        instant + timedelta(days=400), instant - timedelta(days=400)
+    except OverflowError:
+        raise RecordError(record_id, f"{what} {shown} is out of range") from None
+    return instant
+
+
+def _shown(value: str) -> str:
+    """A record's value quoted for a message, cut short (a 10,000-character field
+    makes one readable line)."""
+    return repr(value if len(value) <= 60 else value[:60] + "…")
+
+
+def _finite(value: Any, record_id: str | None, where: str = "") -> None:
+    """Refuse NaN and infinities anywhere in a record (JSON's `NaN`/`Infinity` tokens):
+    no field of an appointment is a number that is not one."""
+    if isinstance(value, float) and not math.isfinite(value):
+        raise RecordError(record_id, f"{where or 'a field'} is {value!r}, not a value")
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _finite(item, record_id, f"{where}.{key}" if where else str(key))
+    elif isinstance(value, list):
+        for item in value:
+            _finite(item, record_id, where)
 
 
 def _text(value: Any) -> str | None:
@@ -214,6 +242,7 @@ def parse_appointment(raw: Any) -> Appointment:
     rid = _text(raw.get("id"))
     if not rid:
         raise RecordError(None, "missing id")
+    _finite(raw, rid)
     status_raw = (_text(raw.get("status")) or "scheduled").lower()
     status = _STATUS_ALIASES.get(status_raw, status_raw)
     if status not in STATUSES:
