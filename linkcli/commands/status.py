@@ -10,6 +10,7 @@ from typing import Any
 from linkcli.compose import effective_link, recipient_for
 from linkcli.config import Config
 from linkcli.context import Context
+from linkcli.core.messages import zone_problem
 from linkcli.core.phones import normalize_mobile
 from linkcli.errors import ExitCode
 from linkcli.shared import iso, mask
@@ -115,6 +116,18 @@ def attention(config: Config, store: Store, now: datetime) -> list[dict[str, Any
                         appt.id,
                         f"{phone.problem}; email only",
                         "correct the client's mobile number in the scheduling system",
+                        p.id,
+                    )
+                )
+            zone = zone_problem(p)
+            if zone:
+                items.append(
+                    attention_item(
+                        "bad_timezone",
+                        appt.id,
+                        zone,
+                        "correct the client's time zone in the scheduling system (an IANA "
+                        "name such as America/Chicago)",
                         p.id,
                     )
                 )
