@@ -11,6 +11,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
+from linkcli.core.text import plain
+
 if TYPE_CHECKING:  # rich loads when something is shown: a quiet cron tick shows nothing
     from rich.console import Console
     from rich.table import Table
@@ -72,12 +74,25 @@ def print_json(data: Any) -> None:
 
 def error_line(message: str) -> None:
     """The one stderr line of a failed command."""
-    sys.stderr.write(f"linkcli: error: {message}\n")
+    sys.stderr.write(f"linkcli: error: {plain(message)}\n")
 
 
 def warn_line(message: str) -> None:
     """A warning on stderr (a skipped record, a retried send)."""
-    sys.stderr.write(f"linkcli: warning: {message}\n")
+    sys.stderr.write(f"linkcli: warning: {plain(message)}\n")
+
+
+def _plain_data(data: Any) -> Any:
+    """`data` with every string made one printable line (core/text.py): what a human
+    screen shows of names, ids and reasons from the schedule never drives the
+    terminal. JSON output needs no such pass (json escapes control characters)."""
+    if isinstance(data, str):
+        return plain(data)
+    if isinstance(data, dict):
+        return {k: _plain_data(v) for k, v in data.items()}
+    if isinstance(data, list | tuple):
+        return [_plain_data(v) for v in data]
+    return data
 
 
 def info_line(message: str) -> None:
@@ -97,6 +112,7 @@ def _table(title: str, columns: list[str]) -> Table:
 
 def show_status(report: dict[str, Any]) -> None:
     """The status screen a person reads at a glance."""
+    report = _plain_data(report)
     out = console()
     last = report["last_sync"]
     if last["time"] is None:
@@ -162,6 +178,7 @@ def show_status(report: dict[str, Any]) -> None:
 
 def show_preview(items: list[dict[str, Any]]) -> None:
     """Planned messages, one block each."""
+    items = _plain_data(items)
     out = console()
     if not items:
         out.print("Nothing planned in that period.")
@@ -314,6 +331,7 @@ def show_demo(result: Any) -> None:
 
 def show_explain(data: dict[str, Any]) -> None:
     """One appointment's whole sequence, per participant, with the reason for each step."""
+    data = _plain_data(data)
     out = console()
     a = data["appointment"]
     _say(

@@ -63,7 +63,9 @@ def test_an_out_of_range_date_or_nan_is_one_skipped_record_and_run_still_sends(p
         text.replace('"email": "alex@example.org"', '"email": -Infinity', 1)
         .replace('"apt-1001"', '"apt-5"', 1)
         .rstrip()[:-1]
-        + "," + json.dumps(appointment(id="apt-1001")) + "]"
+        + ","
+        + json.dumps(appointment(id="apt-1001"))
+        + "]"
     )
     result = practice.cli(DUE_24H, "run")
     assert result.exit_code == 0, result.stderr
@@ -73,3 +75,68 @@ def test_an_out_of_range_date_or_nan_is_one_skipped_record_and_run_still_sends(p
     reasons = [a["reason"] for a in practice.status(DUE_24H)["attention"]]
     assert any("email is -inf, not a value" in r for r in reasons)
     assert sum("out of range" in r for r in reasons) == 3
+
+
+def test_a_crlf_email_and_an_odd_mobile_are_never_tried_and_never_shown_whole(practice):
+    practice.schedule(
+        appointment(
+            participants=[
+                client(
+                    email="alex@example.org\r\nBcc: x@evil.example", mobile="617 555 0101 ext. 12"
+                )
+            ]
+        )
+    )
+    practice.ok(T0, "sync")
+    runs = [practice.cli(DUE_24H, "run") for _ in range(2)]
+    assert practice.sms() == [] and practice.emails() == []
+    shown = "".join(r.output + r.stderr for r in runs)
+    for command in (("status",), ("status", "--json"), ("explain", "apt-1001")):
+        result = practice.ok(DUE_24H, *command)
+        shown += result.output + result.stderr
+    assert "alex@" not in shown and "555 0101" not in shown and "\r" not in shown
+    kinds = {a["kind"]: a["reason"] for a in practice.status(DUE_24H)["attention"]}
+    assert kinds["bad_email"] == (
+        "email a***@evil.example contains a line break, space or control character; no email can go"
+    )
+    assert kinds["bad_mobile"].startswith("'***0112' has an extension")
+
+
+ESCAPED = "\x1b]8;;https://evil.example/login\x07Alex\x1b]8;;\x07 \x1b[8mRivera\x1b[0m"
+
+
+def test_escapes_in_names_never_reach_the_terminal_or_cron_mail(practice: Practice):
+    practice.schedule(
+        appointment(
+            id="apt-\x1b[2J1",
+            participants=[client(id="cl-\x1b[8m1", name=ESCAPED)],
+            therapist={"id": "th-1", "name": "Maya\x1b[5m Chen"},
+        )
+    )
+    practice.ok(T0, "sync")
+    outputs = [practice.cli(DUE_24H, "run"), practice.cli(DUE_24H, "status")]
+    outputs.append(practice.cli(DUE_24H, "explain", "apt-\x1b[2J1"))
+    outputs.append(practice.cli(DUE_24H, "preview"))
+    for result in outputs:
+        assert result.exit_code == 0, result.output
+        assert "\x1b" not in result.output + result.stderr
+    assert "Alex Rivera" in outputs[2].output
+    [sms] = practice.sms()
+    assert "\x1b" not in sms["body"] and "Maya Chen session" in sms["body"]
+    assert practice.emails()[0]["to_name"] == "Alex Rivera"
+
+
+def test_urls_in_names_never_travel_in_a_message(practice: Practice):
+    practice.schedule(
+        appointment(
+            participants=[client(name="https://evil.example/zoom-login Rivera")],
+            therapist={"id": "th-1", "name": "Maya Chen", "display_name": "www.evil.example"},
+        )
+    )
+    practice.ok(T0, "sync")
+    practice.ok(DUE_24H, "run")
+    [sms] = practice.sms()
+    [email] = practice.emails()
+    assert sms["body"].startswith("Reminder: Maya Chen session tomorrow at 3:00 PM.")
+    assert email["text"].startswith("Hi Rivera,\n")
+    assert "evil" not in json.dumps([sms, email])

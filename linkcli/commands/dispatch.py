@@ -339,8 +339,11 @@ class Dispatcher:
             self._failed(row, attempt, exc, result)
             return
         except Exception as exc:  # an adapter bug must not strand the row in 'sending'
+            # Its text may quote the recipient (a library's own message): masked.
+            masked = mask_phone(address) if row.channel == "sms" else mask_email(address)
+            text = str(exc).replace(address, masked)
             self._failed(
-                row, attempt, ChannelError(f"unexpected error: {exc}", kind="transient"), result
+                row, attempt, ChannelError(f"unexpected error: {text}", kind="transient"), result
             )
             return
         store.mark_sent(row.id, attempt, now, sent.provider_id, sent.status, sent.segments)

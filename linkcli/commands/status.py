@@ -11,7 +11,7 @@ from linkcli.compose import effective_link, recipient_for
 from linkcli.config import Config
 from linkcli.context import Context
 from linkcli.core.messages import zone_problem
-from linkcli.core.phones import normalize_mobile
+from linkcli.core.phones import email_problem, normalize_mobile
 from linkcli.errors import ExitCode
 from linkcli.shared import iso, mask
 from linkcli.store import STATES, Store, ts
@@ -116,6 +116,17 @@ def attention(config: Config, store: Store, now: datetime) -> list[dict[str, Any
                         appt.id,
                         f"{phone.problem}; email only",
                         "correct the client's mobile number in the scheduling system",
+                        p.id,
+                    )
+                )
+            bad_email = p.email and email_problem(p.email)
+            if bad_email and p.email_opt_in is not False:
+                items.append(
+                    attention_item(
+                        "bad_email",
+                        appt.id,
+                        f"{bad_email}; no email can go",
+                        "correct the client's email address in the scheduling system",
                         p.id,
                     )
                 )

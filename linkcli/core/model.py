@@ -16,6 +16,7 @@ from functools import cached_property
 from typing import Any
 
 from linkcli.core.language import normalize_tag
+from linkcli.core.text import plain_name
 
 STATUSES = ("scheduled", "canceled", "completed", "no_show")
 _STATUS_ALIASES = {
@@ -54,6 +55,11 @@ class Therapist:
     name: str
     display_name: str | None = None
 
+    def __post_init__(self) -> None:
+        # Names are shown to clients and operators: text only, never a link or an escape.
+        object.__setattr__(self, "name", plain_name(self.name) or "")
+        object.__setattr__(self, "display_name", plain_name(self.display_name))
+
     @property
     def shown(self) -> str:
         """The name used in messages: display name, else name."""
@@ -73,6 +79,11 @@ class Participant:
     email_opt_in: bool | None = None
     timezone: str | None = None
     language: str | None = None  # BCP 47 (`es`, `es-MX`); None: the practice's
+
+    def __post_init__(self) -> None:
+        # Names go into texts, email headers and terminals: text only (core/text.py).
+        object.__setattr__(self, "name", plain_name(self.name) or "")
+        object.__setattr__(self, "first_name", plain_name(self.first_name))
 
     @property
     def shown_first_name(self) -> str:
