@@ -1,9 +1,11 @@
-"""Small owner-only files beside the store (source caches, tokens)."""
+"""Small owner-only files beside the store (source caches, tokens), and the one way
+linkcli reads a local input file (a schedule, a calendar feed, a contacts list)."""
 
 from __future__ import annotations
 
 import contextlib
 import os
+import stat
 from pathlib import Path
 
 
@@ -26,3 +28,31 @@ def write_private(path: Path, text: str) -> bool:
         with contextlib.suppress(OSError):
             tmp.unlink()
         return False
+
+
+# A schedule export or a calendar feed with years of history is a few megabytes; far
+# beyond that, the path is not one (`/dev/zero`, a log file, a disk image).
+MAX_INPUT_BYTES = 64 * 1024 * 1024
+
+
+def read_input(path: Path, limit: int = MAX_INPUT_BYTES) -> bytes:
+    """The bytes of a local input file. Only a regular file (or a symlink to one) is
+    read: a FIFO would hang a cron run and a device never ends, so anything else, and a
+    file larger than `limit`, raises OSError with a one-line reason (FileNotFoundError
+    for a missing file, as `open` does)."""
+    # O_NONBLOCK: opening a FIFO with no writer returns at once instead of waiting.
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            kind = "a directory" if stat.S_ISDIR(info.st_mode) else "not a regular file"
+            raise OSError(f"{path} is {kind}")
+        if info.st_size > limit:
+            raise OSError(f"{path} is larger than {limit // (1024 * 1024)} MB")
+        with os.fdopen(fd, "rb", closefd=False) as fh:
+            data = fh.read(limit + 1)
+    finally:
+        os.close(fd)
+    if len(data) > limit:
+        raise OSError(f"{path} is larger than {limit // (1024 * 1024)} MB")
+    return data

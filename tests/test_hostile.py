@@ -140,3 +140,24 @@ def test_urls_in_names_never_travel_in_a_message(practice: Practice):
     assert sms["body"].startswith("Reminder: Maya Chen session tomorrow at 3:00 PM.")
     assert email["text"].startswith("Hi Rivera,\n")
     assert "evil" not in json.dumps([sms, email])
+
+
+def _source_path(practice: Practice, path: str) -> None:
+    text = practice.config.read_text().replace('path = "appointments.json"', f'path = "{path}"')
+    practice.config.write_text(text)
+
+
+def test_a_fifo_or_a_device_as_the_source_is_refused_at_once(practice: Practice):
+    import os
+
+    os.mkfifo(practice.root / "fifo")
+    for path, why in [
+        (str(practice.root / "fifo"), "is not a regular file"),
+        ("/dev/zero", "is not a regular file"),
+        (str(practice.root), "is a directory"),
+    ]:
+        _source_path(practice, path)
+        result = practice.cli(T0, "sync")
+        assert result.exit_code == 3, (path, result.stderr)
+        assert result.stderr == f"linkcli: error: cannot read source file {path}: {path} {why}\n"
+        practice.write_config()
