@@ -15,7 +15,7 @@ def write_private(path: Path, text: str) -> bool:
     False, and the old file (if any) stays."""
     tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
     try:
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        make_private_dirs(path.parent)
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         try:
             os.fchmod(fd, 0o600)  # O_CREAT's mode is ignored for a file left behind
@@ -28,6 +28,29 @@ def write_private(path: Path, text: str) -> bool:
         with contextlib.suppress(OSError):
             tmp.unlink()
         return False
+
+
+def make_private_dirs(folder: Path) -> None:
+    """Create `folder` and its missing parents owner-only (0700) whatever the umask
+    (mkdir's mode is masked by it: under umask 000 they would be 0777). Folders that
+    already exist are left as they are."""
+    missing: list[Path] = []
+    while not folder.exists() and folder != folder.parent:
+        missing.append(folder)
+        folder = folder.parent
+    for made in reversed(missing):
+        made.mkdir(mode=0o700, exist_ok=True)
+        os.chmod(made, 0o700)
+
+
+def refuse_symlink(path: Path, what: str) -> None:
+    """OSError when `path` is a symbolic link (dangling or not): linkcli writes and
+    chmods only files it made, never someone else's file a link points at."""
+    if path.is_symlink():
+        raise OSError(
+            f"{what} {path} is a symbolic link; point the setting at the real file "
+            "(linkcli never writes or chmods through a link)"
+        )
 
 
 # A schedule export or a calendar feed with years of history is a few megabytes; far

@@ -31,6 +31,7 @@ from sqlite_utils import Database
 from linkcli.core.model import Appointment, RecordError, parse_appointment
 from linkcli.core.reconcile import PendingSend, SentMessage, SyncPlan
 from linkcli.errors import StoreError
+from linkcli.private_file import make_private_dirs, refuse_symlink
 from linkcli.migrations import migrations
 
 STATES = ("pending", "sending", "sent", "delivered", "failed", "canceled", "skipped")
@@ -167,13 +168,18 @@ class Store:
         `readonly` opens an existing file without writing, creating, chmod-ing or
         migrating anything (`status`, `explain`); a missing file then reads as an empty
         store held in memory, and a store that needs a migration is a store error."""
+        try:
+            refuse_symlink(path, "the database")
+        except OSError as exc:
+            raise StoreError(str(exc)) from None
         if readonly:
             return cls._open_readonly(path)
         created = not path.exists()
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            make_private_dirs(path.parent)
             # Create the file 0600 before SQLite does: it holds client contact details.
-            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+            # O_NOFOLLOW: a link made since the check above is refused, not followed.
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
             os.close(fd)
             os.chmod(path, 0o600)
         except OSError as exc:
@@ -601,16 +607,25 @@ class Store:
             [ts(sent_since), ts(polled_before)],
         )
 
-    def stranded(self) -> list[SendRow]:
+    def stranded(self, now: datetime, grace: timedelta) -> list[SendRow]:
         """`sending` rows left by a run that is certainly gone: they need settling.
 
         A row claimed by a live process (another run, even one whose lock file was
         deleted) is left alone. A row claimed by this very process comes from an earlier
-        dispatch of it (`run --watch`): dispatches run one after the other."""
+        dispatch of it (`run --watch`): dispatches run one after the other. Any other
+        row is settled only when its claimant is gone AND the claim is older than
+        `grace` (longer than one attempt can last): a process in another pid namespace
+        (a container sharing the volume) looks gone from here while it may still be
+        sending."""
+        settled_before = ts(now - grace)
         return [
             row
             for row in self._sends("where state = 'sending' order by id")
-            if row.claimed_by is None or row.claimed_by == _claimant() or not _alive(row.claimed_by)
+            if row.claimed_by == _claimant()
+            or (
+                (row.claimed_by is None or not _alive(row.claimed_by))
+                and row.updated_at <= settled_before
+            )
         ]
 
     def counts_by_state(self) -> dict[str, int]:

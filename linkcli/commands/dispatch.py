@@ -97,7 +97,10 @@ class Dispatcher:
         """Dispatch every due send; first settle what a crashed run left half-done, and
         read the clients' STOP replies before any text goes."""
         result = DispatchResult()
-        stranded = self.store.stranded()
+        # A claim outlives its attempt only by a crash: one attempt lasts at most the
+        # channel's timeout (plus pacing and the store's own wait).
+        timeout = max(self.config.sms.timeout, self.config.email.timeout)
+        stranded = self.store.stranded(self.now, timedelta(seconds=timeout + 30))
         due = self.store.due_sends(self.now)
         to_refresh = self._awaiting_delivery()
         if not (stranded or due or to_refresh):

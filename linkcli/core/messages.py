@@ -86,7 +86,8 @@ def values_for(
     """Every placeholder's value for one participant at `now` (DST-correct local time)."""
     zone = zone_for(participant, practice_tz)
     start_local = appointment.start.astimezone(zone)
-    name = therapist_name or appointment.therapist.name
+    # With no name known, the words of Therapist.shown, never the system's id.
+    name = therapist_name or appointment.therapist.name or appointment.therapist.shown
     shown = therapist_display or appointment.therapist.display_name or name
     return {
         "client_first_name": participant.shown_first_name,

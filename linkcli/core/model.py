@@ -62,8 +62,9 @@ class Therapist:
 
     @property
     def shown(self) -> str:
-        """The name used in messages: display name, else name."""
-        return self.display_name or self.name
+        """The name used in messages: display name, else name; with neither, words a
+        client can read (never the scheduling system's id, such as "th-1")."""
+        return self.display_name or self.name or "your therapist"
 
 
 @dataclass(frozen=True)
@@ -275,7 +276,7 @@ def parse_appointment(raw: Any) -> Appointment:
     tid = _text(therapist_raw.get("id")) or ""
     therapist = Therapist(
         id=tid,
-        name=_text(therapist_raw.get("name")) or tid,
+        name=_text(therapist_raw.get("name")) or "",
         display_name=_text(therapist_raw.get("display_name")),
     )
     parts_raw = raw.get("participants") or []
