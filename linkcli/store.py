@@ -31,8 +31,8 @@ from sqlite_utils import Database
 from linkcli.core.model import Appointment, RecordError, parse_appointment
 from linkcli.core.reconcile import PendingSend, SentMessage, SyncPlan
 from linkcli.errors import StoreError
-from linkcli.private_file import make_private_dirs, refuse_symlink
 from linkcli.migrations import migrations
+from linkcli.private_file import make_private_dirs, refuse_symlink
 
 STATES = ("pending", "sending", "sent", "delivered", "failed", "canceled", "skipped")
 

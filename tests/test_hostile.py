@@ -161,3 +161,109 @@ def test_a_fifo_or_a_device_as_the_source_is_refused_at_once(practice: Practice)
         assert result.exit_code == 3, (path, result.stderr)
         assert result.stderr == f"linkcli: error: cannot read source file {path}: {path} {why}\n"
         practice.write_config()
+
+
+def test_an_emptied_export_of_a_solo_practice_cancels_nothing(practice: Practice):
+    practice.schedule(
+        appointment(),
+        appointment(id="apt-2", start="2026-11-25T15:00:00-05:00"),
+        appointment(id="apt-3", start="2026-11-26T15:00:00-05:00"),
+    )
+    practice.ok(T0, "sync")
+    practice.schedule()
+    refused = practice.cli("2026-11-20T12:15:00Z", "sync")
+    assert refused.exit_code == 3
+    assert refused.stderr == (
+        "linkcli: error: the listing is empty while 3 upcoming appointment(s) are scheduled; "
+        "refusing it as a suspicious feed (run `linkcli sync --force` if they really were all "
+        "cancelled)\n"
+    )
+    assert practice.status("2026-11-20T12:15:00Z")["sends"]["canceled"] == 0
+    practice.ok("2026-11-20T12:16:00Z", "sync", "--force")
+    assert practice.status("2026-11-20T12:16:00Z")["sends"]["pending"] == 0
+
+
+def test_a_deleted_lock_file_never_lets_a_second_run_resend_an_in_flight_text(practice):
+    import subprocess
+    import sys
+
+    from tests.conftest import TWILIO_ENV
+    from tests.twilio_server import TwilioServer
+
+    with TwilioServer() as twilio:
+        practice.write_config(
+            sms=f'provider = "twilio"\nfrom_number = "+16175550100"\n'
+            f'api_base_url = "{twilio.url}"\ntimeout = 3'
+        )
+        practice.extra_env.update(TWILIO_ENV)
+        practice.ok("2026-11-23T12:00:00Z", "sync")
+        twilio.state.hang_after_accept = True  # the first run is mid-send, row `sending`
+        first = subprocess.Popen(
+            [sys.executable, "-m", "linkcli", "dispatch"],
+            env=practice.env(DUE_24H),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        try:
+            assert twilio.state.accepted.wait(30)
+            (practice.root / "linkcli.db.lock").unlink()  # an operator "cleans up"
+            second = practice.cli("2026-11-23T20:01:00Z", "dispatch")
+            assert second.exit_code == 0, second.stderr
+            assert twilio.state.creates == 1  # the in-flight text was left to its run
+        finally:
+            first.communicate(timeout=60)
+        twilio.state.hang_after_accept = False
+        practice.ok("2026-11-23T20:02:00Z", "dispatch")  # settled by a look-up, not a resend
+        assert twilio.state.creates == 1
+
+
+def test_symlinked_store_and_outbox_paths_are_refused_and_their_targets_untouched(
+    practice: Practice, tmp_path_factory
+):
+    import os
+
+    elsewhere = tmp_path_factory.mktemp("someone-else")
+    theirs = elsewhere / "theirs.db"
+    theirs.write_bytes(b"their data")
+    theirs.chmod(0o644)
+    practice.db.symlink_to(theirs)
+    for command in ("status", "sync"):
+        result = practice.cli(T0, command)
+        assert result.exit_code == 2, result.output
+        assert result.stderr == (
+            f"linkcli: error: the database {practice.db} is a symbolic link; point the "
+            "setting at the real file (linkcli never writes or chmods through a link)\n"
+        )
+    assert theirs.read_bytes() == b"their data" and theirs.stat().st_mode & 0o777 == 0o644
+    practice.db.unlink()
+    practice.db.symlink_to(elsewhere / "nowhere.db")  # dangling: nothing is created there
+    assert practice.cli(T0, "sync").exit_code == 2
+    assert not (elsewhere / "nowhere.db").exists()
+    practice.db.unlink()
+
+    target = elsewhere / "target.txt"
+    target.write_text("x\n")
+    os.symlink(target, practice.root / "outbox-sms.jsonl")
+    practice.ok("2026-11-23T12:00:00Z", "sync")
+    result = practice.cli(DUE_24H, "dispatch")
+    assert result.exit_code == 1
+    assert "outbox-sms.jsonl is a symbolic link" in result.stderr
+    assert target.read_text() == "x\n"
+    sends = practice.status(DUE_24H)["sends"]
+    assert (sends["pending"], sends["sent"]) == (2, 1)  # the texts wait; the email went
+
+
+def test_folders_linkcli_creates_are_owner_only_under_umask_000(tmp_path):
+    import os
+
+    p = Practice(tmp_path)
+    p.write_config(extra='[store]\npath = "data/db/linkcli.db"\n')
+    p.schedule(appointment())
+    old = os.umask(0)
+    try:
+        p.ok(T0, "sync")
+    finally:
+        os.umask(old)
+    for folder in (tmp_path / "data", tmp_path / "data" / "db"):
+        assert folder.stat().st_mode & 0o777 == 0o700
+    assert (tmp_path / "data" / "db" / "linkcli.db").stat().st_mode & 0o777 == 0o600
