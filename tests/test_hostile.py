@@ -267,3 +267,26 @@ def test_folders_linkcli_creates_are_owner_only_under_umask_000(tmp_path):
     for folder in (tmp_path / "data", tmp_path / "data" / "db"):
         assert folder.stat().st_mode & 0o777 == 0o700
     assert (tmp_path / "data" / "db" / "linkcli.db").stat().st_mode & 0o777 == 0o600
+
+
+def test_only_the_checked_session_link_is_clickable_in_the_html_email(practice, smtp_server):
+    import re
+
+    server = smtp_server()
+    practice.write_config(
+        email=f'provider = "smtp"\nsmtp_host = "127.0.0.1"\nsmtp_port = {server.port}\n'
+        'security = "none"\nfrom_address = "reminders@example.org"',
+        extra='[templates."reminder-24h"]\nemail_body = "Hi {client_first_name}, join: {link} '
+        '(help: https://help.example.org/x)"\n',
+    )
+    practice.schedule(
+        appointment(participants=[client(name="https://evil.example/zoom-login Alex Rivera")])
+    )
+    practice.ok("2026-11-23T12:00:00Z", "sync")
+    practice.ok(DUE_24H, "run")
+    [message] = server.inbox.messages
+    html = message.get_body(preferencelist=("html",)).get_content()
+    assert re.findall(r'href="([^"]+)"', html) == [
+        "https://us02web.zoom.us/j/85512345678?pwd=AbCdEf123"
+    ]
+    assert "evil" not in message.as_string() and "help.example.org/x" in html

@@ -20,6 +20,7 @@ from linkcli.channels.base import (
     SmsMessage,
 )
 from linkcli.compose import Outcome, calendar_file, effective_link, render_send
+from linkcli.config import Config
 from linkcli.context import Context
 from linkcli.core.emailbody import to_html
 from linkcli.core.optout import classify_reply, means_cancel
@@ -394,7 +395,7 @@ class Dispatcher:
             to_name=participant.name,
             subject=outcome.message.subject or "",
             text=outcome.message.body,
-            html=to_html(outcome.message.body),
+            html=to_html(outcome.message.body, links=_checked_links(self.config, known)),
             key=row.key,
             ics=ics,
             ics_method=method,
@@ -462,3 +463,9 @@ def run_dispatch(
 ) -> DispatchResult:
     """Send everything due at `ctx.now` (stopping early when `stop()` turns true)."""
     return Dispatcher(ctx, store, stop=stop).run()
+
+
+def _checked_links(config: Config, known: Known) -> set[str]:
+    """The one URL an email may make clickable: the session link the policy allowed."""
+    link = effective_link(config, known.appointment)
+    return {link} if link and config.links.check(link) is None else set()
