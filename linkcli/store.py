@@ -210,11 +210,16 @@ class Store:
             migrations.apply(db)
             return cls(db, path, readonly=True)
         try:
-            conn = sqlite3.connect(
-                f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=5.0, isolation_level=None
-            )
-            db = Database(conn)
-            pending = [m.name for m in migrations.pending(db)]
+            try:
+                conn = _connect_ro(path, "mode=ro")
+                db = Database(conn)
+                pending = [m.name for m in migrations.pending(db)]
+            except sqlite3.OperationalError:
+                # A read-only folder (or file) where SQLite cannot make the WAL's shared
+                # memory file: read the file as it is, without locking (`immutable`).
+                conn = _connect_ro(path, "mode=ro&immutable=1")
+                db = Database(conn)
+                pending = [m.name for m in migrations.pending(db)]
         except sqlite3.DatabaseError as exc:
             raise StoreError(
                 f"the database {path} cannot be read ({exc}); restore it from a backup or "
@@ -923,6 +928,12 @@ class ClaimedMessage(NamedTuple):
     subject: str | None
     segments: int | None
     encoding: str | None
+
+
+def _connect_ro(path: Path, options: str) -> sqlite3.Connection:
+    """A read-only connection to the database at `path` (URI `options`)."""
+    uri = f"{path.absolute().as_uri()}?{options}"
+    return sqlite3.connect(uri, uri=True, timeout=5.0, isolation_level=None)
 
 
 def _proc(pid: int) -> tuple[str, str] | None:

@@ -290,3 +290,75 @@ def test_only_the_checked_session_link_is_clickable_in_the_html_email(practice, 
         "https://us02web.zoom.us/j/85512345678?pwd=AbCdEf123"
     ]
     assert "evil" not in message.as_string() and "help.example.org/x" in html
+
+
+def test_status_and_explain_read_a_store_they_cannot_write_to(practice: Practice):
+    practice.ok("2026-11-23T12:00:00Z", "sync")
+    before = practice.db.read_bytes()
+    # Stands for a read-only folder: SQLite cannot make the WAL's shared-memory file.
+    (practice.root / "linkcli.db-shm").mkdir()
+    status = practice.status("2026-11-23T12:30:00Z")
+    assert status["sends"]["pending"] == 3
+    explained = practice.ok("2026-11-23T12:30:00Z", "explain", "apt-1001")
+    assert "reminder-24h" in explained.stdout
+    assert practice.db.read_bytes() == before
+
+
+def test_watch_waits_out_a_lock_held_a_few_seconds_and_sends(practice: Practice):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import threading
+    import time
+    from datetime import UTC, datetime, timedelta
+
+    from tests.test_lock import HOLDER
+
+    start = (datetime.now(UTC) + timedelta(hours=23, minutes=59)).replace(microsecond=0)
+    practice.schedule(appointment(start=start.isoformat()))
+    practice.write_config(sms='provider = "outbox"\nquiet_hours = ""')
+    env = {k: v for k, v in practice.env("unused").items() if k != "LINKCLI_NOW"}
+    env["PATH"] = os.environ.get("PATH", "")
+    practice.db.parent.mkdir(exist_ok=True)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, str(practice.db)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+    watcher = subprocess.Popen(
+        [sys.executable, "-m", "linkcli", "run", "--watch", "-v"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    watchdog = threading.Timer(40, watcher.kill)
+    watchdog.start()
+    try:
+        time.sleep(1.5)  # a manual `linkcli sync` holding the store for a moment
+        holder.communicate("")
+        assert watcher.stdout is not None
+        for line in watcher.stdout:
+            if line.startswith("dispatch: sent ") and not line.startswith("dispatch: sent 0"):
+                break
+        assert watcher.poll() is None  # still watching
+        watcher.send_signal(signal.SIGTERM)
+        assert watcher.wait(30) == 0
+        assert watcher.stderr is not None and "holds" not in watcher.stderr.read()
+    finally:
+        watchdog.cancel()
+        if watcher.poll() is None:
+            watcher.kill()
+    assert len(practice.sms()) == 1
+
+
+def test_a_therapist_with_no_name_is_never_named_by_the_systems_id(practice: Practice):
+    practice.schedule(appointment(therapist={"id": "th-1"}))
+    practice.ok("2026-11-23T12:00:00Z", "sync")
+    practice.ok(DUE_24H, "run")
+    [sms] = practice.sms()
+    assert sms["body"].startswith("Reminder: your therapist session tomorrow at 3:00 PM.")
+    assert "th-1" not in json.dumps(practice.sms() + practice.emails())
