@@ -45,12 +45,16 @@ def make_private_dirs(folder: Path) -> None:
 
 def refuse_symlink(path: Path, what: str) -> None:
     """OSError when `path` is a symbolic link (dangling or not): linkcli writes and
-    chmods only files it made, never someone else's file a link points at."""
+    chmods only files it made, never someone else's file a link points at. Anything
+    else that is not a regular file (a directory, a FIFO that would hang the run) is
+    refused too."""
     if path.is_symlink():
         raise OSError(
             f"{what} {path} is a symbolic link; point the setting at the real file "
             "(linkcli never writes or chmods through a link)"
         )
+    if path.exists() and not path.is_file():
+        raise OSError(f"{what} {path} is not a regular file")
 
 
 # A schedule export or a calendar feed with years of history is a few megabytes; far

@@ -126,7 +126,7 @@ def run_sync(
         upcoming,
         config.sync.vanish_ratio,
         config.sync.vanish_min,
-        listed=len(listed) + len(listing.skipped_ids),
+        listed=len(listed | listing.listed_ids) + len(listing.skipped_ids),
     )
     if refusal and not force:
         store.record_sync(now, now, source_name, ok=False, error=refusal)
