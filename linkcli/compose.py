@@ -14,7 +14,7 @@ from linkcli.config import Config, SmsConfig
 from linkcli.core.language import WORDING, localized_values, primary, wording
 from linkcli.core.messages import Rendered, render_message, values_for, zone_for
 from linkcli.core.model import Appointment, Participant
-from linkcli.core.phones import normalize_mobile
+from linkcli.core.phones import email_problem, normalize_mobile
 from linkcli.core.replies import NO_SESSION
 from linkcli.core.segments import SegmentInfo, count_segments, fold_accents
 from linkcli.core.verdict import ContactState, Reach
@@ -55,6 +55,9 @@ def reach_for(config: Config, participant: Participant, channel: str) -> Reach:
         return Reach(None, "client has not agreed to email (email_opt_in is false)")
     if not participant.email:
         return Reach(None, "no email address")
+    problem = email_problem(participant.email)
+    if problem:
+        return Reach(None, problem, chosen=False)
     return Reach(participant.email)
 
 

@@ -461,7 +461,9 @@ def parse_config(raw: dict[str, Any], lines: _Lines, path: Path) -> Config:
     base = path.parent
 
     def local(p: str) -> Path:
-        return (base / Path(p).expanduser()).resolve()
+        # Absolute, ".." folded, but a symbolic link is kept as named: the store and the
+        # outboxes refuse one rather than write where it points.
+        return Path(os.path.abspath(base / Path(p).expanduser()))
 
     r.unknown_keys(("practice",), ("name", "timezone", "country", "language"))
     tz = r.text(("practice", "timezone"), PracticeConfig.timezone)

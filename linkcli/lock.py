@@ -9,7 +9,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from linkcli.errors import LockHeld
+from linkcli.errors import LockHeld, StoreError
+from linkcli.private_file import make_private_dirs
 
 WAIT_SECONDS = 3.0
 
@@ -22,8 +23,12 @@ def hold(db_path: Path, wait: float = WAIT_SECONDS) -> Iterator[None]:
     store locked.
     """
     lock_path = Path(f"{db_path}.lock")
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        make_private_dirs(lock_path.parent)
+        # O_NOFOLLOW: a lock file that is a symbolic link is refused, not followed.
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+    except OSError as exc:
+        raise StoreError(f"cannot open the lock file {lock_path}: {exc.strerror}") from None
     try:
         deadline = time.monotonic() + wait
         while True:

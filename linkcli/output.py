@@ -13,6 +13,8 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
+from linkcli.core.text import plain
+
 if TYPE_CHECKING:  # rich loads when something is shown: a quiet cron tick shows nothing
     from rich.console import Console
     from rich.table import Table
@@ -91,12 +93,25 @@ def print_json(data: Any) -> None:
 
 def error_line(message: str) -> None:
     """The one stderr line of a failed command."""
-    sys.stderr.write(f"linkcli: error: {message}\n")
+    sys.stderr.write(f"linkcli: error: {plain(message)}\n")
 
 
 def warn_line(message: str) -> None:
     """A warning on stderr (a skipped record, a retried send)."""
-    sys.stderr.write(f"linkcli: warning: {message}\n")
+    sys.stderr.write(f"linkcli: warning: {plain(message)}\n")
+
+
+def _plain_data(data: Any) -> Any:
+    """`data` with every string made one printable line (core/text.py): what a human
+    screen shows of names, ids and reasons from the schedule never drives the
+    terminal. JSON output needs no such pass (json escapes control characters)."""
+    if isinstance(data, str):
+        return plain(data)
+    if isinstance(data, dict):
+        return {k: _plain_data(v) for k, v in data.items()}
+    if isinstance(data, list | tuple):
+        return [_plain_data(v) for v in data]
+    return data
 
 
 def info_line(message: str) -> None:
@@ -148,6 +163,7 @@ def show_status(report: dict[str, Any]) -> None:
     """The status screen a person reads at a glance (times in the practice's zone)."""
     from linkcli.core.when import people_iso
 
+    report = _plain_data(report)
     out = console()
     zone, now = _zone(report)
     if report.get("test_mode"):
@@ -229,6 +245,7 @@ def show_status(report: dict[str, Any]) -> None:
 def show_preview(items: list[dict[str, Any]], notice: str | None = None) -> None:
     """Planned messages, one block each: when (the client's zone), what, for whom, and the
     full text as it will go (an email's subject and body), at any terminal width."""
+    items = _plain_data(items)
     out = console()
     if notice:
         _say(out, _sentence(notice), "bold yellow")
@@ -405,6 +422,7 @@ def show_demo(result: Any) -> None:
 
 def show_explain(data: dict[str, Any]) -> None:
     """One appointment's whole sequence, per participant, with the reason for each step."""
+    data = _plain_data(data)
     out = console()
     a = data["appointment"]
     _say(

@@ -33,6 +33,7 @@ from linkcli.core.reconcile import PendingSend, SentMessage, SyncPlan
 from linkcli.core.report import ReplyCount, ReportMessage
 from linkcli.errors import StoreError
 from linkcli.migrations import migrations
+from linkcli.private_file import make_private_dirs, refuse_symlink
 
 STATES = ("pending", "sending", "sent", "delivered", "failed", "canceled", "skipped")
 
@@ -168,13 +169,18 @@ class Store:
         `readonly` opens an existing file without writing, creating, chmod-ing or
         migrating anything (`status`, `explain`); a missing file then reads as an empty
         store held in memory, and a store that needs a migration is a store error."""
+        try:
+            refuse_symlink(path, "the database")
+        except OSError as exc:
+            raise StoreError(str(exc)) from None
         if readonly:
             return cls._open_readonly(path)
         created = not path.exists()
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            make_private_dirs(path.parent)
             # Create the file 0600 before SQLite does: it holds client contact details.
-            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+            # O_NOFOLLOW: a link made since the check above is refused, not followed.
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
             os.close(fd)
             os.chmod(path, 0o600)
         except OSError as exc:
@@ -205,11 +211,16 @@ class Store:
             migrations.apply(db)
             return cls(db, path, readonly=True)
         try:
-            conn = sqlite3.connect(
-                f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=5.0, isolation_level=None
-            )
-            db = Database(conn)
-            pending = [m.name for m in migrations.pending(db)]
+            try:
+                conn = _connect_ro(path, "mode=ro")
+                db = Database(conn)
+                pending = [m.name for m in migrations.pending(db)]
+            except sqlite3.OperationalError:
+                # A read-only folder (or file) where SQLite cannot make the WAL's shared
+                # memory file: read the file as it is, without locking (`immutable`).
+                conn = _connect_ro(path, "mode=ro&immutable=1")
+                db = Database(conn)
+                pending = [m.name for m in migrations.pending(db)]
         except sqlite3.DatabaseError as exc:
             raise StoreError(
                 f"the database {path} cannot be read ({exc}); restore it from a backup or "
@@ -610,16 +621,25 @@ class Store:
             [ts(sent_since), ts(polled_before)],
         )
 
-    def stranded(self) -> list[SendRow]:
+    def stranded(self, now: datetime, grace: timedelta) -> list[SendRow]:
         """`sending` rows left by a run that is certainly gone: they need settling.
 
         A row claimed by a live process (another run, even one whose lock file was
         deleted) is left alone. A row claimed by this very process comes from an earlier
-        dispatch of it (`run --watch`): dispatches run one after the other."""
+        dispatch of it (`run --watch`): dispatches run one after the other. Any other
+        row is settled only when its claimant is gone AND the claim is older than
+        `grace` (longer than one attempt can last): a process in another pid namespace
+        (a container sharing the volume) looks gone from here while it may still be
+        sending."""
+        settled_before = ts(now - grace)
         return [
             row
             for row in self._sends("where state = 'sending' order by id")
-            if row.claimed_by is None or row.claimed_by == _claimant() or not _alive(row.claimed_by)
+            if row.claimed_by == _claimant()
+            or (
+                (row.claimed_by is None or not _alive(row.claimed_by))
+                and row.updated_at <= settled_before
+            )
         ]
 
     def counts_by_state(self) -> dict[str, int]:
@@ -1279,6 +1299,12 @@ class ClaimedMessage(NamedTuple):
     subject: str | None
     segments: int | None
     encoding: str | None
+
+
+def _connect_ro(path: Path, options: str) -> sqlite3.Connection:
+    """A read-only connection to the database at `path` (URI `options`)."""
+    uri = f"{path.absolute().as_uri()}?{options}"
+    return sqlite3.connect(uri, uri=True, timeout=5.0, isolation_level=None)
 
 
 def _proc(pid: int) -> tuple[str, str] | None:

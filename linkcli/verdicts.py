@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from linkcli.compose import effective_link, reach_for
 from linkcli.config import Config
-from linkcli.core.messages import zone_for
+from linkcli.core.messages import zone_for, zone_problem
 from linkcli.core.replies import NO_SESSION
 from linkcli.core.verdict import ContactState, Reach, SendFacts, Verdict, send_verdict, settle
 from linkcli.store import Known, SendRow, Store, parse_ts
@@ -101,6 +101,7 @@ class Judge:
             quiet=self.config.sms.quiet_hours,
             zone=zone,
             now=at,
+            zone_problem=zone_problem(participant) if participant else None,
         )
         return verdict, reach, contact
 

@@ -208,7 +208,7 @@ def test_group_session_gives_each_participant_their_own_sequence(practice):
     attention = practice.status("2026-11-23T20:00:00Z")["attention"]
     bad = [a for a in attention if a["kind"] == "bad_mobile"]
     assert [(a["appointment"], a["participant"]) for a in bad] == [("apt-1001", "cl-4")]
-    assert "'+1 555' is not a valid phone number" in bad[0]["reason"]
+    assert "'***' is not a valid phone number" in bad[0]["reason"]
     # Without a usable mobile the sequence is email only: no text is even planned.
     texts = (
         sqlite3.connect(practice.db)

@@ -259,8 +259,8 @@ def test_meetings_become_canonical_appointments(tmp_path: Path, zoom: ZoomApi) -
 
     group = by_id[GROUP]
     assert group.end == group.start + timedelta(minutes=90)
-    # Not in [therapists]: the host's email from the meeting record names them.
-    assert (group.therapist.id, group.therapist.name) == ("host-sam", "sam.okafor@example.org")
+    # Not in [therapists]: the host's email is not a name a client may read.
+    assert (group.therapist.id, group.therapist.shown) == ("host-sam", "your therapist")
     # The meeting's link for everyone, not a registrant's personal /w/ link.
     assert group.telehealth_url == GROUP_LINK
     jordan, casey = group.participants

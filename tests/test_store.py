@@ -25,6 +25,7 @@ from tests.conftest import TWILIO_ENV, ZOOM, Practice, appointment, client
 from tests.twilio_server import TwilioServer
 
 NOW = datetime(2026, 11, 23, 20, 0, tzinfo=UTC)
+GRACE = timedelta(seconds=40)
 MESSAGE = ClaimedMessage("+16175550101", "Reminder", None, 1, "GSM-7")
 
 
@@ -202,16 +203,28 @@ def test_a_sending_row_is_left_alone_while_its_claimant_lives(store):
     try:
         live = f"{boot}:{other.pid}:{start_time(other.pid)}"
         claimed_by(store, send_id, live)
-        assert store.stranded() == []  # another run is mid-send: never retried
+        assert store.stranded(NOW, GRACE) == []  # another run is mid-send: never retried
         claimed_by(store, send_id, f"{boot}:{other.pid}:1")  # the pid, reused by a new process
-        assert [r.id for r in store.stranded()] == [send_id]
+        assert [r.id for r in store.stranded(NOW, GRACE)] == [send_id]
     finally:
         other.communicate(b"")
     claimed_by(store, send_id, live)  # its run has ended
-    assert [r.id for r in store.stranded()] == [send_id]
+    assert [r.id for r in store.stranded(NOW, GRACE)] == [send_id]
     for leftover in (None, _claimant(), f"another-boot:{os.getpid()}:1"):
         claimed_by(store, send_id, leftover)  # older version, this process's earlier run, reboot
-        assert [r.id for r in store.stranded()] == [send_id]
+        assert [r.id for r in store.stranded(NOW, GRACE)] == [send_id]
+
+
+def test_a_fresh_claim_of_a_process_that_looks_gone_is_left_alone(store):
+    """A claimant in another pid namespace looks gone from here: its claim is settled
+    only once it is older than one attempt can last."""
+    send_id = add_send(store)
+    claimed_by(
+        store, send_id, f"{Path('/proc/sys/kernel/random/boot_id').read_text().strip()}:999999999:1"
+    )
+    claimed_at = NOW - timedelta(hours=1)  # what add_send's sync stamped
+    assert store.stranded(claimed_at + GRACE - timedelta(seconds=1), GRACE) == []
+    assert [r.id for r in store.stranded(claimed_at + GRACE, GRACE)] == [send_id]
 
 
 # --- through the CLI ----------------------------------------------------------------------

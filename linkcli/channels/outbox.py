@@ -14,11 +14,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from linkcli.channels.base import EmailMessage, SendResult, SmsMessage
+from linkcli.channels.base import ChannelError, EmailMessage, SendResult, SmsMessage
 from linkcli.config import EmailConfig, SmsConfig
+from linkcli.private_file import make_private_dirs, refuse_symlink
 
 FILE_MODE = 0o600
-DIR_MODE = 0o700  # only applies to directories this module creates
 
 
 class OutboxSms:
@@ -89,12 +89,16 @@ def _new_id() -> str:
 
 def _append(path: Path, record: dict[str, Any]) -> None:
     """Append one JSON line with a single write, creating the file as 0600."""
-    if not path.parent.exists():
-        path.parent.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
+    try:
+        refuse_symlink(path, "the outbox")
+        make_private_dirs(path.parent)
+    except OSError as exc:
+        # Every send would meet the same link: stop the run, leave the sends pending.
+        raise ChannelError(str(exc), kind="auth") from None
     # ensure_ascii=False keeps names readable; one os.write of the whole line with
     # O_APPEND keeps concurrent appenders from interleaving within a line.
     line = (json.dumps(record, ensure_ascii=False, sort_keys=False) + "\n").encode("utf-8")
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, FILE_MODE)
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, FILE_MODE)
     try:
         # The mode given to os.open is ignored for an existing file (and masked by the
         # umask for a new one), so set it explicitly.

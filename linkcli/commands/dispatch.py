@@ -27,6 +27,7 @@ from linkcli.compose import (
     render_no_session,
     render_send,
 )
+from linkcli.config import Config
 from linkcli.context import Context
 from linkcli.core.emailbody import to_html
 from linkcli.core.optout import classify_reply, means_cancel
@@ -106,7 +107,10 @@ class Dispatcher:
         """Dispatch every due send; first settle what a crashed run left half-done, and
         read the clients' replies (STOP, LINK) before any text goes."""
         result = DispatchResult()
-        stranded = self.store.stranded()
+        # A claim outlives its attempt only by a crash: one attempt lasts at most the
+        # channel's timeout (plus pacing and the store's own wait).
+        timeout = max(self.config.sms.timeout, self.config.email.timeout)
+        stranded = self.store.stranded(self.now, timedelta(seconds=timeout + 30))
         due = self.store.due_sends(self.now)
         to_refresh = self._awaiting_delivery()
         # Replies are read while a session is near even with nothing due, so a client
@@ -358,8 +362,11 @@ class Dispatcher:
             self._failed(row, attempt, exc, result)
             return
         except Exception as exc:  # an adapter bug must not strand the row in 'sending'
+            # Its text may quote the recipient (a library's own message): masked.
+            masked = mask(row.channel, address) or "?"
+            text = str(exc).replace(address, masked)
             self._failed(
-                row, attempt, ChannelError(f"unexpected error: {exc}", kind="transient"), result
+                row, attempt, ChannelError(f"unexpected error: {text}", kind="transient"), result
             )
             return
         store.mark_sent(row.id, attempt, now, sent.provider_id, sent.status, sent.segments)
@@ -417,7 +424,7 @@ class Dispatcher:
             to_name=participant.name,
             subject=outcome.message.subject or "",
             text=outcome.message.body,
-            html=to_html(outcome.message.body),
+            html=to_html(outcome.message.body, links=_checked_links(self.config, known)),
             key=row.key,
             ics=ics,
             ics_method=method,
@@ -483,3 +490,9 @@ def run_dispatch(
     result = Dispatcher(ctx, store, stop=stop).run()
     result.notes += write_back(ctx, store, stop).notes
     return result
+
+
+def _checked_links(config: Config, known: Known) -> set[str]:
+    """The one URL an email may make clickable: the session link the policy allowed."""
+    link = effective_link(config, known.appointment)
+    return {link} if link and config.links.check(link) is None else set()

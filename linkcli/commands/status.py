@@ -11,7 +11,8 @@ from zoneinfo import ZoneInfo
 from linkcli.compose import effective_link, recipient_for, therapist_shown
 from linkcli.config import Config
 from linkcli.context import Context
-from linkcli.core.phones import normalize_mobile
+from linkcli.core.messages import zone_problem
+from linkcli.core.phones import email_problem, normalize_mobile
 from linkcli.core.replies import needs_human, shown_reply
 from linkcli.core.report import delivery_rate
 from linkcli.core.when import people_iso, people_time
@@ -131,6 +132,29 @@ def attention(config: Config, store: Store, now: datetime) -> list[dict[str, Any
                         appt.id,
                         f"{phone.problem}; email only",
                         f"correct the client's mobile number in {place}",
+                        p.id,
+                    )
+                )
+            bad_email = p.email and email_problem(p.email)
+            if bad_email and p.email_opt_in is not False:
+                items.append(
+                    attention_item(
+                        "bad_email",
+                        appt.id,
+                        f"{bad_email}; no email can go",
+                        "correct the client's email address in the scheduling system",
+                        p.id,
+                    )
+                )
+            zone_why = zone_problem(p)
+            if zone_why:
+                items.append(
+                    attention_item(
+                        "bad_timezone",
+                        appt.id,
+                        zone_why,
+                        "correct the client's time zone in the scheduling system (an IANA "
+                        "name such as America/Chicago)",
                         p.id,
                     )
                 )

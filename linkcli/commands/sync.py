@@ -121,7 +121,13 @@ def run_sync(
         if status == "scheduled" and now_ts <= start < end_ts
     )
     gone = sum(1 for aid in result.vanished if index[aid][2] >= now_ts)
-    refusal = vanish_refusal(gone, upcoming, config.sync.vanish_ratio, config.sync.vanish_min)
+    refusal = vanish_refusal(
+        gone,
+        upcoming,
+        config.sync.vanish_ratio,
+        config.sync.vanish_min,
+        listed=len(listed | listing.listed_ids) + len(listing.skipped_ids),
+    )
     if refusal and not force:
         store.record_sync(now, now, source_name, ok=False, error=refusal)
         raise SourceError(refusal)

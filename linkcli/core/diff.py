@@ -109,16 +109,27 @@ def diff(
     return Diff(tuple(changes), unchanged, tuple(vanished))
 
 
-def vanish_refusal(gone: int, upcoming: int, ratio: float, minimum: int) -> str | None:
+def vanish_refusal(
+    gone: int, upcoming: int, ratio: float, minimum: int, listed: int | None = None
+) -> str | None:
     """Why a listing in which `gone` of `upcoming` scheduled sessions silently vanished
     looks like a broken feed rather than a mass cancellation, or None.
 
-    Only silent vanishing counts: explicit cancellations (a snow day) are honoured.
+    Only silent vanishing counts: explicit cancellations (a snow day) are honoured. A
+    listing with nothing in it at all (`listed` 0) while upcoming sessions vanish is
+    refused whatever the counts: a solo practice's emptied export is not three
+    cancellations.
     """
     if gone > minimum and gone > ratio * upcoming:
         return (
             f"{gone} of {upcoming} upcoming appointments vanished from the listing at "
             "once; refusing it as a suspicious feed (run `linkcli sync --force` if they really "
             "were cancelled)"
+        )
+    if listed == 0 and gone:
+        return (
+            f"the listing is empty while {gone} upcoming appointment(s) are scheduled; "
+            "refusing it as a suspicious feed (run `linkcli sync --force` if they really "
+            "were all cancelled)"
         )
     return None

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Collection
 
 # Only https: a telehealth link is always https, and linking other schemes (javascript:,
 # data:, plain http) from client-supplied text would be a hazard, not a feature.
@@ -26,31 +27,33 @@ _DOCUMENT = (
 )
 
 
-def to_html(text: str) -> str:
+def to_html(text: str, links: Collection[str] | None = None) -> str:
     """Render plain text as a minimal HTML document.
 
     Everything is HTML-escaped; https:// URLs become `<a href>` links (escaped once, so
     `&` in a query string is `&amp;` in both the attribute and the link text); blank
-    lines separate `<p>` paragraphs and single newlines become `<br>`.
+    lines separate `<p>` paragraphs and single newlines become `<br>`. With `links`
+    given, only those URLs become links (the session link the policy checked): any
+    other URL in the text stays text, never clickable.
     """
     normalized = text.replace("\r\n", "\n").replace("\r", "\n")
     paragraphs = [p.strip("\n") for p in re.split(r"\n[ \t]*\n", normalized)]
     rendered = [
-        "<p>" + "<br>\n".join(_render_line(line) for line in p.split("\n")) + "</p>"
+        "<p>" + "<br>\n".join(_render_line(line, links) for line in p.split("\n")) + "</p>"
         for p in paragraphs
         if p.strip()
     ]
     return _DOCUMENT.format(body="\n".join(rendered))
 
 
-def _render_line(line: str) -> str:
-    """Escape one line, turning each https:// URL into a link."""
+def _render_line(line: str, links: Collection[str] | None) -> str:
+    """Escape one line, turning each https:// URL (each of `links`) into a link."""
     out: list[str] = []
     pos = 0
     for match in _URL.finditer(line):
         url = _trim(match.group(0))
-        if len(url) <= len("https://"):
-            continue  # a bare "https://" is not a link
+        if len(url) <= len("https://") or (links is not None and url not in links):
+            continue  # a bare "https://" is not a link; an unchecked URL stays text
         out.append(html.escape(line[pos : match.start()]))
         # The raw URL is escaped exactly once for both places; escaping an already
         # escaped string would turn &amp; into &amp;amp; and break query strings.

@@ -126,7 +126,7 @@ class LinkPolicy:
             return "link has a user name or password before the host"
         if port is not None and port != 443:
             return f"link uses port {port}; only the standard https port is allowed"
-        normalised = f"https://{host}{parts.path}"
+        normalised = f"https://{host}{_normalise_path(parts.path)}"
         if parts.query:
             normalised += f"?{parts.query}"
         if parts.fragment:
@@ -159,6 +159,36 @@ def _bad_character(url: str) -> str | None:
             # the displayed text) can make a link read differently from where it goes.
             return f"an invisible or control character (U+{ord(ch):04X})"
     return None
+
+
+_UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+
+
+def _normalise_path(path: str) -> str:
+    """The path a browser opens: percent-encoded unreserved characters decoded (so
+    `%2e%2e` is `..`), then dot segments resolved (RFC 3986 5.2.4), so
+    `/j/../my/room` is checked as `/my/room`."""
+
+    def decode(match: re.Match[str]) -> str:
+        ch = chr(int(match.group(1), 16))
+        return ch if ch in _UNRESERVED else match.group(0)
+
+    decoded = re.sub(r"%([0-9A-Fa-f]{2})", decode, path)
+    out: list[str] = []
+    segments = decoded.split("/")
+    for i, segment in enumerate(segments):
+        last = i == len(segments) - 1
+        if segment == ".":
+            if last:
+                out.append("")
+        elif segment == "..":
+            if len(out) > 1:
+                out.pop()
+            if last:
+                out.append("")
+        else:
+            out.append(segment)
+    return "/".join(out)
 
 
 def _normalise_host(host: str) -> str:

@@ -28,6 +28,20 @@ def zone_for(participant: Participant, practice_tz: str) -> ZoneInfo:
     return ZoneInfo(practice_tz)
 
 
+def zone_problem(participant: Participant) -> str | None:
+    """Why a participant's own time zone cannot be used, or None (valid, or none given).
+    A zone linkcli cannot resolve is never guessed: the participant's messages wait
+    (DESIGN.md, "One bad record")."""
+    if not participant.timezone:
+        return None
+    try:
+        ZoneInfo(participant.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        shown = participant.timezone[:40].encode("ascii", "backslashreplace").decode()
+        return f"time zone {shown!r} is not an IANA zone name; its messages wait"
+    return None
+
+
 def format_time(moment: datetime) -> str:
     """`3:00 PM`: the wall time clients read (no leading zero)."""
     return moment.strftime("%I:%M %p").lstrip("0")

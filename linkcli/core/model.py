@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from typing import Any
 
 from linkcli.core.language import normalize_tag
+from linkcli.core.text import plain_name
 
 STATUSES = ("scheduled", "canceled", "completed", "no_show")
 _STATUS_ALIASES = {
@@ -53,16 +55,22 @@ class Therapist:
     name: str
     display_name: str | None = None
 
+    def __post_init__(self) -> None:
+        # Names are shown to clients and operators: text only, never a link or an escape.
+        object.__setattr__(self, "name", plain_name(self.name) or "")
+        object.__setattr__(self, "display_name", plain_name(self.display_name))
+
     @property
     def shown(self) -> str:
-        """The name used in messages: display name, else name."""
-        return self.display_name or self.name
+        """The name used in messages: display name, else name; with neither, words a
+        client can read (never the scheduling system's id, such as "th-1")."""
+        return self.display_name or self.name or "your therapist"
 
     def names(self, name: str | None = None, display_name: str | None = None) -> tuple[str, str]:
         """(name, shown name) once the practice's own settings are applied: a configured
         name or display name wins over the source's, and what clients see is the display
         name, else the name. The one rule for every message, calendar file and screen."""
-        full = name or self.name
+        full = name or self.name or self.shown  # never the system's id
         return full, display_name or self.display_name or full
 
 
@@ -79,6 +87,11 @@ class Participant:
     email_opt_in: bool | None = None
     timezone: str | None = None
     language: str | None = None  # BCP 47 (`es`, `es-MX`); None: the practice's
+
+    def __post_init__(self) -> None:
+        # Names go into texts, email headers and terminals: text only (core/text.py).
+        object.__setattr__(self, "name", plain_name(self.name) or "")
+        object.__setattr__(self, "first_name", plain_name(self.first_name))
 
     @property
     def shown_first_name(self) -> str:
@@ -178,13 +191,40 @@ def parse_instant(value: Any, what: str, record_id: str | None) -> datetime:
     """Parse an ISO 8601 instant that must carry a UTC offset."""
     if not isinstance(value, str) or not value.strip():
         raise RecordError(record_id, f"{what} is missing or not a string")
+    shown = _shown(value)
     try:
         parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
     except ValueError:
-        raise RecordError(record_id, f"{what} {value!r} is not an ISO 8601 time") from None
+        raise RecordError(record_id, f"{what} {shown} is not an ISO 8601 time") from None
     if parsed.tzinfo is None:
-        raise RecordError(record_id, f"{what} {value!r} has no UTC offset")
-    return parsed.astimezone(UTC)
+        raise RecordError(record_id, f"{what} {shown} has no UTC offset")
+    try:
+        instant = parsed.astimezone(UTC)
+        # Every instant linkcli computes from a start (24 h before, a week after) must
+        # exist too: a year at the end of the calendar is one bad record, not a crash.
+        instant + timedelta(days=400), instant - timedelta(days=400)
+    except OverflowError:
+        raise RecordError(record_id, f"{what} {shown} is out of range") from None
+    return instant
+
+
+def _shown(value: str) -> str:
+    """A record's value quoted for a message, cut short (a 10,000-character field
+    makes one readable line)."""
+    return repr(value if len(value) <= 60 else value[:60] + "…")
+
+
+def _finite(value: Any, record_id: str | None, where: str = "") -> None:
+    """Refuse NaN and infinities anywhere in a record (JSON's `NaN`/`Infinity` tokens):
+    no field of an appointment is a number that is not one."""
+    if isinstance(value, float) and not math.isfinite(value):
+        raise RecordError(record_id, f"{where or 'a field'} is {value!r}, not a value")
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _finite(item, record_id, f"{where}.{key}" if where else str(key))
+    elif isinstance(value, list):
+        for item in value:
+            _finite(item, record_id, where)
 
 
 def _text(value: Any) -> str | None:
@@ -232,6 +272,7 @@ def parse_appointment(raw: Any) -> Appointment:
     rid = _text(raw.get("id"))
     if not rid:
         raise RecordError(None, "missing id")
+    _finite(raw, rid)
     status_raw = (_text(raw.get("status")) or "scheduled").lower()
     status = _STATUS_ALIASES.get(status_raw, status_raw)
     if status not in STATUSES:
@@ -253,7 +294,7 @@ def parse_appointment(raw: Any) -> Appointment:
     tid = _text(therapist_raw.get("id")) or ""
     therapist = Therapist(
         id=tid,
-        name=_text(therapist_raw.get("name")) or tid,
+        name=_text(therapist_raw.get("name")) or "",
         display_name=_text(therapist_raw.get("display_name")),
     )
     parts_raw = raw.get("participants") or []

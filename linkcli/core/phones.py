@@ -16,7 +16,6 @@ if TYPE_CHECKING:  # loaded on first use: a quiet cron tick never parses a numbe
     pass
 
 # Longer raw values are cut in messages so an attention line stays one readable line.
-_SHOWN_MAX = 40
 
 
 @dataclass(frozen=True)
@@ -99,6 +98,18 @@ def mask_email(addr: str) -> str:
     return f"{local[:1]}***@{domain}"
 
 
+def email_problem(addr: str) -> str | None:
+    """Why an email address cannot be sent to, or None. A line break, a control
+    character or whitespace would split the message's headers (a header injection), so
+    such an address is refused for good, never retried; the reason shows it masked."""
+    local, at, domain = addr.rpartition("@")
+    if any(not ch.isprintable() or ch.isspace() for ch in addr):
+        return f"email {mask_email(addr)} contains a line break, space or control character"
+    if not at or not local or "." not in domain:
+        return f"email {mask_email(addr)} is not an email address"
+    return None
+
+
 def _country_code(e164: str) -> str:
     """The country calling code of a "+..." number, or "" when there is none to trust."""
     import phonenumbers
@@ -121,8 +132,9 @@ def _has_letters(raw: str) -> bool:
 
 
 def _shown(raw: str) -> str:
-    """The raw value quoted for a one-line message: printable, one line, length capped."""
-    text = "".join(ch if ch.isprintable() else "?" for ch in " ".join(raw.split()))
-    if len(text) > _SHOWN_MAX:
-        text = text[: _SHOWN_MAX - 3] + "..."
-    return f"'{text}'"
+    """The raw value for a one-line message, masked: a refused number is still a
+    client's number (or, pasted in the wrong field, their email), so only its last four
+    digits show, and only when it has enough digits to hide the rest."""
+    digits = [ch for ch in raw if ch.isdigit()]
+    kept = "".join(digits[-4:]) if len(digits) > 6 else ""
+    return f"'***{kept}'"

@@ -145,12 +145,14 @@ def send_verdict(
     quiet: QuietHours | None,
     zone: ZoneInfo,
     now: datetime,
+    zone_problem: str | None = None,
 ) -> Verdict:
     """What happens to `send` at `now`.
 
     `current` is False when the session has a newer revision than the send's;
     `snapshot_age` is the age of the last good sync (None: never synced);
-    `link_problem` is the link policy's refusal, if any; `zone` the client's zone.
+    `link_problem` is the link policy's refusal, if any; `zone` the client's zone;
+    `zone_problem` says why the client's own zone cannot be used (never guessed).
     """
     # The answer to a reply about no session names none: only the number and the hour
     # can hold it (an opt-out, quiet hours), never a session's state or link.
@@ -167,7 +169,8 @@ def send_verdict(
             return Verdict("cancel", f"session is {appointment.status} / {appointment.format}")
     stale = about_session and (snapshot_age is None or snapshot_age > max_snapshot_age)
     link = None if send.step == CANCELLATION or not about_session else link_problem
-    blocker = _blocker(reach, contact, link, stale, snapshot_age)
+    link = f"link refused: {link}" if link else None
+    blocker = _blocker(reach, contact, link or zone_problem, stale, snapshot_age)
     if now >= send.expires_at:
         return _too_late(send, reach, contact, blocker)
     if blocker is not None:
@@ -183,7 +186,7 @@ def send_verdict(
 def _blocker(
     reach: Reach,
     contact: ContactState,
-    link_problem: str | None,
+    held: str | None,
     stale: bool,
     age: timedelta | None,
 ) -> tuple[Action, str] | None:
@@ -191,8 +194,8 @@ def _blocker(
     if stale:
         since = "ever" if age is None else f"for {_span(age)}"
         return "wait", f"the snapshot is too old (no successful sync {since})"
-    if link_problem:
-        return "wait", f"link refused: {link_problem}"
+    if held:
+        return "wait", held
     if reach.address is None:
         return ("skip" if reach.chosen else "give_up"), reach.problem or "no address"
     if contact.opted_out:

@@ -11,13 +11,14 @@ from pathlib import Path
 
 from linkcli.core.contacts import Directory, DirectoryError, join_appointments, parse_directory
 from linkcli.errors import ConfigError
+from linkcli.private_file import read_input
 from linkcli.sources.base import Listing
 
 
 def load_directory(path: Path) -> Directory:
     """Read the contacts CSV at `path`; raise ConfigError naming the file and each bad line."""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_input(path).decode("utf-8")
     except FileNotFoundError:
         raise ConfigError(
             f"the contacts file {path} does not exist; create it with the header "

@@ -16,6 +16,7 @@ from typing import Any
 from linkcli.config import Config
 from linkcli.core.model import RecordError, parse_appointment
 from linkcli.errors import SourceError
+from linkcli.private_file import read_input
 from linkcli.sources.base import Listing, Window
 
 
@@ -32,7 +33,7 @@ class FileSource:
     def fetch(self, window: Window) -> Listing:
         """Every record of the file whose start falls in the window."""
         try:
-            raw = json.loads(self.path.read_text(encoding="utf-8"))
+            raw = json.loads(read_input(self.path).decode("utf-8"))
         except FileNotFoundError:
             raise SourceError(f"source file {self.path} does not exist") from None
         except (OSError, UnicodeDecodeError) as exc:

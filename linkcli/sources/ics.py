@@ -54,6 +54,7 @@ from linkcli.core.links import LinkPolicy
 from linkcli.core.model import Appointment, Participant, Therapist
 from linkcli.core.zones import resolve_tzid
 from linkcli.errors import ConfigError, SourceError
+from linkcli.private_file import read_input
 from linkcli.sources.base import Listing, Window
 from linkcli.sources.http import USER_AGENT
 
@@ -170,7 +171,7 @@ class IcsSource:
     def _read(self, feed: Feed, client: httpx.Client | None) -> bytes:
         if feed.path is not None:
             try:
-                return feed.path.read_bytes()
+                return read_input(feed.path)
             except FileNotFoundError:
                 raise SourceError(
                     f"{feed.label}: file {feed.path} does not exist; nothing was changed"
