@@ -150,6 +150,14 @@ class StateCount(NamedTuple):
     n: int
 
 
+# A reply with the state of its answer (ReplyRow's columns, in order).
+_REPLY_SELECT = (
+    "select r.received_at, r.number, r.body, r.appointment_id, r.participant_id, "
+    "r.answered, r.kind, r.reason, s.state, s.reason from replies r "
+    "left join sends s on s.key = r.answer_key "
+)
+
+
 class Store:
     """One open linkcli database."""
 
@@ -1116,10 +1124,8 @@ class Store:
         return [
             ReplyRow(*row)
             for row in self._db.conn.execute(
-                "select r.received_at, r.number, r.body, r.appointment_id, r.participant_id, "
-                "r.answered, r.kind, r.reason, s.state, s.reason from replies r "
-                "left join sends s on s.key = r.answer_key "
-                "where r.received_at >= ? order by r.received_at desc, r.id desc limit ?",
+                _REPLY_SELECT
+                + "where r.received_at >= ? order by r.received_at desc, r.id desc limit ?",
                 [ts(since), limit],
             )
         ]
@@ -1129,10 +1135,7 @@ class Store:
         return [
             ReplyRow(*row)
             for row in self._db.conn.execute(
-                "select r.received_at, r.number, r.body, r.appointment_id, r.participant_id, "
-                "r.answered, r.kind, r.reason, s.state, s.reason from replies r "
-                "left join sends s on s.key = r.answer_key "
-                "where r.appointment_id = ? order by r.received_at, r.id",
+                _REPLY_SELECT + "where r.appointment_id = ? order by r.received_at, r.id",
                 [appointment_id],
             )
         ]
